@@ -1,0 +1,133 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "model-manager",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ModelManagerClient", targets: ["ModelManagerClient"]),
+        .library(name: "ModelManagerCore", targets: ["ModelManagerCore"]),
+        .executable(name: "model-manager", targets: ["model-manager"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // C libraries: module maps only (plus the shim for what Swift cannot import).
+        .systemLibrary(name: "CGRPC", path: "Sources/CGRPC"),
+        .systemLibrary(name: "CJWT", path: "Sources/CJWT"),
+        .target(
+            name: "CModelServiceProto",
+            path: "Generated",
+            publicHeadersPath: "include",
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+
+        .target(name: "ModelManagerCore", swiftSettings: swiftSettings),
+        .target(
+            name: "ModelManagerGRPC",
+            dependencies: ["CGRPC", "ModelManagerCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ModelManagerWire",
+            dependencies: ["CModelServiceProto", "ModelManagerCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ModelManagerAuth",
+            dependencies: ["CJWT", "ModelManagerCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ModelManagerProviders",
+            dependencies: [
+                "ModelManagerCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ProviderEmulator",
+            dependencies: [
+                "ModelManagerCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ModelManagerServer",
+            dependencies: [
+                "ModelManagerCore", "ModelManagerGRPC", "ModelManagerWire", "ModelManagerAuth",
+                "ModelManagerProviders",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ModelManagerClient",
+            dependencies: ["ModelManagerCore", "ModelManagerGRPC", "ModelManagerWire", "ModelManagerAuth"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "model-manager",
+            dependencies: [
+                "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "model-manager-bench",
+            dependencies: [
+                "ModelManagerClient", "ProviderEmulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Benchmarks/model-manager-bench",
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "ModelManagerTestSupport",
+            dependencies: [
+                "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ModelManagerTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ModelManagerGRPCTests",
+            dependencies: ["ModelManagerGRPC", "ModelManagerCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ModelManagerUnitTests",
+            dependencies: [
+                "ModelManagerCore", "ModelManagerWire", "ModelManagerAuth", "ModelManagerProviders",
+                "ModelManagerClient",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ModelManagerIntegrationTests",
+            dependencies: [
+                "ModelManagerTestSupport", "ModelManagerServer", "ModelManagerClient", "ProviderEmulator",
+                "ModelManagerProviders", "ModelManagerAuth",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

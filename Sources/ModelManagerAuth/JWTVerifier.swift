@@ -1,0 +1,77 @@
+internal import CJWT
+public import Foundation
+public import ModelManagerCore
+
+/// Verifies `authorization: Bearer <JWT>` with libjwt: HS256 only, `exp` required.
+///
+/// libjwt 1.10 has no claim validation and `jwt_decode` accepts any HMAC algorithm with
+/// the right key, so the algorithm is pinned and `exp`/`nbf` are checked here.
+public struct JWTVerifier: Sendable {
+    /// Every secret accepted at once, so a secret can be rotated without downtime.
+    private let secrets: [[UInt8]]
+    public let leeway: Duration
+
+    public init(secrets: [String], leeway: Duration = .seconds(30)) {
+        precondition(!secrets.isEmpty, "a JWT verifier needs at least one secret")
+        self.secrets = secrets.map { Array($0.utf8) }
+        self.leeway = leeway
+    }
+
+    /// The principal of a valid token, or UNAUTHENTICATED saying what is wrong.
+    public func verify(authorization: String?, now: Date = Date()) throws(ModelManagerError) -> Principal {
+        guard let authorization, !authorization.isEmpty else {
+            throw Self.failure("missing authorization metadata: expected 'Bearer <JWT>'")
+        }
+        guard authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+            throw Self.failure("authorization is not a Bearer token")
+        }
+        let token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        let segments = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard segments.count == 3, !segments[0].isEmpty, !segments[1].isEmpty else {
+            throw Self.failure("malformed token: expected three dot-separated base64url segments")
+        }
+        guard let headerBytes = Base64URL.decode(segments[0]), let header = try? JSONValue(parsing: headerBytes),
+            let algorithm = header["alg"]?.stringValue
+        else {
+            throw Self.failure("malformed token: header is not base64url JSON with an 'alg'")
+        }
+        guard algorithm == "HS256" else {
+            throw Self.failure("token algorithm '\(algorithm)' is not accepted; only HS256")
+        }
+        guard let claims = decodeWithAnySecret(token) else {
+            throw Self.failure("token signature does not match any accepted secret")
+        }
+        guard let expiry = claims["exp"]?.integerValue else {
+            throw Self.failure("token has no integer 'exp' claim")
+        }
+        let leewaySeconds = Double(leeway.components.seconds)
+        let nowSeconds = now.timeIntervalSince1970
+        if Double(expiry) + leewaySeconds < nowSeconds {
+            let expired = Date(timeIntervalSince1970: Double(expiry)).formatted(.iso8601)
+            throw Self.failure("token expired at \(expired)")
+        }
+        if let notBefore = claims["nbf"]?.integerValue, Double(notBefore) - leewaySeconds > nowSeconds {
+            throw Self.failure("token is not valid before \(Date(timeIntervalSince1970: Double(notBefore)).formatted(.iso8601))")
+        }
+        return Principal(claims: claims, expiresAt: expiry)
+    }
+
+    private func decodeWithAnySecret(_ token: String) -> [String: JSONValue]? {
+        for secret in secrets {
+            var jwt: OpaquePointer?
+            let result = secret.withUnsafeBufferPointer { key in
+                jwt_decode(&jwt, token, key.baseAddress, Int32(key.count))
+            }
+            guard result == 0, let jwt else { continue }
+            defer { jwt_free(jwt) }
+            guard jwt_get_alg(jwt) == JWT_ALG_HS256, let grants = jwt_get_grants_json(jwt, nil) else { continue }
+            defer { free(grants) }
+            return try? JSONValue(parsing: String(cString: grants)).objectValue
+        }
+        return nil
+    }
+
+    private static func failure(_ message: String) -> ModelManagerError {
+        ModelManagerError(.unauthenticated, message)
+    }
+}

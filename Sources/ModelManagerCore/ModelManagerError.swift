@@ -1,0 +1,112 @@
+/// The one error type every layer throws. Its code maps to one gRPC status and one
+/// HTTP status here, and nowhere else.
+///
+/// Messages are shown to callers: they name the offending value, never a secret.
+public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Wrapped: Sendable, Hashable {
+            case invalidArgument, unauthenticated, permissionDenied, notFound, resourceExhausted
+            case unavailable, deadlineExceeded, cancelled, internalError, unimplemented, failedPrecondition
+        }
+
+        private let wrapped: Wrapped
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
+        /// The request is wrong and will stay wrong: never retried.
+        public static let invalidArgument = Code(.invalidArgument)
+        public static let unauthenticated = Code(.unauthenticated)
+        public static let permissionDenied = Code(.permissionDenied)
+        public static let notFound = Code(.notFound)
+        /// Rate limited or over quota; a later retry can succeed.
+        public static let resourceExhausted = Code(.resourceExhausted)
+        /// A transient failure (upstream down, connection refused); a retry can help.
+        public static let unavailable = Code(.unavailable)
+        public static let deadlineExceeded = Code(.deadlineExceeded)
+        public static let cancelled = Code(.cancelled)
+        public static let internalError = Code(.internalError)
+        public static let unimplemented = Code(.unimplemented)
+        public static let failedPrecondition = Code(.failedPrecondition)
+
+        /// The gRPC status code (grpc/status.h numbering).
+        public var grpcStatus: Int {
+            switch wrapped {
+            case .cancelled: 1
+            case .invalidArgument: 3
+            case .deadlineExceeded: 4
+            case .notFound: 5
+            case .permissionDenied: 7
+            case .resourceExhausted: 8
+            case .failedPrecondition: 9
+            case .unimplemented: 12
+            case .internalError: 13
+            case .unavailable: 14
+            case .unauthenticated: 16
+            }
+        }
+
+        public var httpStatus: Int {
+            switch wrapped {
+            case .cancelled: 499
+            case .invalidArgument: 400
+            case .deadlineExceeded: 504
+            case .notFound: 404
+            case .permissionDenied: 403
+            case .resourceExhausted: 429
+            case .failedPrecondition: 400
+            case .unimplemented: 501
+            case .internalError: 500
+            case .unavailable: 503
+            case .unauthenticated: 401
+            }
+        }
+
+        /// The code for a gRPC status received from a peer; unknown codes are internal errors.
+        public init(grpcStatus: Int) {
+            switch grpcStatus {
+            case 1: self = .cancelled
+            case 3, 11: self = .invalidArgument
+            case 4: self = .deadlineExceeded
+            case 5: self = .notFound
+            case 7: self = .permissionDenied
+            case 8: self = .resourceExhausted
+            case 9: self = .failedPrecondition
+            case 12: self = .unimplemented
+            case 14: self = .unavailable
+            case 16: self = .unauthenticated
+            default: self = .internalError
+            }
+        }
+
+        public var description: String {
+            switch wrapped {
+            case .invalidArgument: "invalid argument"
+            case .unauthenticated: "unauthenticated"
+            case .permissionDenied: "permission denied"
+            case .notFound: "not found"
+            case .resourceExhausted: "resource exhausted"
+            case .unavailable: "unavailable"
+            case .deadlineExceeded: "deadline exceeded"
+            case .cancelled: "cancelled"
+            case .internalError: "internal error"
+            case .unimplemented: "unimplemented"
+            case .failedPrecondition: "failed precondition"
+            }
+        }
+    }
+
+    public var code: Code
+    public var message: String
+    /// The lower-level error, kept for logs; never shown to callers.
+    public var cause: String?
+    /// Seconds the caller should wait before retrying, when the upstream said so.
+    public var retryAfterSeconds: Double?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil, retryAfterSeconds: Double? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause.map { String(describing: $0) }
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,59 @@
+/// One model invocation as the caller asked for it, independent of the transport.
+public struct ModelRequest: Sendable, Hashable {
+    public var provider: Provider
+    public var channel: Channel
+    public var invokeType: InvokeType
+    /// Field 4 of the wire request: the authority on streaming, whatever `extra.stream` says.
+    public var stream: Bool
+    public var orgID: String
+    public var userID: String
+    public var clientType: String
+    public var priority: Int32?
+    public var customID: String?
+    public var region: String?
+    /// The provider parameters (`model`, `messages`, …).
+    public var extra: [String: JSONValue]
+
+    public init(
+        provider: Provider,
+        channel: Channel = .normal,
+        invokeType: InvokeType = .generation,
+        stream: Bool = false,
+        orgID: String = "",
+        userID: String = "",
+        clientType: String = "",
+        priority: Int32? = nil,
+        customID: String? = nil,
+        region: String? = nil,
+        extra: [String: JSONValue] = [:]
+    ) {
+        self.provider = provider
+        self.channel = channel
+        self.invokeType = invokeType
+        self.stream = stream
+        self.orgID = orgID
+        self.userID = userID
+        self.clientType = clientType
+        self.priority = priority
+        self.customID = customID
+        self.region = region
+        self.extra = extra
+    }
+
+    /// `extra.model`, the model the caller asked for.
+    public var model: String? { extra["model"]?.stringValue }
+}
+
+/// What is known about a call besides its request: who sent it, under which ids, until when.
+public struct InvocationContext: Sendable {
+    public var requestID: String
+    public var originRequestID: String?
+    /// When the caller stops waiting; the upstream request must end by then too.
+    public var deadline: ContinuousClock.Instant?
+
+    public init(requestID: String, originRequestID: String? = nil, deadline: ContinuousClock.Instant? = nil) {
+        self.requestID = requestID
+        self.originRequestID = originRequestID
+        self.deadline = deadline
+    }
+}

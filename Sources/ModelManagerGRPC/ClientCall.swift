@@ -1,0 +1,131 @@
+internal import CGRPC
+import Dispatch
+
+/// One outgoing call. Each step exists as a callback primitive (run on the pump thread),
+/// with an `async` form for the async client and a blocking form for the sync client.
+public final class ClientCall: @unchecked Sendable {
+    private let call: OpaquePointer
+    /// The channel (and its queue) must outlive every call made on it.
+    private let channel: GRPCChannel
+
+    init(takingOwnership call: OpaquePointer, channel: GRPCChannel) {
+        self.call = call
+        self.channel = channel
+    }
+
+    deinit { grpc_call_unref(call) }
+
+    /// Cancels the call; the peer sees CANCELLED and pending steps complete.
+    public func cancel() {
+        grpc_call_cancel(call, nil)
+    }
+
+    // MARK: callback primitives
+
+    /// Sends the metadata and the one request message, and half-closes.
+    public func start(metadata: Metadata, message: consuming OutgoingMessage, onComplete: @escaping @Sendable (Bool) -> Void) {
+        start(metadata: metadata, buffer: message.take(), onComplete: onComplete)
+    }
+
+    private func start(metadata: Metadata, buffer: UnsafeMutablePointer<grpc_byte_buffer>?, onComplete: @escaping @Sendable (Bool) -> Void) {
+        let outgoing = OutgoingMetadata(metadata)
+        let initial = MetadataArrayCell()
+        let ops = [
+            Batch.sendInitialMetadata(outgoing),
+            Batch.sendMessage(buffer),
+            Batch.sendCloseFromClient(),
+            Batch.receiveInitialMetadata(into: initial.pointer),
+        ]
+        Batch.start(call, ops) { ok in
+            withExtendedLifetime((outgoing, initial)) {}
+            if let buffer { grpc_byte_buffer_destroy(buffer) }
+            onComplete(ok)
+        }
+    }
+
+    /// The next response message; nil at the end of the stream.
+    public func receiveMessage(onComplete: @escaping @Sendable (ReceivedMessage?) -> Void) {
+        let slot = Cell<UnsafeMutablePointer<grpc_byte_buffer>?>(nil)
+        Batch.start(call, [Batch.receiveMessage(into: slot.pointer)]) { ok in
+            let message = slot.takeMessage()
+            onComplete(ok ? message : nil)
+        }
+    }
+
+    /// The final status and trailing metadata.
+    public func receiveStatus(onComplete: @escaping @Sendable (GRPCStatus, Metadata) -> Void) {
+        let trailing = MetadataArrayCell()
+        let code = Cell(GRPC_STATUS_UNKNOWN)
+        let details = Cell(grpc_empty_slice())
+        var op = grpc_op()
+        op.op = GRPC_OP_RECV_STATUS_ON_CLIENT
+        op.data.recv_status_on_client.trailing_metadata = trailing.pointer
+        op.data.recv_status_on_client.status = code.pointer
+        op.data.recv_status_on_client.status_details = details.pointer
+        Batch.start(call, [op]) { _ in
+            let status = GRPCStatus(code: Int(code.value.rawValue), message: String(slice: details.value))
+            grpc_slice_unref(details.value)
+            onComplete(status, trailing.metadata)
+        }
+    }
+
+    // MARK: async
+
+    public func start(metadata: Metadata, message: consuming OutgoingMessage) async -> Bool {
+        let buffer = message.take()
+        return await withUnsafeContinuation { continuation in
+            start(metadata: metadata, buffer: buffer) { continuation.resume(returning: $0) }
+        }
+    }
+
+    public func receiveMessage() async -> ReceivedMessage? {
+        await withUnsafeContinuation { continuation in
+            receiveMessage { continuation.resume(returning: $0) }
+        }
+    }
+
+    public func receiveStatus() async -> (GRPCStatus, Metadata) {
+        await withUnsafeContinuation { continuation in
+            receiveStatus { continuation.resume(returning: ($0, $1)) }
+        }
+    }
+
+    // MARK: blocking (never from a Swift concurrency thread)
+
+    @available(*, noasync, message: "blocks the thread; use the async form")
+    public func startBlocking(metadata: Metadata, message: consuming OutgoingMessage) -> Bool {
+        let result = BlockingResult<Bool>()
+        start(metadata: metadata, buffer: message.take()) { result.set($0) }
+        return result.wait()
+    }
+
+    @available(*, noasync, message: "blocks the thread; use the async form")
+    public func receiveMessageBlocking() -> ReceivedMessage? {
+        let result = BlockingResult<ReceivedMessage?>()
+        receiveMessage { result.set($0) }
+        return result.wait()
+    }
+
+    @available(*, noasync, message: "blocks the thread; use the async form")
+    public func receiveStatusBlocking() -> (GRPCStatus, Metadata) {
+        let result = BlockingResult<(GRPCStatus, Metadata)>()
+        receiveStatus { result.set(($0, $1)) }
+        return result.wait()
+    }
+}
+
+/// A value handed from the pump thread to a thread blocked waiting for it.
+private final class BlockingResult<Value>: @unchecked Sendable {
+    private let ready = DispatchSemaphore(value: 0)
+    private var value: Value?
+
+    func set(_ value: Value) {
+        self.value = value
+        ready.signal()
+    }
+
+    func wait() -> Value {
+        ready.wait()
+        return value!
+    }
+}

@@ -1,0 +1,58 @@
+internal import CGRPC
+
+/// A received message, its bytes still in the slice libgrpc gave us (no copy).
+public final class ReceivedMessage: @unchecked Sendable {
+    private var slice: grpc_slice
+
+    /// Takes the buffer's bytes into one contiguous slice and destroys the buffer.
+    init(takingOwnershipOf buffer: UnsafeMutablePointer<grpc_byte_buffer>) {
+        var reader = grpc_byte_buffer_reader()
+        if grpc_byte_buffer_reader_init(&reader, buffer) != 0 {
+            slice = grpc_byte_buffer_reader_readall(&reader)
+            grpc_byte_buffer_reader_destroy(&reader)
+        } else {
+            slice = grpc_empty_slice()
+        }
+        grpc_byte_buffer_destroy(buffer)
+    }
+
+    public var count: Int { cgrpc_slice_length(slice) }
+
+    public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try body(UnsafeRawBufferPointer(start: cgrpc_slice_start(slice), count: cgrpc_slice_length(slice)))
+    }
+
+    deinit { grpc_slice_unref(slice) }
+}
+
+/// A message to send: the encoder writes straight into the slice libgrpc will send.
+public struct OutgoingMessage: ~Copyable {
+    fileprivate(set) var buffer: UnsafeMutablePointer<grpc_byte_buffer>?
+
+    /// `write` must fill exactly `byteCount` bytes.
+    public init(byteCount: Int, write: (UnsafeMutableRawBufferPointer) -> Void) {
+        var slice = grpc_slice_malloc(byteCount)
+        let start = UnsafeMutableRawPointer(mutating: cgrpc_slice_start(slice))
+        write(UnsafeMutableRawBufferPointer(start: start, count: byteCount))
+        buffer = grpc_raw_byte_buffer_create(&slice, 1)
+        grpc_slice_unref(slice)
+    }
+
+    public init(bytes: some Collection<UInt8>) {
+        let array = Array(bytes)
+        self.init(byteCount: array.count) { destination in
+            array.withUnsafeBytes { destination.copyMemory(from: $0) }
+        }
+    }
+
+    /// Hands the byte buffer to a batch; the batch's storage destroys it.
+    consuming func take() -> UnsafeMutablePointer<grpc_byte_buffer>? {
+        let taken = buffer
+        buffer = nil
+        return taken
+    }
+
+    deinit {
+        if let buffer { grpc_byte_buffer_destroy(buffer) }
+    }
+}
