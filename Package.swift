@@ -62,6 +62,7 @@ let package = Package(
             dependencies: [
                 "ModelManagerCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -82,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "model-manager",
             dependencies: [
-                "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth",
+                "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth", "ModelManagerCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,4 +1,5 @@
 internal import CGRPC
+public import ModelManagerCore
 
 /// A received message, its bytes still in the slice libgrpc gave us (no copy).
 public final class ReceivedMessage: @unchecked Sendable {
@@ -18,7 +19,7 @@ public final class ReceivedMessage: @unchecked Sendable {
 
     public var count: Int { cgrpc_slice_length(slice) }
 
-    public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    public func withUnsafeBytes<Result, Failure: Error>(_ body: (UnsafeRawBufferPointer) throws(Failure) -> Result) throws(Failure) -> Result {
         try body(UnsafeRawBufferPointer(start: cgrpc_slice_start(slice), count: cgrpc_slice_length(slice)))
     }
 
@@ -36,6 +37,10 @@ public struct OutgoingMessage: ~Copyable {
         write(UnsafeMutableRawBufferPointer(start: start, count: byteCount))
         buffer = grpc_raw_byte_buffer_create(&slice, 1)
         grpc_slice_unref(slice)
+    }
+
+    public init(_ message: some SerializedMessage) {
+        self.init(byteCount: message.byteCount, write: message.write(into:))
     }
 
     public init(bytes: some Collection<UInt8>) {

@@ -34,7 +34,7 @@ final class CArena {
 }
 
 /// A protobuf-c message ready to be written into an outgoing buffer.
-package struct EncodedMessage: @unchecked Sendable {
+package struct EncodedMessage: SerializedMessage, @unchecked Sendable {
     private let arena: CArena
     private let message: UnsafeMutablePointer<ProtobufCMessage>
     package let byteCount: Int

@@ -1,0 +1,69 @@
+/// An incremental parser of server-sent events (the WHATWG `text/event-stream` format):
+/// bytes go in as they arrive, complete events come out.
+package struct SSEParser {
+    package struct Event: Sendable, Hashable {
+        package var name: String?
+        package var data: String
+    }
+
+    private var line: [UInt8] = []
+    private var data: [UInt8] = []
+    private var hasData = false
+    private var name: String?
+    private var lastByteWasCarriageReturn = false
+
+    package init() {}
+
+    /// Feeds bytes; returns the events they completed.
+    package mutating func feed(_ bytes: some Sequence<UInt8>) -> [Event] {
+        var events: [Event] = []
+        for byte in bytes {
+            if byte == 0x0A, lastByteWasCarriageReturn {
+                // The \n of a \r\n pair: the line already ended at \r.
+                lastByteWasCarriageReturn = false
+                continue
+            }
+            lastByteWasCarriageReturn = byte == 0x0D
+            if byte == 0x0A || byte == 0x0D {
+                if let event = endLine() { events.append(event) }
+            } else {
+                line.append(byte)
+            }
+        }
+        return events
+    }
+
+    /// Whether bytes of an unfinished event are buffered (a stream cut mid-event).
+    package var hasPartialEvent: Bool { !line.isEmpty || hasData }
+
+    private mutating func endLine() -> Event? {
+        defer { line.removeAll(keepingCapacity: true) }
+        if line.isEmpty {
+            guard hasData else {
+                name = nil
+                return nil
+            }
+            let event = Event(name: name, data: String(decoding: data, as: UTF8.self))
+            data.removeAll(keepingCapacity: true)
+            hasData = false
+            name = nil
+            return event
+        }
+        if line.first == UInt8(ascii: ":") { return nil }
+        let colon = line.firstIndex(of: UInt8(ascii: ":"))
+        let field = colon.map { Array(line[..<$0]) } ?? line
+        var value = colon.map { Array(line[line.index(after: $0)...]) } ?? []
+        if value.first == UInt8(ascii: " ") { value.removeFirst() }
+        switch String(decoding: field, as: UTF8.self) {
+        case "data":
+            if hasData { data.append(0x0A) }
+            data.append(contentsOf: value)
+            hasData = true
+        case "event":
+            name = String(decoding: value, as: UTF8.self)
+        default:
+            break
+        }
+        return nil
+    }
+}

@@ -1,0 +1,103 @@
+public import AsyncHTTPClient
+public import ModelManagerCore
+import NIOCore
+import NIOHTTP1
+import Foundation
+
+/// The HTTP exchange every adapter shares: POST JSON within the call's deadline, map failures once,
+/// and read the answer as JSON or as server-sent events.
+public struct UpstreamHTTP: Sendable {
+    public let client: HTTPClient
+    /// Used when the caller set no deadline.
+    public var defaultTimeout: Duration
+
+    public init(client: HTTPClient, defaultTimeout: Duration = .seconds(600)) {
+        self.client = client
+        self.defaultTimeout = defaultTimeout
+    }
+
+    /// The parts of an upstream request that adapters compute.
+    package struct Call {
+        package var url: String
+        package var headers: [(String, String)]
+        package var body: JSONValue
+        /// A caller-supplied timeout (the OpenAI SDK's `timeout`), bounded by the deadline.
+        package var timeout: Duration?
+    }
+
+    /// Sends the call; returns the response once its status is a success, otherwise throws the mapped error.
+    package func send(_ call: Call, provider: Provider, context: InvocationContext) async throws(ModelManagerError) -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: call.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json, text/event-stream")
+        for (name, value) in call.headers { request.headers.replaceOrAdd(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(string: call.body.jsonText))
+
+        let deadline = deadline(for: call, context: context)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: deadline)
+        } catch {
+            throw UpstreamFailure.fromTransport(error, provider: provider, deadlinePassed: Self.passed(context))
+        }
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let text = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
+            throw UpstreamFailure.fromHTTP(
+                status: Int(response.status.code), body: try? JSONValue(parsing: text), rawBody: text,
+                provider: provider, retryAfter: response.headers.first(name: "retry-after"))
+        }
+        return response
+    }
+
+    /// The whole body as JSON.
+    package func readJSON(_ response: HTTPClientResponse, provider: Provider, context: InvocationContext) async throws(ModelManagerError) -> JSONValue {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await response.body.collect(upTo: 256 << 20)
+        } catch {
+            throw UpstreamFailure.fromTransport(error, provider: provider, deadlinePassed: Self.passed(context))
+        }
+        do {
+            return try JSONValue(parsing: buffer.readableBytesView)
+        } catch {
+            throw ModelManagerError(.unavailable, "\(provider) answered with a body that is not JSON (\(error))")
+        }
+    }
+
+    /// Hands each server-sent event to `onEvent` as it arrives; returns when the stream ends.
+    /// Throws UNAVAILABLE when the stream ends inside an event.
+    package func readEvents(
+        _ response: HTTPClientResponse, provider: Provider, context: InvocationContext,
+        onEvent: (SSEParser.Event) async throws -> Bool
+    ) async throws {
+        var parser = SSEParser()
+        do {
+            for try await buffer in response.body {
+                for event in parser.feed(buffer.readableBytesView) {
+                    guard try await onEvent(event) else { return }
+                }
+            }
+        } catch let error as ModelManagerError {
+            throw error
+        } catch {
+            throw UpstreamFailure.fromTransport(error, provider: provider, deadlinePassed: Self.passed(context))
+        }
+        if parser.hasPartialEvent {
+            throw ModelManagerError(.unavailable, "\(provider) stream was cut off in the middle of an event")
+        }
+    }
+
+    private func deadline(for call: Call, context: InvocationContext) -> NIODeadline {
+        var remaining = defaultTimeout
+        if let deadline = context.deadline { remaining = min(remaining, deadline - .now) }
+        if let timeout = call.timeout { remaining = min(remaining, timeout) }
+        let (seconds, attoseconds) = remaining.components
+        return .now() + .nanoseconds(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+    }
+
+    private static func passed(_ context: InvocationContext) -> Bool {
+        guard let deadline = context.deadline else { return false }
+        return deadline <= .now
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import ModelManagerAuth
+import ModelManagerCore
+import ModelManagerGRPC
+import ModelManagerProviders
+import ModelManagerWire
+
+/// The `model_service.ModelService` methods over libgrpc (PROTOCOL.md §5–§6).
+struct ModelServiceHandlers: Sendable {
+    let invocation: InvocationService
+    let verifier: JWTVerifier
+    let logger: Logger
+
+    static let service = "model_service.ModelService"
+
+    var methods: [String: ServerMethodHandler] {
+        [
+            "/\(Self.service)/Invoke": invoke,
+            "/\(Self.service)/BatchInvoke": batchInvoke,
+            "/\(Self.service)/GetTaskStatus": getTaskStatus,
+            "/\(Self.service)/BatchGetTaskStatus": batchGetTaskStatus,
+        ]
+    }
+
+    // MARK: Invoke
+
+    @Sendable func invoke(_ call: ServerCall) async {
+        guard let (bytes, context) = await accept(call) else { return }
+        let request: ModelRequest
+        do {
+            request = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeRequestItem(buffer) }
+        } catch {
+            await call.finish(error.grpcStatus)
+            return
+        }
+        if request.stream {
+            await invokeStreaming(request, call: call, context: context)
+        } else {
+            await invokeOnce(request, call: call, context: context)
+        }
+    }
+
+    private func invokeOnce(_ request: ModelRequest, call: ServerCall, context: InvocationContext) async {
+        do {
+            let chunk = try await invocation.invokeOnce(request, context: context)
+            let item = WireResponseItem(chunk: chunk, customID: request.customID, requestID: context.requestID)
+            await call.finish(sending: OutgoingMessage(ModelServiceCodec.encodeResponseItem(item)))
+        } catch {
+            await call.finish(error.grpcStatus)
+        }
+    }
+
+    /// Deltas as they arrive, usage on the last item; a failure after the call started is an
+    /// in-band `error` item followed by OK (the sync Python client loses non-OK stream statuses).
+    private func invokeStreaming(_ request: ModelRequest, call: ServerCall, context: InvocationContext) async {
+        do {
+            try await invocation.invoke(request, context: context) { chunk in
+                let item = WireResponseItem(chunk: chunk, customID: request.customID, requestID: context.requestID)
+                guard await call.send(OutgoingMessage(ModelServiceCodec.encodeResponseItem(item))) else {
+                    throw CancellationError()
+                }
+            }
+            await call.finish(.ok)
+        } catch {
+            guard !call.isCancelled else {
+                await call.finish(GRPCStatus(code: 1, message: "cancelled by the client"))
+                return
+            }
+            let item = WireResponseItem(error: error.message, customID: request.customID, requestID: context.requestID)
+            await call.finish(sending: OutgoingMessage(ModelServiceCodec.encodeResponseItem(item)))
+        }
+    }
+
+    // MARK: BatchInvoke
+
+    /// Items run concurrently and come back in request order, each failing on its own.
+    @Sendable func batchInvoke(_ call: ServerCall) async {
+        guard let (bytes, context) = await accept(call) else { return }
+        let requests: [ModelRequest]
+        do {
+            requests = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeBatchRequest(buffer) }
+        } catch {
+            await call.finish(error.grpcStatus)
+            return
+        }
+        guard !requests.isEmpty else {
+            await call.finish(ModelManagerError(.invalidArgument, "batch request has no items").grpcStatus)
+            return
+        }
+        let invocation = invocation
+        let items = await withTaskGroup(of: (Int, WireResponseItem).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask {
+                    do throws(ModelManagerError) {
+                        let chunk = try await invocation.invokeOnce(request, context: context)
+                        return (index, WireResponseItem(chunk: chunk, customID: request.customID, requestID: context.requestID))
+                    } catch {
+                        return (index, WireResponseItem(error: error.message, customID: request.customID, requestID: context.requestID))
+                    }
+                }
+            }
+            var ordered = [WireResponseItem?](repeating: nil, count: requests.count)
+            for await (index, item) in group { ordered[index] = item }
+            return ordered.map { $0! }
+        }
+        await call.finish(sending: OutgoingMessage(ModelServiceCodec.encodeBatchResponse(requestID: context.requestID, items: items)))
+    }
+
+    // MARK: Tasks
+
+    /// No asynchronous task path exists yet, so every id is unknown.
+    @Sendable func getTaskStatus(_ call: ServerCall) async {
+        guard let (bytes, _) = await accept(call) else { return }
+        do {
+            let taskID = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try TaskStatusCodec.decodeRequest(buffer) }
+            await call.finish(ModelManagerError(.notFound, "task '\(taskID)' not found").grpcStatus)
+        } catch {
+            await call.finish(error.grpcStatus)
+        }
+    }
+
+    @Sendable func batchGetTaskStatus(_ call: ServerCall) async {
+        guard let (bytes, _) = await accept(call) else { return }
+        do {
+            let taskIDs = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try TaskStatusCodec.decodeBatchRequest(buffer) }
+            guard taskIDs.isEmpty else {
+                let quoted = taskIDs.map { "'\($0)'" }.joined(separator: ", ")
+                await call.finish(ModelManagerError(.notFound, "tasks not found: \(quoted)").grpcStatus)
+                return
+            }
+            await call.finish(sending: OutgoingMessage(TaskStatusCodec.encodeBatchResponse([])))
+        } catch {
+            await call.finish(error.grpcStatus)
+        }
+    }
+
+    // MARK: shared steps
+
+    /// Authenticates the call and reads its request; on failure the call is already finished.
+    private func accept(_ call: ServerCall) async -> (ReceivedMessage, InvocationContext)? {
+        do {
+            _ = try verifier.verify(authorization: call.metadata["authorization"])
+        } catch {
+            await call.finish(error.grpcStatus)
+            return nil
+        }
+        guard let message = await call.receiveMessage() else {
+            await call.finish(ModelManagerError(.invalidArgument, "the call carried no request message").grpcStatus)
+            return nil
+        }
+        let requestID = call.metadata["x-request-id"].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
+        let origin = call.metadata["x-origin-request-id"].flatMap { $0.isEmpty ? nil : $0 }
+        return (message, InvocationContext(requestID: requestID, originRequestID: origin, deadline: call.deadline))
+    }
+}
+
+extension WireResponseItem {
+    init(chunk: ResponseChunk, customID: String?, requestID: String) {
+        self.init(
+            content: chunk.content,
+            usage: chunk.usage?.json.jsonText ?? "",
+            rawResponse: chunk.rawResponse?.jsonText ?? "",
+            error: chunk.error ?? "",
+            customID: customID,
+            requestID: requestID
+        )
+    }
+}
+
+extension ModelManagerError {
+    var grpcStatus: GRPCStatus { GRPCStatus(code: code.grpcStatus, message: message) }
+}

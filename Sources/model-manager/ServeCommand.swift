@@ -1,0 +1,76 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import ModelManagerServer
+import ProviderEmulator
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the server (gRPC on 50051 by default).")
+
+    @Option(help: "JSON configuration file.")
+    var config: String?
+
+    @Option(name: .customLong("grpc-address"), help: "HOST:PORT to serve gRPC on (default 0.0.0.0:50051).")
+    var grpcAddress: String?
+
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS.")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Flag(help: "Also start the provider emulator in-process and route every provider to it.")
+    var demo = false
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "model-manager")
+        let environment = ProcessInfo.processInfo.environment
+
+        var configuration = try ServerConfiguration.load(file: config, environment: environment)
+        if let grpcAddress { configuration.grpc.address = grpcAddress }
+        switch (tlsCertificate, tlsKey) {
+        case let (certificate?, key?): configuration.grpc.tls = try ServerConfiguration.loadTLS(certificate: certificate, privateKey: key)
+        case (nil, nil): break
+        default: throw ValidationError("--tls-cert and --tls-key go together")
+        }
+
+        var emulator: ProviderEmulator?
+        if demo {
+            let started = try await ProviderEmulator()
+            configuration.routeAllProviders(to: started.openAIBaseURL, apiKey: ProviderEmulator.defaultAPIKey)
+            logger.notice(
+                "demo mode: every provider is routed to the in-process provider emulator; answers are canned, not from a real model",
+                metadata: ["emulator_url": "\(started.openAIBaseURL)"])
+            emulator = started
+        }
+
+        let server = try ModelManagerServer(configuration: configuration, logger: logger)
+        await waitForTerminationSignal(logger: logger)
+        await server.shutdown()
+        await emulator?.stop()
+    }
+}
+
+/// Returns on the first SIGTERM or SIGINT.
+func waitForTerminationSignal(logger: Logger) async {
+    let (signals, continuation) = AsyncStream.makeStream(of: Int32.self)
+    var sources: [any DispatchSourceSignal] = []
+    for signalNumber in [SIGTERM, SIGINT] {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler { continuation.yield(signalNumber) }
+        source.resume()
+        sources.append(source)
+    }
+    for await signalNumber in signals {
+        logger.notice("received signal", metadata: ["signal": "\(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT")"])
+        break
+    }
+    sources.forEach { $0.cancel() }
+}
