@@ -17,12 +17,14 @@
 #include <grpc/support/alloc.h>
 
 // GRPC_SLICE_START_PTR / GRPC_SLICE_LENGTH are macros: Swift cannot import them.
-static inline const uint8_t *cgrpc_slice_start(grpc_slice slice) {
-    return GRPC_SLICE_START_PTR(slice);
+// The slice is passed by pointer: a small slice keeps its bytes inline, so a pointer
+// into a by-value copy would dangle as soon as the call returns.
+static inline const uint8_t *cgrpc_slice_start(const grpc_slice *slice) {
+    return GRPC_SLICE_START_PTR(*slice);
 }
 
-static inline size_t cgrpc_slice_length(grpc_slice slice) {
-    return GRPC_SLICE_LENGTH(slice);
+static inline size_t cgrpc_slice_length(const grpc_slice *slice) {
+    return GRPC_SLICE_LENGTH(*slice);
 }
 
 #endif

@@ -7,6 +7,9 @@ public final class ClientCall: @unchecked Sendable {
     private let call: OpaquePointer
     /// The channel (and its queue) must outlive every call made on it.
     private let channel: GRPCChannel
+    /// Initial metadata is received with the first receive step, not with `start`: a server may
+    /// send none until its first message, and `start` must not wait for that.
+    private var initialMetadataRequested = false
 
     init(takingOwnership call: OpaquePointer, channel: GRPCChannel) {
         self.call = call
@@ -29,15 +32,9 @@ public final class ClientCall: @unchecked Sendable {
 
     private func start(metadata: Metadata, buffer: UnsafeMutablePointer<grpc_byte_buffer>?, onComplete: @escaping @Sendable (Bool) -> Void) {
         let outgoing = OutgoingMetadata(metadata)
-        let initial = MetadataArrayCell()
-        let ops = [
-            Batch.sendInitialMetadata(outgoing),
-            Batch.sendMessage(buffer),
-            Batch.sendCloseFromClient(),
-            Batch.receiveInitialMetadata(into: initial.pointer),
-        ]
+        let ops = [Batch.sendInitialMetadata(outgoing), Batch.sendMessage(buffer), Batch.sendCloseFromClient()]
         Batch.start(call, ops) { ok in
-            withExtendedLifetime((outgoing, initial)) {}
+            withExtendedLifetime(outgoing) {}
             if let buffer { grpc_byte_buffer_destroy(buffer) }
             onComplete(ok)
         }
@@ -46,7 +43,10 @@ public final class ClientCall: @unchecked Sendable {
     /// The next response message; nil at the end of the stream.
     public func receiveMessage(onComplete: @escaping @Sendable (ReceivedMessage?) -> Void) {
         let slot = Cell<UnsafeMutablePointer<grpc_byte_buffer>?>(nil)
-        Batch.start(call, [Batch.receiveMessage(into: slot.pointer)]) { ok in
+        var ops = [Batch.receiveMessage(into: slot.pointer)]
+        let initial = initialMetadataOp(into: &ops)
+        Batch.start(call, ops) { ok in
+            withExtendedLifetime(initial) {}
             let message = slot.takeMessage()
             onComplete(ok ? message : nil)
         }
@@ -62,11 +62,22 @@ public final class ClientCall: @unchecked Sendable {
         op.data.recv_status_on_client.trailing_metadata = trailing.pointer
         op.data.recv_status_on_client.status = code.pointer
         op.data.recv_status_on_client.status_details = details.pointer
-        Batch.start(call, [op]) { _ in
+        var ops = [op]
+        let initial = initialMetadataOp(into: &ops)
+        Batch.start(call, ops) { _ in
+            withExtendedLifetime(initial) {}
             let status = GRPCStatus(code: Int(code.value.rawValue), message: String(slice: details.value))
             grpc_slice_unref(details.value)
             onComplete(status, trailing.metadata)
         }
+    }
+
+    private func initialMetadataOp(into ops: inout [grpc_op]) -> MetadataArrayCell? {
+        guard !initialMetadataRequested else { return nil }
+        initialMetadataRequested = true
+        let initial = MetadataArrayCell()
+        ops.append(Batch.receiveInitialMetadata(into: initial.pointer))
+        return initial
     }
 
     // MARK: async

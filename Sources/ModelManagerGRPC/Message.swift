@@ -3,16 +3,17 @@ public import ModelManagerCore
 
 /// A received message, its bytes still in the slice libgrpc gave us (no copy).
 public final class ReceivedMessage: @unchecked Sendable {
-    private var slice: grpc_slice
+    /// On the heap, because a small slice holds its bytes inline.
+    private let slice = UnsafeMutablePointer<grpc_slice>.allocate(capacity: 1)
 
     /// Takes the buffer's bytes into one contiguous slice and destroys the buffer.
     init(takingOwnershipOf buffer: UnsafeMutablePointer<grpc_byte_buffer>) {
         var reader = grpc_byte_buffer_reader()
         if grpc_byte_buffer_reader_init(&reader, buffer) != 0 {
-            slice = grpc_byte_buffer_reader_readall(&reader)
+            slice.initialize(to: grpc_byte_buffer_reader_readall(&reader))
             grpc_byte_buffer_reader_destroy(&reader)
         } else {
-            slice = grpc_empty_slice()
+            slice.initialize(to: grpc_empty_slice())
         }
         grpc_byte_buffer_destroy(buffer)
     }
@@ -23,7 +24,10 @@ public final class ReceivedMessage: @unchecked Sendable {
         try body(UnsafeRawBufferPointer(start: cgrpc_slice_start(slice), count: cgrpc_slice_length(slice)))
     }
 
-    deinit { grpc_slice_unref(slice) }
+    deinit {
+        grpc_slice_unref(slice.pointee)
+        slice.deallocate()
+    }
 }
 
 /// A message to send: the encoder writes straight into the slice libgrpc will send.
@@ -33,8 +37,10 @@ public struct OutgoingMessage: ~Copyable {
     /// `write` must fill exactly `byteCount` bytes.
     public init(byteCount: Int, write: (UnsafeMutableRawBufferPointer) -> Void) {
         var slice = grpc_slice_malloc(byteCount)
-        let start = UnsafeMutableRawPointer(mutating: cgrpc_slice_start(slice))
-        write(UnsafeMutableRawBufferPointer(start: start, count: byteCount))
+        withUnsafePointer(to: &slice) { pointer in
+            let start = UnsafeMutableRawPointer(mutating: cgrpc_slice_start(pointer))
+            write(UnsafeMutableRawBufferPointer(start: start, count: byteCount))
+        }
         buffer = grpc_raw_byte_buffer_create(&slice, 1)
         grpc_slice_unref(slice)
     }

@@ -73,12 +73,12 @@ final class OutgoingMetadata {
 
 extension String {
     init(slice: grpc_slice) {
-        let length = cgrpc_slice_length(slice)
-        guard length > 0, let start = cgrpc_slice_start(slice) else {
-            self = ""
-            return
+        var slice = slice
+        self = withUnsafePointer(to: &slice) { pointer in
+            let length = cgrpc_slice_length(pointer)
+            guard length > 0, let start = cgrpc_slice_start(pointer) else { return "" }
+            return String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self)
         }
-        self = String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self)
     }
 }
 
