@@ -1,0 +1,30 @@
+import ModelManagerCore
+import Testing
+
+@Suite struct JSONTests {
+    @Test func integersAndDoublesStayApart() throws {
+        let value = try JSONValue(parsing: #"{"a": 7, "b": 7.0, "c": -1.5e3, "d": [true, null, "x\n\u00e9\ud83d\ude00"]}"#)
+        #expect(value["a"] == .integer(7))
+        #expect(value["b"] == .double(7))
+        #expect(value["c"] == .double(-1500))
+        #expect(value["d"]?[2] == .string("x\né😀"))
+        #expect(value["b"]?.integerValue == 7)
+        #expect(JSONValue.double(2.5).integerValue == nil)
+    }
+
+    @Test func writerRoundTripsAndEscapes() throws {
+        let value: JSONValue = ["text": "quote \" backslash \\ tab \t ctrl \u{01}", "n": 3, "f": 0.25, "list": [nil, false]]
+        let text = value.jsonText
+        #expect(text == #"{"f":0.25,"list":[null,false],"n":3,"text":"quote \" backslash \\ tab \t ctrl \u0001"}"#)
+        #expect(try JSONValue(parsing: text) == value)
+    }
+
+    @Test(arguments: ["", "{", "[1,]", "{\"a\":}", "tru", "01", "1.", "\"\\x\"", "{} x", "\"\u{01}\""])
+    func malformedInputIsRefused(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
+    }
+
+    @Test func invalidUTF8IsRefused() {
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: [0x22, 0xFF, 0xFE, 0x22]) }
+    }
+}
