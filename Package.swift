@@ -92,8 +92,9 @@ let package = Package(
         .executableTarget(
             name: "model-manager-bench",
             dependencies: [
-                "ModelManagerClient", "ProviderEmulator",
+                "ModelManagerClient", "ModelManagerCore", "ProviderEmulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/model-manager-bench",
             swiftSettings: swiftSettings

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite: generated code is fresh, Swift tests (unit, gRPC layer, integration),
+# then the Python interop tests against the real binaries. Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-system-packages.sh
+
+echo "== generated code is up to date"
+./make_grpc.sh
+if ! git diff --quiet -- Generated || [ -n "$(git status --porcelain -- Generated)" ]; then
+  echo "Generated/ is stale: run ./make_grpc.sh and commit the result" >&2
+  git status --short -- Generated >&2
+  exit 1
+fi
+
+echo "== python peers"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q -r Tests/interop/requirements.txt
+
+echo "== swift tests"
+swift build --build-tests
+swift test --skip-build
+
+echo "== interop tests"
+.venv/bin/python -m pytest Tests/interop -q
