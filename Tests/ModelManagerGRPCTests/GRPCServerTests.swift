@@ -193,7 +193,9 @@ import Testing
         let server = try GRPCServer(
             configuration: .init(address: "127.0.0.1:0", tls: TLSServerConfiguration(certificateChainPEM: pair.certificate, privateKeyPEM: pair.privateKey)),
             handlers: Self.echoHandlers())
-        let trusted = GRPCChannel(configuration: .init(target: "localhost:\(server.port)", tls: TLSClientConfiguration(trustRootsPEM: pair.certificate)))
+        // 127.0.0.1 with the certificate's name, so no DNS resolver runs.
+        let trusted = GRPCChannel(configuration: .init(
+            target: "127.0.0.1:\(server.port)", tls: TLSClientConfiguration(trustRootsPEM: pair.certificate, serverNameOverride: "localhost")))
         let (replies, status, _) = await Self.unary(trusted, "/test.Echo/Echo", Array("secret".utf8))
         #expect(status == .ok)
         #expect(replies == [Array("secret".utf8)])
@@ -232,16 +234,27 @@ enum SelfSignedCertificate {
         defer { try? FileManager.default.removeItem(at: directory) }
         let certificate = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
+        let arguments = [
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", certificate,
         ]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+        guard spawnAndWait(arguments) == 0 else { throw CocoaError(.fileWriteUnknown) }
         return (try String(contentsOfFile: certificate, encoding: .utf8), try String(contentsOfFile: key, encoding: .utf8))
     }
+}
+
+/// Runs a command found on PATH and returns its exit status. posix_spawn rather than
+/// Foundation's Process, which keeps an allocation LeakSanitizer reports.
+func spawnAndWait(_ arguments: [String]) -> Int32 {
+    var pid: pid_t = 0
+    let argv = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    guard posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return -1 }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return (status >> 8) & 0xFF
 }
