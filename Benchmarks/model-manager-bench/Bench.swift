@@ -152,8 +152,9 @@ final class ServerProcess {
                 inodes.insert(String(target.dropFirst(8).dropLast()))
             }
         }
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
-        for line in table.split(separator: "\n").dropFirst() {
+        // libgrpc may bind 127.0.0.1 as a v4-mapped IPv6 socket: look in both tables.
+        let tables = ["/proc/net/tcp", "/proc/net/tcp6"].compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }
+        for line in tables.flatMap({ $0.split(separator: "\n").dropFirst() }) {
             let fields = line.split(separator: " ")
             guard fields.count > 9, fields[3] == "0A", inodes.contains(String(fields[9])) else { continue }
             return Int(fields[1].split(separator: ":")[1], radix: 16)
