@@ -2,6 +2,7 @@ import Hummingbird
 public import ModelManagerCore
 import NIOCore
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Faithful local stand-ins for the upstream providers' HTTP APIs, for tests, benchmarks and `serve --demo`.
@@ -24,6 +25,7 @@ public final class ProviderEmulator: Sendable {
     public static let defaultAPIKey = "sk-emulator-0000000000000000"
 
     public let recorder = EmulatorRecorder()
+    private let group: ServiceGroup
     private let runner = Mutex<Task<Void, any Error>?>(nil)
     public let port: Int
     public let host: String
@@ -49,12 +51,15 @@ public final class ProviderEmulator: Sendable {
             },
             logger: Logger(label: "provider-emulator")
         )
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let logger = Logger(label: "provider-emulator")
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        self.group = group
+        let task = Task { try await group.run() }
         var bound: Int?
         for await port in portStream { bound = port }
         guard let bound, bound > 0 else {
             task.cancel()
-            _ = try await task.value
+            _ = try? await task.value
             throw ModelManagerError(.unavailable, "provider emulator could not listen on \(configuration.host):\(configuration.port)")
         }
         port = bound
@@ -67,7 +72,7 @@ public final class ProviderEmulator: Sendable {
 
     public func stop() async {
         guard let task = runner.withLock({ $0.take() }) else { return }
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 }

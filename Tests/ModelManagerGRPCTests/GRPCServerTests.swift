@@ -45,6 +45,7 @@ import Testing
             },
             "/test.Echo/Slow": { call in
                 _ = await call.receiveMessage()
+                events.append("slow started")
                 try? await Task.sleep(for: .milliseconds(300))
                 events.append("slow finished")
                 await call.finish(sending: OutgoingMessage(bytes: Array("done".utf8)))
@@ -166,7 +167,7 @@ import Testing
         let server = try GRPCServer(configuration: .init(address: "127.0.0.1:0"), handlers: Self.echoHandlers(events: events))
         let channel = Self.plaintextChannel(server)
         async let slow = Self.unary(channel, "/test.Echo/Slow", [0])
-        try await Task.sleep(for: .milliseconds(100))
+        try await events.waitFor("slow started")
         await server.shutdown(grace: .seconds(5))
         let (replies, status, _) = await slow
         #expect(status == .ok)
