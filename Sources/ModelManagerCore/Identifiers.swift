@@ -1,11 +1,19 @@
 /// Open sets of names: the known ones as constants, any other string still representable,
 /// so a new provider or invoke type from a newer client is carried, then rejected by name.
-public struct Provider: RawRepresentable, Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+public protocol OpenName: RawRepresentable, Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral
+where RawValue == String {
+    init(rawValue: String)
+}
+
+extension OpenName {
+    public init(_ rawValue: String) { self.init(rawValue: rawValue) }
+    public init(stringLiteral value: String) { self.init(rawValue: value) }
+    public var description: String { rawValue }
+}
+
+public struct Provider: OpenName {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
-    public init(_ rawValue: String) { self.rawValue = rawValue }
-    public init(stringLiteral value: String) { self.rawValue = value }
-    public var description: String { rawValue }
 
     public static let openai: Provider = "openai"
     public static let azure: Provider = "azure"
@@ -15,12 +23,9 @@ public struct Provider: RawRepresentable, Sendable, Hashable, CustomStringConver
     public static let perplexity: Provider = "perplexity"
 }
 
-public struct Channel: RawRepresentable, Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+public struct Channel: OpenName {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
-    public init(_ rawValue: String) { self.rawValue = rawValue }
-    public init(stringLiteral value: String) { self.rawValue = value }
-    public var description: String { rawValue }
 
     /// What the Python SDK sends when the caller set no channel.
     public static let normal: Channel = "normal"
@@ -30,12 +35,9 @@ public struct Channel: RawRepresentable, Sendable, Hashable, CustomStringConvert
     public static let anthropic: Channel = "anthropic"
 }
 
-public struct InvokeType: RawRepresentable, Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+public struct InvokeType: OpenName {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
-    public init(_ rawValue: String) { self.rawValue = rawValue }
-    public init(stringLiteral value: String) { self.rawValue = value }
-    public var description: String { rawValue }
 
     public static let generation: InvokeType = "generation"
     public static let chatCompletions: InvokeType = "chat-completions"
