@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // C libraries: module maps only (plus the shim for what Swift cannot import).
@@ -52,7 +53,7 @@ let package = Package(
         .target(
             name: "ModelManagerProviders",
             dependencies: [
-                "ModelManagerCore",
+                "ModelManagerCore", "ModelManagerAuth",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -61,7 +62,8 @@ let package = Package(
         .target(
             name: "ProviderEmulator",
             dependencies: [
-                "ModelManagerCore",
+                "ModelManagerCore", "ModelManagerAuth",
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -85,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "model-manager",
             dependencies: [
-                "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth", "ModelManagerCore",
+                "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth", "ModelManagerCore", "ModelManagerProviders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -105,7 +107,7 @@ let package = Package(
         .target(
             name: "ModelManagerTestSupport",
             dependencies: [
-                "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth",
+                "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth", "ModelManagerProviders",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/ModelManagerTestSupport",

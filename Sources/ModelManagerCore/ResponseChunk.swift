@@ -5,13 +5,19 @@ public struct Usage: Sendable, Hashable {
     public var totalTokens: Int
     public var cachedTokens: Int?
     public var reasoningTokens: Int?
+    /// Images produced, for image calls.
+    public var imageCount: Int?
 
-    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil, reasoningTokens: Int? = nil) {
+    public init(
+        promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil, reasoningTokens: Int? = nil,
+        imageCount: Int? = nil
+    ) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.totalTokens = max(totalTokens ?? 0, promptTokens + completionTokens)
         self.cachedTokens = cachedTokens
         self.reasoningTokens = reasoningTokens
+        self.imageCount = imageCount
     }
 
     /// The JSON object sent as `usage`: integers only, optional counts only when known.
@@ -23,6 +29,7 @@ public struct Usage: Sendable, Hashable {
         ]
         if let cachedTokens { object["cached_tokens"] = .integer(Int64(cachedTokens)) }
         if let reasoningTokens { object["reasoning_tokens"] = .integer(Int64(reasoningTokens)) }
+        if let imageCount { object["image_count"] = .integer(Int64(imageCount)) }
         return .object(object)
     }
 
@@ -35,8 +42,26 @@ public struct Usage: Sendable, Hashable {
             completionTokens: Int(completion),
             totalTokens: json["total_tokens"]?.integerValue.map { Int($0) },
             cachedTokens: json["cached_tokens"]?.integerValue.map { Int($0) },
-            reasoningTokens: json["reasoning_tokens"]?.integerValue.map { Int($0) }
+            reasoningTokens: json["reasoning_tokens"]?.integerValue.map { Int($0) },
+            imageCount: json["image_count"]?.integerValue.map { Int($0) }
         )
+    }
+}
+
+/// Which upstream answered (after failover or an alias, not necessarily the one asked for).
+public struct ServedBy: Sendable, Hashable {
+    public var provider: Provider
+    public var channel: Channel
+    public var model: String
+
+    public init(provider: Provider, channel: Channel, model: String) {
+        self.provider = provider
+        self.channel = channel
+        self.model = model
+    }
+
+    public var json: JSONValue {
+        ["provider": .string(provider.rawValue), "channel": .string(channel.rawValue), "model": .string(model)]
     }
 }
 
@@ -47,11 +72,23 @@ public struct ResponseChunk: Sendable, Hashable {
     public var rawResponse: JSONValue?
     /// Set only on a failed item: the reason, for the caller.
     public var error: String?
+    /// Set on the item that carries the usage.
+    public var servedBy: ServedBy?
 
     public init(content: String = "", usage: Usage? = nil, rawResponse: JSONValue? = nil, error: String? = nil) {
         self.content = content
         self.usage = usage
         self.rawResponse = rawResponse
         self.error = error
+    }
+}
+
+extension ResponseChunk {
+    /// The usage object callers get: the counts, and which upstream served the call.
+    public var usageJSON: JSONValue? {
+        guard let usage else { return nil }
+        guard let servedBy, case .object(var object) = usage.json else { return usage.json }
+        object["served_by"] = servedBy.json
+        return .object(object)
     }
 }

@@ -1,13 +1,25 @@
 public import ModelManagerCore
 
-/// Where and as whom an adapter calls its upstream.
-public struct UpstreamEndpoint: Sendable, Hashable {
+/// One upstream to call: where, as whom, and (Azure) through which deployment.
+public struct UpstreamTarget: Sendable, Hashable {
     public var baseURL: String
-    public var apiKey: Secret
+    public var credential: Credential
+    public var deployment: String?
+    public var settings: ProviderSettings
 
-    public init(baseURL: String, apiKey: Secret) {
+    public init(baseURL: String, credential: Credential, deployment: String? = nil, settings: ProviderSettings) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.apiKey = apiKey
+        self.credential = credential
+        self.deployment = deployment
+        self.settings = settings
+    }
+
+    /// The API key, for adapters that take one; a service account here is a configuration error.
+    func apiKey() throws(ModelManagerError) -> String {
+        guard case .apiKey(let secret) = credential else {
+            throw ModelManagerError(.failedPrecondition, "provider '\(settings.provider)' (\(settings.kind)) needs an API key, not a service account")
+        }
+        return secret.revealed
     }
 }
 
@@ -15,9 +27,15 @@ public struct UpstreamEndpoint: Sendable, Hashable {
 public typealias ChunkSink = @Sendable (ResponseChunk) async throws -> Void
 
 /// One upstream API. Adapters know a provider's JSON and nothing of gRPC; everything
-/// they throw is a `ModelManagerError` (mapped once, in `UpstreamFailure`).
+/// they throw is a `ModelManagerError` (HTTP failures mapped once, in `UpstreamFailure`).
 public protocol ProviderAdapter: Sendable {
-    /// Invokes the upstream. A non-stream call emits exactly one chunk with the whole text
+    /// Requested invoke type → the one served (aliases such as OpenAI's `generation` → `responses`).
+    var invokeTypes: [InvokeType: InvokeType] { get }
+
+    /// The invoke type to use when the caller gave none (or a generic one), from the parameters.
+    func inferInvokeType(model: String, extra: [String: JSONValue]) -> InvokeType?
+
+    /// Invokes the upstream. A non-stream call emits exactly one chunk with the whole answer
     /// and usage; a stream emits deltas and then a last chunk with the usage.
-    func invoke(_ request: ModelRequest, endpoint: UpstreamEndpoint, context: InvocationContext, emit: ChunkSink) async throws
+    func invoke(_ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext, emit: ChunkSink) async throws
 }

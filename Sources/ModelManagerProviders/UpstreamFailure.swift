@@ -10,12 +10,15 @@ package enum UpstreamFailure {
     package static func fromHTTP(status: Int, body: JSONValue?, rawBody: String, provider: Provider, retryAfter: String?) -> ModelManagerError {
         let upstreamMessage = message(in: body) ?? (rawBody.isEmpty ? "HTTP \(status)" : String(rawBody.prefix(500)))
         let retryAfterSeconds = retryAfter.flatMap(Double.init)
+        if status == 400, rejectsKey(body) {
+            // Google answers a bad API key with 400 INVALID_ARGUMENT: it is still our key.
+            return keyRejected(provider: provider, status: status)
+        }
         switch status {
         case 400, 404, 409, 413, 415, 422:
             return ModelManagerError(.invalidArgument, "\(provider) rejected the request (HTTP \(status)): \(upstreamMessage)")
         case 401:
-            // The upstream's message may quote part of our key: never pass it on.
-            return ModelManagerError(.failedPrecondition, "\(provider) rejected the gateway's API key (HTTP 401); the server's \(provider) credentials need attention")
+            return keyRejected(provider: provider, status: status)
         case 403:
             return ModelManagerError(.permissionDenied, "\(provider) refused the request (HTTP 403): \(upstreamMessage)")
         case 429:
@@ -50,6 +53,17 @@ package enum UpstreamFailure {
             return ModelManagerError(.unavailable, "cannot reach \(provider): connection failed", cause: error)
         }
         return ModelManagerError(.unavailable, "\(provider) request failed: \(type(of: error))", cause: error)
+    }
+
+    /// The upstream's message may quote part of our key: it is never passed on.
+    private static func keyRejected(provider: Provider, status: Int) -> ModelManagerError {
+        ModelManagerError(.failedPrecondition, "\(provider) rejected the gateway's credentials (HTTP \(status)); the server's \(provider) API key needs attention")
+    }
+
+    private static func rejectsKey(_ body: JSONValue?) -> Bool {
+        guard let error = body?["error"] else { return false }
+        let reasons = (error["details"]?.arrayValue ?? []).compactMap { $0["reason"]?.stringValue }
+        return reasons.contains("API_KEY_INVALID") || (error["message"]?.stringValue ?? "").hasPrefix("API key not valid")
     }
 
     /// OpenAI, Anthropic and Google all put a `message` inside `error`.

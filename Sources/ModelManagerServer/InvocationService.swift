@@ -5,13 +5,15 @@ public import ModelManagerProviders
 /// Routes a request to its adapter and runs it: the part of a call that no transport knows.
 /// The gRPC handlers (and later the HTTP face) all call this one piece.
 public struct InvocationService: Sendable {
-    public let router: Router
+    public let invoker: Invoker
     let logger: Logger
 
     public init(router: Router, logger: Logger) {
-        self.router = router
+        invoker = Invoker(router: router)
         self.logger = logger
     }
+
+    public var router: Router { invoker.router }
 
     /// Runs `request`; chunks go to `emit` as they arrive. Throws only `ModelManagerError`.
     public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink) async throws(ModelManagerError) {
@@ -23,8 +25,7 @@ public struct InvocationService: Sendable {
         logger[metadataKey: "model"] = "\(request.model ?? "")"
         logger[metadataKey: "stream"] = "\(request.stream)"
         do {
-            let route = try router.resolve(request)
-            try await route.adapter.invoke(request, endpoint: route.endpoint, context: context, emit: emit)
+            try await invoker.invoke(request, context: context, emit: emit)
             logger.info("invoke ok", metadata: ["latency_ms": "\(Self.milliseconds(since: started))"])
         } catch {
             let failure = Self.normalize(error)
@@ -72,6 +73,7 @@ final class ChunkCollector: Sendable {
             merged.content += chunk.content
             if let usage = chunk.usage { merged.usage = usage }
             if let raw = chunk.rawResponse { merged.rawResponse = raw }
+            if let servedBy = chunk.servedBy { merged.servedBy = servedBy }
         }
     }
 

@@ -29,8 +29,10 @@ public final class ModelManagerServer: Sendable {
         clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let http = UpstreamHTTP(client: httpClient)
-        let registry = AdapterRegistry(adapters: [.openAIChat: OpenAIChatAdapter(http: http)])
-        invocation = InvocationService(router: Router(settings: configuration.providers, registry: registry), logger: logger)
+        let router = Router(
+            settings: configuration.providers, registry: .standard(http: http), aliases: configuration.aliases,
+            pool: CredentialPool(cooldown: configuration.credentialCooldown))
+        invocation = InvocationService(router: router, logger: logger)
         let verifier = JWTVerifier(secrets: configuration.auth.jwtSecrets.map(\.revealed), leeway: configuration.auth.leeway)
         let modelService = ModelServiceHandlers(invocation: invocation, verifier: verifier, logger: logger)
         let health = HealthHandlers(serving: serving, services: ["", ModelServiceHandlers.service])

@@ -159,7 +159,7 @@ extension WireResponseItem {
     init(chunk: ResponseChunk, customID: String?, requestID: String) {
         self.init(
             content: chunk.content,
-            usage: chunk.usage?.json.jsonText ?? "",
+            usage: chunk.usageJSON?.jsonText ?? "",
             rawResponse: chunk.rawResponse?.jsonText ?? "",
             error: chunk.error ?? "",
             customID: customID,

@@ -22,6 +22,10 @@ public struct ServerConfiguration: Sendable {
     public var grpc = GRPC()
     public var auth = Auth()
     public var providers: [ProviderSettings] = []
+    /// Model names that stand for a list of upstream models, tried in order.
+    public var aliases: [ModelAlias] = []
+    /// How long a credential that answered 429 or 5xx is skipped (unless the upstream said Retry-After).
+    public var credentialCooldown: Duration = .seconds(30)
 
     public init() {}
 
@@ -78,6 +82,23 @@ public struct ServerConfiguration: Sendable {
         for (index, entry) in (root["providers"]?.arrayValue ?? []).enumerated() {
             try upsertProvider(entry, index: index, environment: environment)
         }
+        if let cooldown = root["credential_cooldown_seconds"]?.doubleValue { credentialCooldown = .milliseconds(Int64(cooldown * 1000)) }
+        for (name, targets) in root["aliases"]?.objectValue ?? [:] {
+            aliases.removeAll { $0.name == name }
+            aliases.append(try Self.alias(name, targets))
+        }
+    }
+
+    private static func alias(_ name: String, _ targets: JSONValue) throws -> ModelAlias {
+        guard case .array(let list) = targets, !list.isEmpty else { throw Invalid("aliases.\(name) must be a non-empty array of targets") }
+        return ModelAlias(
+            name: name,
+            targets: try list.enumerated().map { index, target in
+                guard let provider = target["provider"]?.stringValue, let model = target["model"]?.stringValue else {
+                    throw Invalid("aliases.\(name)[\(index)] needs 'provider' and 'model'")
+                }
+                return ModelAlias.Target(provider: Provider(provider), channel: Channel(target["channel"]?.stringValue ?? "normal"), model: model)
+            })
     }
 
     private mutating func upsertProvider(_ entry: JSONValue, index: Int, environment: [String: String]) throws {
@@ -85,25 +106,47 @@ public struct ServerConfiguration: Sendable {
             throw Invalid("providers[\(index)] needs a 'name'")
         }
         let provider = Provider(name)
-        var settings = providers.first { $0.provider == provider }
-            ?? ProviderSettings(provider: provider, kind: .openAIChat, baseURL: "", apiKey: nil, channels: [Channel(name)])
+        let channels = entry["channels"]?.arrayValue?.compactMap { value in value.stringValue.map { Channel($0) } }
+        let existing = providers.firstIndex { settings in
+            guard settings.provider == provider else { return false }
+            guard let first = channels?.first else { return true }
+            return settings.channels.contains(first)
+        }
+        var settings = existing.map { providers[$0] }
+            ?? ProviderSettings(provider: provider, kind: .openAIChat, baseURL: "", credentials: [], channels: [Channel(name)])
         if let kind = entry["kind"]?.stringValue {
-            guard kind == ProviderSettings.Kind.openAIChat.rawValue else {
-                throw Invalid("providers[\(index)].kind '\(kind)' is unknown (known: openai-chat)")
+            guard let known = ProviderSettings.Kind.all.first(where: { $0.rawValue == kind }) else {
+                throw Invalid("providers[\(index)].kind '\(kind)' is unknown (known: \(ProviderSettings.Kind.all.map(\.rawValue).joined(separator: ", ")))")
             }
-            settings.kind = ProviderSettings.Kind(rawValue: kind)
+            settings.kind = known
         }
         if let baseURL = entry["base_url"]?.stringValue { settings.baseURL = baseURL }
+        var credentials: [Credential] = []
         if let variable = entry["api_key_env"]?.stringValue {
-            settings.apiKeyVariable = variable
-            settings.apiKey = environment[variable].flatMap { $0.isEmpty ? nil : Secret($0) }
+            settings.credentialVariables = [variable]
+            credentials += (environment[variable] ?? "").split(separator: ",").map { .apiKey(Secret($0.trimmingCharacters(in: .whitespaces))) }
         }
-        if let key = entry["api_key"]?.stringValue { settings.apiKey = Secret(key) }
-        if let channels = entry["channels"]?.arrayValue { settings.channels = Set(channels.compactMap { value in value.stringValue.map { Channel($0) } }) }
+        if let key = entry["api_key"]?.stringValue { credentials.append(.apiKey(Secret(key))) }
+        for key in entry["api_keys"]?.arrayValue ?? [] {
+            guard let text = key.stringValue, !text.isEmpty else { throw Invalid("providers[\(index)].api_keys must hold non-empty strings") }
+            credentials.append(.apiKey(Secret(text)))
+        }
+        if let path = entry["service_account_file"]?.stringValue {
+            guard let data = FileManager.default.contents(atPath: path) else { throw Invalid("cannot read service account file '\(path)'") }
+            let json = try JSONValue(parsing: [UInt8](data))
+            credentials.append(.serviceAccount(try ServiceAccount(json: json, source: path)))
+        }
+        if !credentials.isEmpty { settings.credentials = credentials }
+        if let channels { settings.channels = channels }
         if let models = entry["models"]?.arrayValue { settings.models = Set(models.compactMap(\.stringValue)) }
+        if let version = entry["api_version"]?.stringValue { settings.apiVersion = version }
+        if let project = entry["project"]?.stringValue { settings.project = project }
+        if let location = entry["location"]?.stringValue { settings.location = location }
+        for (model, names) in entry["deployments"]?.objectValue ?? [:] {
+            settings.deployments[model] = names.arrayValue?.compactMap(\.stringValue) ?? names.stringValue.map { [$0] } ?? []
+        }
         guard !settings.baseURL.isEmpty else { throw Invalid("providers[\(index)] ('\(name)') needs a 'base_url'") }
-        providers.removeAll { $0.provider == provider }
-        providers.append(settings)
+        if let existing { providers[existing] = settings } else { providers.append(settings) }
     }
 
     public static func loadTLS(certificate: String, privateKey: String) throws -> TLSServerConfiguration {
@@ -116,11 +159,14 @@ public struct ServerConfiguration: Sendable {
         return TLSServerConfiguration(certificateChainPEM: chain, privateKeyPEM: key)
     }
 
-    /// Points every provider at one OpenAI-compatible base URL with one key (the emulator in `--demo`).
-    public mutating func routeAllProviders(to baseURL: String, apiKey: String) {
+    /// Points every provider at the provider emulator (`serve --demo`, tests): `root` is its
+    /// base URL, `apiKey` the key it accepts, `serviceAccount` the account its token endpoint trusts.
+    public mutating func routeAllProviders(toEmulatorAt root: String, apiKey: String, serviceAccount: ServiceAccount) {
         for index in providers.indices {
-            providers[index].baseURL = baseURL
-            providers[index].apiKey = Secret(apiKey)
+            let kind = providers[index].kind
+            providers[index].baseURL = kind == .openAI || kind == .openAIChat ? root + "/v1" : root
+            providers[index].credentials = kind == .googleVertex ? [.serviceAccount(serviceAccount)] : [.apiKey(Secret(apiKey))]
+            if kind == .googleVertex { providers[index].project = serviceAccount.projectID }
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import ModelManagerProviders
 import ModelManagerServer
 import ProviderEmulator
 
@@ -43,10 +44,12 @@ struct ServeCommand: AsyncParsableCommand {
         var emulator: ProviderEmulator?
         if demo {
             let started = try await ProviderEmulator()
-            configuration.routeAllProviders(to: started.openAIBaseURL, apiKey: ProviderEmulator.defaultAPIKey)
+            configuration.routeAllProviders(
+                toEmulatorAt: started.baseURL, apiKey: ProviderEmulator.defaultAPIKey,
+                serviceAccount: try ServiceAccount(json: started.serviceAccountJSON, source: "the emulator's service account"))
             logger.notice(
                 "demo mode: every provider is routed to the in-process provider emulator; answers are canned, not from a real model",
-                metadata: ["emulator_url": "\(started.openAIBaseURL)"])
+                metadata: ["emulator_url": "\(started.openAIBaseURL)", "emulator_root": "\(started.baseURL)"])
             emulator = started
         }
 

@@ -1,6 +1,7 @@
 import Foundation
 import ModelManagerClient
 import ModelManagerCore
+import ModelManagerProviders
 import ModelManagerTestSupport
 import ProviderEmulator
 import Testing
@@ -146,17 +147,17 @@ import Testing
     }
 
     @Test func rejectedCredentialsSayOurKeyWasRejectedWithoutTheKey() async throws {
-        try await withTestServer(configure: { $0.routeAllProviders(to: $0.providers[0].baseURL, apiKey: "sk-wrong-key-123456789") }) { server in
+        try await withTestServer(configure: { $0.providers[0].credentials = [.apiKey(Secret("sk-wrong-key-123456789"))] }) { server in
             let error = await #expect(throws: ModelManagerError.self) { try await server.asyncClient().invoke(Self.chat("x")) }
             #expect(error?.code == .failedPrecondition)
-            #expect(error?.message.contains("rejected the gateway's API key") == true)
+            #expect(error?.message.contains("rejected the gateway's credentials") == true)
             #expect(error?.message.contains("sk-wrong") == false)
             #expect(error?.message.contains("6789") == false)
         }
     }
 
     @Test func refusedConnectionIsUnavailable() async throws {
-        try await withTestServer(configure: { $0.routeAllProviders(to: "http://127.0.0.1:1/v1", apiKey: "k") }) { server in
+        try await withTestServer(configure: { $0.providers[0].baseURL = "http://127.0.0.1:1/v1" }) { server in
             let error = await #expect(throws: ModelManagerError.self) { try await server.asyncClient().invoke(Self.chat("x")) }
             #expect(error?.code == .unavailable)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+public import ModelManagerProviders
 public import ModelManagerClient
 public import ModelManagerServer
 public import ProviderEmulator
@@ -31,7 +32,9 @@ public func withTestServer<Result>(
     configuration.grpc.address = "127.0.0.1:0"
     configuration.grpc.shutdownGrace = .seconds(1)
     configuration.auth.jwtSecrets = [.init(TestServer.jwtSecret), .init(TestServer.previousJWTSecret)]
-    configuration.routeAllProviders(to: emulator.openAIBaseURL, apiKey: ProviderEmulator.defaultAPIKey)
+    configuration.routeAllProviders(
+        toEmulatorAt: emulator.baseURL, apiKey: ProviderEmulator.defaultAPIKey,
+        serviceAccount: try ServiceAccount(json: emulator.serviceAccountJSON, source: "emulator"))
     configure(&configuration)
     var logger = Logger(label: "test-server")
     logger.logLevel = .critical

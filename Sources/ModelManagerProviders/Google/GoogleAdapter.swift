@@ -1,0 +1,73 @@
+public import ModelManagerCore
+
+/// Gemini `generateContent` (JSON and `alt=sse`) and Imagen `predict`, on AI Studio
+/// (`x-goog-api-key`) or Vertex AI (OAuth2 from a service account, project and location in the path).
+public struct GoogleAdapter: ProviderAdapter {
+    public enum Flavor: Sendable {
+        case aiStudio
+        case vertex
+    }
+
+    private let http: UpstreamHTTP
+    private let flavor: Flavor
+    private let tokens: GoogleAccessTokens
+
+    public init(http: UpstreamHTTP, flavor: Flavor, tokens: GoogleAccessTokens) {
+        self.http = http
+        self.flavor = flavor
+        self.tokens = tokens
+    }
+
+    public var invokeTypes: [InvokeType: InvokeType] {
+        switch flavor {
+        case .aiStudio: [.generation: .generation, .imageGenerationGenAI: .imageGenerationGenAI]
+        case .vertex: [.generation: .generation, .imageGeneration: .imageGeneration, .imageGenerationGenAI: .imageGeneration]
+        }
+    }
+
+    public func inferInvokeType(model: String, extra: [String: JSONValue]) -> InvokeType? {
+        guard model.hasPrefix("imagen") else { return .generation }
+        return flavor == .aiStudio ? .imageGenerationGenAI : .imageGeneration
+    }
+
+    public func invoke(_ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext, emit: ChunkSink) async throws {
+        let provider = request.provider
+        let model = request.model ?? ""
+        let isImage = invokeType != .generation
+        let body = isImage ? try ImagenCodec.body(request.extra) : try GeminiCodec.body(request.extra)
+        let method = isImage ? "predict" : request.stream ? "streamGenerateContent" : "generateContent"
+
+        var headers = RequestParameters.headers(from: request.extra)
+        let resource: String
+        switch flavor {
+        case .aiStudio:
+            headers.append(("x-goog-api-key", try target.apiKey()))
+            resource = "\(target.baseURL)/v1beta/models/\(model):\(method)"
+        case .vertex:
+            guard case .serviceAccount(let account) = target.credential else {
+                throw ModelManagerError(.failedPrecondition, "Vertex AI needs a service account (set GOOGLE_APPLICATION_CREDENTIALS)")
+            }
+            guard let project = target.settings.project ?? account.projectID else {
+                throw ModelManagerError(.failedPrecondition, "Vertex AI needs a project (set GOOGLE_CLOUD_PROJECT)")
+            }
+            let location = target.settings.location ?? "us-central1"
+            headers.append(("Authorization", "Bearer \(try await tokens.token(for: account, context: context))"))
+            resource = "\(target.baseURL)/v1/projects/\(project)/locations/\(location)/publishers/google/models/\(model):\(method)"
+        }
+        let streams = request.stream && !isImage
+        let url = RequestParameters.url(resource, extra: request.extra, fixed: streams ? [("alt", "sse")] : [])
+        let call = UpstreamHTTP.Call(url: url, headers: headers, body: body, timeout: RequestParameters.timeout(from: request.extra))
+        let response = try await http.send(call, provider: provider, context: context)
+        guard streams else {
+            let json = try await http.readJSON(response, provider: provider, context: context)
+            if isImage {
+                try await emit(ImagenCodec.answer(json))
+            } else {
+                try await emit(ResponseChunk(content: GeminiCodec.text(of: json), usage: GeminiCodec.usage(json["usageMetadata"]), rawResponse: json))
+            }
+            return
+        }
+        var decoder = GeminiCodec.StreamDecoder(provider: provider)
+        try await http.drive(&decoder, response: response, provider: provider, context: context, emit: emit)
+    }
+}

@@ -1,0 +1,51 @@
+public import ModelManagerCore
+import Synchronization
+
+/// Runs a request through the router's attempts: a credential that answers 429 or 5xx (or
+/// whose key is rejected) cools down and the next one is tried, then an alias's next target,
+/// all within the call's deadline and only while nothing has reached the caller yet.
+public struct Invoker: Sendable {
+    public let router: Router
+
+    public init(router: Router) { self.router = router }
+
+    public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink) async throws(ModelManagerError) {
+        let attempts = try router.plan(request)
+        var lastError: ModelManagerError?
+        for (index, attempt) in attempts.enumerated() {
+            if let deadline = context.deadline, deadline <= .now {
+                throw lastError ?? ModelManagerError(.deadlineExceeded, "the call's deadline passed before an upstream answered")
+            }
+            let emitted = Atomic(false)
+            let servedBy = ServedBy(provider: attempt.request.provider, channel: attempt.target.settings.channels[0], model: attempt.request.model ?? "")
+            do {
+                try await attempt.adapter.invoke(attempt.request, as: attempt.invokeType, target: attempt.target, context: context) { chunk in
+                    emitted.store(true, ordering: .relaxed)
+                    var chunk = chunk
+                    if chunk.usage != nil { chunk.servedBy = servedBy }
+                    try await emit(chunk)
+                }
+                return
+            } catch {
+                let failure = Self.normalize(error)
+                let isLast = index == attempts.count - 1
+                guard !isLast, !emitted.load(ordering: .relaxed), Self.triesAnotherTarget(failure) else { throw failure }
+                router.pool.coolDown(attempt.target, for: failure.retryAfterSeconds.map { .milliseconds(Int64($0 * 1000)) })
+                lastError = failure
+            }
+        }
+        throw lastError ?? ModelManagerError(.internalError, "no upstream attempt was made")
+    }
+
+    static func triesAnotherTarget(_ error: ModelManagerError) -> Bool {
+        [.resourceExhausted, .unavailable, .failedPrecondition].contains(error.code)
+    }
+
+    static func normalize(_ error: any Error) -> ModelManagerError {
+        switch error {
+        case let error as ModelManagerError: error
+        case is CancellationError: ModelManagerError(.cancelled, "the call was cancelled")
+        default: ModelManagerError(.internalError, "unexpected failure: \(type(of: error))", cause: error)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Hummingbird
+import ModelManagerCore
+
+/// Anthropic's Messages API (`POST /v1/messages`): `x-api-key`, `anthropic-version`, JSON or typed SSE events.
+struct AnthropicEmulator {
+    let apiKeys: Set<String>
+    let recorder: EmulatorRecorder
+    private let style = ErrorStyle.anthropic
+
+    init(apiKeys: Set<String>, recorder: EmulatorRecorder) {
+        self.apiKeys = apiKeys
+        self.recorder = recorder
+    }
+
+    func messages(_ request: Request) async throws -> Response {
+        let input = try await EmulatedRequest.read(request, recorder: recorder)
+        guard let key = input.header("x-api-key"), apiKeys.contains(key) else {
+            return style.response(401, "invalid x-api-key")
+        }
+        guard input.header("anthropic-version") != nil else {
+            return style.response(400, "anthropic-version: header is required")
+        }
+        if let injected = style.injected(input.fault) { return injected }
+        guard case .object(let parameters) = input.body ?? .null else {
+            return style.response(400, "Request body is not valid JSON")
+        }
+        guard let model = parameters["model"]?.stringValue else { return style.response(400, "model: Field required") }
+        guard let maxTokensValue = parameters["max_tokens"] else { return style.response(400, "max_tokens: Field required") }
+        guard let maxTokens = maxTokensValue.integerValue, maxTokens > 0 else {
+            return style.response(400, "max_tokens: Input should be a valid integer")
+        }
+        guard case .array(let messages) = parameters["messages"] ?? .null else { return style.response(400, "messages: Field required") }
+        guard !messages.isEmpty else { return style.response(400, "messages: at least one message is required") }
+        for (index, message) in messages.enumerated() {
+            let role = message["role"]?.stringValue ?? ""
+            guard role == "user" || role == "assistant" else {
+                return style.response(400, "messages.\(index).role: Input should be 'user' or 'assistant'")
+            }
+        }
+        guard let snapshot = ModelCatalog.anthropic[model] else { return style.response(404, "model: \(model)") }
+
+        let system: String =
+            switch parameters["system"] {
+            case .string(let text): text + "\n"
+            case .array(let blocks): blocks.compactMap { $0["text"]?.stringValue }.joined(separator: "\n") + "\n"
+            default: ""
+            }
+        let prompt = messages.map { message -> String in
+            if case .array(let blocks) = message["content"] { return blocks.compactMap { $0["text"]?.stringValue }.joined(separator: " ") }
+            return message["content"]?.stringValue ?? ""
+        }.joined(separator: "\n")
+        let answer = DeterministicAnswer(prompt: system + prompt, messageCount: messages.count, maxTokens: Int(maxTokens), reasoning: false)
+        let id = "msg_" + EmulatorHTTP.identifier(for: prompt + model)
+        let stopReason: JSONValue = answer.finishReason == "stop" ? "end_turn" : "max_tokens"
+        func message(content: JSONValue, stopReason: JSONValue, outputTokens: Int) -> JSONValue {
+            [
+                "id": .string(id), "type": "message", "role": "assistant", "model": .string(snapshot), "content": content,
+                "stop_reason": stopReason, "stop_sequence": nil,
+                "usage": [
+                    "input_tokens": .integer(Int64(answer.promptTokens - answer.cachedTokens)), "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": .integer(Int64(answer.cachedTokens)), "output_tokens": .integer(Int64(outputTokens)),
+                    "service_tier": "standard",
+                ],
+            ]
+        }
+        guard parameters["stream"]?.boolValue == true else {
+            return EmulatorHTTP.json(200, message(content: [["type": "text", "text": .string(answer.text)]], stopReason: stopReason, outputTokens: answer.completionTokens))
+        }
+        func event(_ type: String, _ fields: [String: JSONValue]) -> (String?, String) {
+            var object = fields
+            object["type"] = .string(type)
+            return (type, JSONValue.object(object).jsonText)
+        }
+        var events = [
+            event("message_start", ["message": message(content: [], stopReason: nil, outputTokens: 1)]),
+            event("content_block_start", ["index": 0, "content_block": ["type": "text", "text": ""]]),
+            event("ping", [:]),
+        ]
+        events += answer.words.map { event("content_block_delta", ["index": 0, "delta": ["type": "text_delta", "text": .string($0)]]) }
+        events += [
+            event("content_block_stop", ["index": 0]),
+            event("message_delta", ["delta": ["stop_reason": stopReason, "stop_sequence": nil], "usage": ["output_tokens": .integer(Int64(answer.completionTokens))]]),
+            event("message_stop", [:]),
+        ]
+        return EmulatorHTTP.eventStream(events, fault: input.fault, recorder: recorder)
+    }
+}
