@@ -7,8 +7,9 @@ import NIOPosix
 /// permanent request errors are never transient, credentials are never echoed.
 package enum UpstreamFailure {
     /// An HTTP error answer from `provider`, with the message the upstream gave.
-    package static func fromHTTP(status: Int, body: JSONValue?, rawBody: String, provider: Provider, retryAfter: String?) -> ModelManagerError {
-        let upstreamMessage = message(in: body) ?? (rawBody.isEmpty ? "HTTP \(status)" : String(rawBody.prefix(500)))
+    package static func fromHTTP(status: Int, body: JSONValue?, rawBody: String, provider: Provider, retryAfter: String?, subject: String? = nil) -> ModelManagerError {
+        let detail = message(in: body) ?? (rawBody.isEmpty ? "HTTP \(status)" : String(rawBody.prefix(500)))
+        let upstreamMessage = subject.map { "\($0): \(detail)" } ?? detail
         let retryAfterSeconds = retryAfter.flatMap(Double.init)
         if status == 400, rejectsKey(body) {
             // Google answers a bad API key with 400 INVALID_ARGUMENT: it is still our key.

@@ -23,6 +23,8 @@ public struct UpstreamHTTP: Sendable {
         package var body: JSONValue
         /// A caller-supplied timeout (the OpenAI SDK's `timeout`), bounded by the deadline.
         package var timeout: Duration?
+        /// What the URL names, when the upstream's errors will not say it (an Azure deployment).
+        package var subject: String? = nil
     }
 
     /// Sends the call; returns the response once its status is a success, otherwise throws the mapped error.
@@ -45,7 +47,7 @@ public struct UpstreamHTTP: Sendable {
             let text = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
             throw UpstreamFailure.fromHTTP(
                 status: Int(response.status.code), body: try? JSONValue(parsing: text), rawBody: text,
-                provider: provider, retryAfter: response.headers.first(name: "retry-after"))
+                provider: provider, retryAfter: response.headers.first(name: "retry-after"), subject: call.subject)
         }
         return response
     }

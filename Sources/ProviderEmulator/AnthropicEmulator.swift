@@ -3,19 +3,14 @@ import ModelManagerCore
 
 /// Anthropic's Messages API (`POST /v1/messages`): `x-api-key`, `anthropic-version`, JSON or typed SSE events.
 struct AnthropicEmulator {
-    let apiKeys: Set<String>
+    let keys: EmulatorKeys
     let recorder: EmulatorRecorder
     private let style = ErrorStyle.anthropic
 
-    init(apiKeys: Set<String>, recorder: EmulatorRecorder) {
-        self.apiKeys = apiKeys
-        self.recorder = recorder
-    }
-
     func messages(_ request: Request) async throws -> Response {
         let input = try await EmulatedRequest.read(request, recorder: recorder)
-        guard let key = input.header("x-api-key"), apiKeys.contains(key) else {
-            return style.response(401, "invalid x-api-key")
+        if let refusal = keys.refusal(input.header("x-api-key"), style: style, unknown: style.response(401, "invalid x-api-key")) {
+            return refusal
         }
         guard input.header("anthropic-version") != nil else {
             return style.response(400, "anthropic-version: header is required")

@@ -77,3 +77,18 @@ enum EmulatorHTTP {
     /// A tiny valid PNG (1×1), base64: what the image endpoints return.
     static let pixelPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 }
+
+/// The API keys an emulator accepts, and those whose quota is spent.
+struct EmulatorKeys: Sendable {
+    let accepted: Set<String>
+    let exhausted: Set<String>
+
+    /// nil when `key` may call; otherwise the upstream's refusal in `style`.
+    func refusal(_ key: String?, style: ErrorStyle, unknown: @autoclosure () -> Response) -> Response? {
+        guard let key, accepted.contains(key) else { return unknown() }
+        guard !exhausted.contains(key) else {
+            return style.response(429, "You exceeded your current quota, please check your plan and billing details.", code: "insufficient_quota", retryAfter: "30")
+        }
+        return nil
+    }
+}

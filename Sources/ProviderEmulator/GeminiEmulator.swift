@@ -4,16 +4,10 @@ import ModelManagerCore
 /// Gemini `generateContent` / `streamGenerateContent?alt=sse` and Imagen `predict`, on the
 /// AI Studio paths (`x-goog-api-key`) and the Vertex AI paths (a Bearer token from `/token`).
 struct GeminiEmulator {
-    let apiKeys: Set<String>
+    let keys: EmulatorKeys
     let recorder: EmulatorRecorder
     let tokens: TokenEmulator
     private let style = ErrorStyle.google
-
-    init(apiKeys: Set<String>, recorder: EmulatorRecorder, tokens: TokenEmulator) {
-        self.apiKeys = apiKeys
-        self.recorder = recorder
-        self.tokens = tokens
-    }
 
     enum Host {
         case aiStudio
@@ -25,13 +19,14 @@ struct GeminiEmulator {
         let input = try await EmulatedRequest.read(request, recorder: recorder)
         switch host {
         case .aiStudio:
-            guard let key = input.header("x-goog-api-key") ?? input.query["key"], apiKeys.contains(key) else {
-                return EmulatorHTTP.json(400, [
-                    "error": [
-                        "code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
-                        "details": [["@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"]],
-                    ],
-                ])
+            let invalidKey = EmulatorHTTP.json(400, [
+                "error": [
+                    "code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
+                    "details": [["@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"]],
+                ],
+            ])
+            if let refusal = keys.refusal(input.header("x-goog-api-key") ?? input.query["key"], style: style, unknown: invalidKey) {
+                return refusal
             }
         case .vertex:
             guard let authorization = input.header("authorization"), authorization.hasPrefix("Bearer "),

@@ -5,7 +5,7 @@ import ModelManagerCore
 /// OpenAI's Chat Completions, Responses and Images APIs, as api.openai.com serves them
 /// (`Authorization: Bearer`) and as Azure OpenAI does (deployment in the path, `api-version`, `api-key`).
 struct OpenAIEmulator {
-    let apiKeys: Set<String>
+    let keys: EmulatorKeys
     let recorder: EmulatorRecorder
 
     enum Host {
@@ -224,13 +224,20 @@ struct OpenAIEmulator {
                 return ErrorStyle.openAI.response(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
             }
             let key = String(authorization.dropFirst(7))
-            guard apiKeys.contains(key) else {
-                let masked = key.count > 8 ? "\(key.prefix(3))*****\(key.suffix(4))" : "*****"
-                return ErrorStyle.openAI.response(401, "Incorrect API key provided: \(masked). You can find your API key at https://platform.openai.com/account/api-keys.", code: "invalid_api_key")
+            let masked = key.count > 8 ? "\(key.prefix(3))*****\(key.suffix(4))" : "*****"
+            if let refusal = keys.refusal(
+                key, style: .openAI,
+                unknown: ErrorStyle.openAI.response(401, "Incorrect API key provided: \(masked). You can find your API key at https://platform.openai.com/account/api-keys.", code: "invalid_api_key"))
+            {
+                return refusal
             }
         case .azure(let deployment):
-            guard let key = input.header("api-key") ?? input.header("authorization").map({ String($0.dropFirst(7)) }), apiKeys.contains(key) else {
-                return ErrorStyle.azure.response(401, "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.")
+            let key = input.header("api-key") ?? input.header("authorization").map { String($0.dropFirst(7)) }
+            if let refusal = keys.refusal(
+                key, style: .azure,
+                unknown: ErrorStyle.azure.response(401, "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."))
+            {
+                return refusal
             }
             guard input.query["api-version"] != nil else {
                 return ErrorStyle.azure.response(404, "Resource not found")

@@ -16,11 +16,14 @@ public final class ProviderEmulator: Sendable {
         public var port: Int
         /// The upstream API keys the emulator accepts (every API-key provider).
         public var apiKeys: Set<String>
+        /// Accepted keys whose quota is spent: every call with them answers 429 with Retry-After.
+        public var exhaustedKeys: Set<String>
 
-        public init(host: String = "127.0.0.1", port: Int = 0, apiKeys: Set<String> = [ProviderEmulator.defaultAPIKey]) {
+        public init(host: String = "127.0.0.1", port: Int = 0, apiKeys: Set<String> = [ProviderEmulator.defaultAPIKey], exhaustedKeys: Set<String> = []) {
             self.host = host
             self.port = port
-            self.apiKeys = apiKeys
+            self.apiKeys = apiKeys.union(exhaustedKeys)
+            self.exhaustedKeys = exhaustedKeys
         }
     }
 
@@ -40,10 +43,10 @@ public final class ProviderEmulator: Sendable {
     public init(configuration: Configuration = Configuration()) async throws {
         let privateKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         let tokenEndpoint = TokenEmulator(clientEmail: Self.serviceAccountEmail, publicKeyPEM: privateKey.publicKey.pemRepresentation, recorder: recorder)
-        let keys = configuration.apiKeys
-        let openAI = OpenAIEmulator(apiKeys: keys, recorder: recorder)
-        let anthropic = AnthropicEmulator(apiKeys: keys, recorder: recorder)
-        let gemini = GeminiEmulator(apiKeys: keys, recorder: recorder, tokens: tokenEndpoint)
+        let keys = EmulatorKeys(accepted: configuration.apiKeys, exhausted: configuration.exhaustedKeys)
+        let openAI = OpenAIEmulator(keys: keys, recorder: recorder)
+        let anthropic = AnthropicEmulator(keys: keys, recorder: recorder)
+        let gemini = GeminiEmulator(keys: keys, recorder: recorder, tokens: tokenEndpoint)
 
         let router = Router()
         router.post("/v1/chat/completions") { request, _ in try await openAI.chatCompletions(request, host: .openAI) }

@@ -24,10 +24,11 @@ public struct TestServer: Sendable {
 
 /// Runs `body` with a fresh emulator and server; `configure` may adjust the server configuration.
 public func withTestServer<Result>(
+    emulator emulatorConfiguration: ProviderEmulator.Configuration = .init(),
     configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: (TestServer) async throws -> Result
 ) async throws -> Result {
-    let emulator = try await ProviderEmulator()
+    let emulator = try await ProviderEmulator(configuration: emulatorConfiguration)
     var configuration = try ServerConfiguration.load(file: nil, environment: [:])
     configuration.grpc.address = "127.0.0.1:0"
     configuration.grpc.shutdownGrace = .seconds(1)

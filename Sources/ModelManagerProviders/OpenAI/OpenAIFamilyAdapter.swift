@@ -69,7 +69,8 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
             let resource = invokeType == .responses ? "\(target.baseURL)/openai/responses" : "\(target.baseURL)/openai/deployments/\(target.deployment ?? request.model ?? "")/\(path)"
             url = RequestParameters.url(resource, extra: request.extra, fixed: version)
         }
-        let call = UpstreamHTTP.Call(url: url, headers: headers, body: body, timeout: RequestParameters.timeout(from: request.extra))
+        let subject = flavor == .azure ? "deployment '\(target.deployment ?? request.model ?? "")'" : nil
+        let call = UpstreamHTTP.Call(url: url, headers: headers, body: body, timeout: RequestParameters.timeout(from: request.extra), subject: subject)
         let response = try await http.send(call, provider: provider, context: context)
 
         let streams = request.stream && invokeType != .imageGeneration
