@@ -9,7 +9,9 @@ struct AnthropicEmulator {
 
     func messages(_ request: Request) async throws -> Response {
         let input = try await EmulatedRequest.read(request, recorder: recorder)
-        if let refusal = keys.refusal(input.header("x-api-key"), style: style, unknown: style.response(401, "invalid x-api-key")) {
+        // Current SDKs send the key as a Bearer token; older clients as x-api-key. Both are accepted.
+        let key = input.header("x-api-key") ?? input.header("authorization").flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        if let refusal = keys.refusal(key, style: style, unknown: style.response(401, "invalid x-api-key")) {
             return refusal
         }
         guard input.header("anthropic-version") != nil else {

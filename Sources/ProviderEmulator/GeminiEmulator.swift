@@ -105,7 +105,9 @@ struct GeminiEmulator {
         var events: [(String?, String)] = []
         for (index, word) in answer.words.enumerated() {
             let last = index == answer.words.count - 1
-            events.append((nil, response(text: word, finishReason: last ? finishReason : nil, usage: usage(candidates: last ? visibleTokens : nil)).jsonText))
+            // Only the last chunk has a finishReason; the others omit the key (never null).
+            let reason: JSONValue? = last ? finishReason : Optional.none
+            events.append((nil, response(text: word, finishReason: reason, usage: usage(candidates: last ? visibleTokens : nil)).jsonText))
         }
         if answer.words.isEmpty { events.append((nil, response(text: "", finishReason: finishReason, usage: usage(candidates: 0)).jsonText)) }
         return EmulatorHTTP.eventStream(events, fault: input.fault, recorder: recorder)

@@ -17,6 +17,16 @@ public enum ModelCatalog {
     public static let deepseek: [String: String] = ["deepseek-chat": "deepseek-chat", "deepseek-reasoner": "deepseek-reasoner"]
     public static let perplexity: [String: String] = ["sonar": "sonar", "sonar-pro": "sonar-pro", "sonar-reasoning": "sonar-reasoning"]
     public static let anthropic: [String: String] = [
+        "claude-sonnet-4-5": "claude-sonnet-4-5-20250929",
+        "claude-sonnet-4-5-20250929": "claude-sonnet-4-5-20250929",
+        "claude-haiku-4-5": "claude-haiku-4-5-20251001",
+        "claude-haiku-4-5-20251001": "claude-haiku-4-5-20251001",
+        "claude-opus-4-5": "claude-opus-4-5-20251101",
+        "claude-opus-4-5-20251101": "claude-opus-4-5-20251101",
+        "claude-sonnet-4-6": "claude-sonnet-4-6",
+        "claude-opus-4-6": "claude-opus-4-6",
+        "claude-sonnet-5": "claude-sonnet-5",
+        "claude-opus-5": "claude-opus-5",
         "claude-sonnet-4-20250514": "claude-sonnet-4-20250514",
         "claude-sonnet-4-0": "claude-sonnet-4-20250514",
         "claude-opus-4-1-20250805": "claude-opus-4-1-20250805",

@@ -42,10 +42,10 @@ import Testing
             ["model": "gemini-2.5-flash", "contents": [["role": "user", "parts": [["text": .string($0)]]]]]
         },
         Route(name: "anthropic messages", provider: .anthropic, channel: .anthropic, invokeType: .messages) {
-            ["model": "claude-sonnet-4-20250514", "messages": [["role": "user", "content": .string($0)]], "max_tokens": 256.0, "system": "be brief"]
+            ["model": "claude-sonnet-4-5", "messages": [["role": "user", "content": .string($0)]], "max_tokens": 256.0, "system": "be brief"]
         },
         Route(name: "anthropic generation", provider: .anthropic, channel: .normal, invokeType: .generation) {
-            ["model": "claude-3-5-haiku-20241022", "messages": [["role": "user", "content": [["type": "text", "text": .string($0)]]]], "max_tokens": 64.0]
+            ["model": "claude-haiku-4-5", "messages": [["role": "user", "content": [["type": "text", "text": .string($0)]]]], "max_tokens": 64.0]
         },
         Route(name: "deepseek chat-completions", provider: .deepseek, channel: .normal, invokeType: .chatCompletions) { chat($0).merging(["model": "deepseek-reasoner"]) { a, _ in a } },
         Route(name: "perplexity chat-completions", provider: .perplexity, channel: .normal, invokeType: .chatCompletions) { chat($0).merging(["model": "sonar"]) { a, _ in a } },

@@ -91,6 +91,7 @@ def server():
     class Server:
         address = f"127.0.0.1:{listening['grpc_port']}"
         emulator_url = demo["emulator_url"]
+        emulator_root = demo["emulator_root"]
         log = process
 
     yield Server
