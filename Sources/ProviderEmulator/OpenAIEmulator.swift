@@ -53,15 +53,19 @@ struct OpenAIEmulator {
         let id = "chatcmpl-" + EmulatorHTTP.identifier(for: prompt + model)
         let created = EmulatorHTTP.now
         let usage = Self.chatUsage(answer)
+        // Perplexity answers with the sources it searched.
+        let citations: JSONValue? = ModelCatalog.perplexity[model] == nil ? nil : ["https://example.org/source-1", "https://example.org/source-2"]
         guard stream else {
-            return EmulatorHTTP.json(200, [
+            var completion: [String: JSONValue] = [
                 "id": .string(id), "object": "chat.completion", "created": .integer(created), "model": .string(snapshot),
                 "choices": [[
                     "index": 0, "message": ["role": "assistant", "content": .string(answer.text), "refusal": nil, "annotations": []],
                     "logprobs": nil, "finish_reason": .string(answer.finishReason),
                 ]],
                 "usage": usage, "service_tier": "default", "system_fingerprint": "fp_emulator",
-            ])
+            ]
+            if let citations { completion["citations"] = citations }
+            return EmulatorHTTP.json(200, .object(completion))
         }
         let includeUsage = parameters["stream_options"]?["include_usage"]?.boolValue ?? false
         func chunk(_ delta: JSONValue, _ finishReason: JSONValue, choices: Bool = true, usage: JSONValue? = nil) -> (String?, String) {
@@ -71,6 +75,7 @@ struct OpenAIEmulator {
                 "choices": choices ? [["index": 0, "delta": delta, "logprobs": nil, "finish_reason": finishReason]] : [],
             ]
             if includeUsage { object["usage"] = usage ?? nil }
+            if let citations { object["citations"] = citations }
             return (nil, JSONValue.object(object).jsonText)
         }
         var events = [chunk(["role": "assistant", "content": "", "refusal": nil], nil)]

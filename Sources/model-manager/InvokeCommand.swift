@@ -54,13 +54,13 @@ struct InvokeCommand: AsyncParsableCommand {
         if let tls { configuration.useTLS = tls }
         if let timeout { configuration.timeout = .milliseconds(Int64(timeout * 1000)) }
 
-        var parameters: [String: JSONValue] = ["model": .string(model), "messages": [["role": "user", "content": .string(prompt)]]]
+        var parameters = Self.parameters(prompt: prompt, model: model, provider: provider, invokeType: invokeType)
         if let extra {
             guard case .object(let object) = try JSONValue(parsing: extra) else { throw ValidationError("--extra must be a JSON object") }
             parameters.merge(object) { _, new in new }
         }
         let request = ModelRequest(
-            provider: Provider(provider), channel: Channel(channel ?? provider), invokeType: InvokeType(invokeType), stream: stream,
+            provider: Provider(provider), channel: channel.map { Channel($0) } ?? .normal, invokeType: InvokeType(invokeType), stream: stream,
             orgID: orgID, userID: userID, clientType: clientType, extra: parameters)
         let client = AsyncModelManagerClient(configuration: configuration)
         var final: ModelResponse?
@@ -78,6 +78,27 @@ struct InvokeCommand: AsyncParsableCommand {
             final = response
         }
         if let usage = final?.usageJSON { print("usage: \(usage.jsonText)") }
+    }
+}
+
+extension InvokeCommand {
+    /// The prompt in the shape the route's schema takes it.
+    static func parameters(prompt: String, model: String, provider: String, invokeType: String) -> [String: JSONValue] {
+        var parameters: [String: JSONValue] = ["model": .string(model)]
+        switch (provider, invokeType) {
+        case (_, "image-generation"), (_, "image-generation-genai"):
+            parameters["prompt"] = .string(prompt)
+        case ("google", _):
+            parameters["contents"] = .string(prompt)
+        case ("openai", "responses"), ("openai", "generation"), ("azure", "responses"), ("azure", "generation"):
+            parameters["input"] = .string(prompt)
+        case ("anthropic", _):
+            parameters["messages"] = [["role": "user", "content": .string(prompt)]]
+            parameters["max_tokens"] = 1024
+        default:
+            parameters["messages"] = [["role": "user", "content": .string(prompt)]]
+        }
+        return parameters
     }
 }
 

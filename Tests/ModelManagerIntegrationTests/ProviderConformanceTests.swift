@@ -155,6 +155,16 @@ import Testing
     @Test func upstreamRequestsAreNative() async throws {
         try await withTestServer { server in
             let client = server.asyncClient()
+            let perplexity = try await client.invoke(Self.routes[10].request("cite your sources"))
+            #expect(perplexity.rawResponse?["citations"]?[0] == "https://example.org/source-1")
+
+            var image = Self.routes[5].request("")
+            image.extra["contents"] = [["role": "user", "parts": [["text": "describe"], ["inline_data": ["mime_type": "image/png", "data": "bytes:iVBORw0KGgo="]]]]]
+            _ = try await client.invoke(image)
+            let inline = server.emulator.recorder.lastRequest?.body?["contents"]?[0]?["parts"]?[1]?["inlineData"]
+            #expect(inline?["data"] == "iVBORw0KGgo=")
+            #expect(inline?["mimeType"] == "image/png")
+
             _ = try await client.invoke(Self.routes[5].request("native gemini"))
             let gemini = try #require(server.emulator.recorder.lastRequest)
             #expect(gemini.path == "/v1beta/models/gemini-2.0-flash:generateContent")

@@ -81,6 +81,11 @@ enum GeminiCodec {
         case .object(let object):
             var result: [String: JSONValue] = [:]
             for (key, inner) in object {
+                // The Python SDK sends bytes as "bytes:<base64>"; inline data wants the base64 alone.
+                if key == "data", let text = inner.stringValue, text.hasPrefix("bytes:") {
+                    result[key] = .string(String(text.dropFirst(6)))
+                    continue
+                }
                 // Free-form maps keep their keys: function arguments, response schemas, labels.
                 let keepsKeys = ["args", "properties", "response", "labels", "parameters", "responseSchema", "response_schema"].contains(key)
                 result[camelCase(key)] = keepsKeys ? inner : camelCased(inner)
