@@ -38,6 +38,14 @@ func parseEventJSON(_ data: String, provider: Provider) throws(ModelManagerError
     }
 }
 
+/// An `error` object inside a 200 answer or a stream event (OpenAI-compatible servers and Gemini
+/// streams do this): the upstream failed after it started answering.
+func reportedError(in body: JSONValue, provider: Provider) -> ModelManagerError? {
+    guard let error = body["error"], !error.isNull else { return nil }
+    let message = error["message"]?.stringValue ?? error.jsonText
+    return ModelManagerError(.unavailable, "\(provider) reported an error: \(message)")
+}
+
 /// Parameters shared by the request builders.
 enum RequestParameters {
     /// OpenAI-SDK pass-through options that configure the HTTP request rather than the body.

@@ -132,9 +132,7 @@ enum GeminiCodec {
 
         mutating func decode(_ event: SSEParser.Event) throws(ModelManagerError) -> ResponseChunk? {
             let payload = try parseEventJSON(event.data, provider: provider)
-            if let error = payload["error"], !error.isNull {
-                throw ModelManagerError(.unavailable, "\(provider) reported an error: \(error["message"]?.stringValue ?? error.jsonText)")
-            }
+            if let failure = reportedError(in: payload, provider: provider) { throw failure }
             if let reported = GeminiCodec.usage(payload["usageMetadata"]) { usage = reported }
             last = payload
             if let reason = payload["candidates"]?[0]?["finishReason"]?.stringValue, !reason.isEmpty { isComplete = true }

@@ -19,16 +19,9 @@ enum OpenAIChatCodec {
     }
 
     static func answer(_ json: JSONValue, provider: Provider) throws(ModelManagerError) -> ResponseChunk {
-        if let failure = inBandError(json, provider: provider) { throw failure }
+        if let failure = reportedError(in: json, provider: provider) { throw failure }
         let content = json["choices"]?[0]?["message"]?["content"]?.stringValue ?? ""
         return ResponseChunk(content: content, usage: OpenAIUsage.chat(json["usage"]), rawResponse: json)
-    }
-
-    /// An error object inside a 200 answer (some compatible servers do this, and streams can).
-    static func inBandError(_ body: JSONValue, provider: Provider) -> ModelManagerError? {
-        guard let error = body["error"], !error.isNull else { return nil }
-        let message = error["message"]?.stringValue ?? error.jsonText
-        return ModelManagerError(.unavailable, "\(provider) reported an error: \(message)")
     }
 
     struct StreamDecoder: ModelManagerProviders.StreamDecoder {
@@ -45,7 +38,7 @@ enum OpenAIChatCodec {
                 return nil
             }
             let chunk = try parseEventJSON(event.data, provider: provider)
-            if let failure = inBandError(chunk, provider: provider) { throw failure }
+            if let failure = reportedError(in: chunk, provider: provider) { throw failure }
             if let reported = OpenAIUsage.chat(chunk["usage"]) { usage = reported }
             lastEvent = chunk
             let delta = chunk["choices"]?[0]?["delta"]

@@ -24,14 +24,8 @@ enum OpenAIResponsesCodec {
     }
 
     static func answer(_ json: JSONValue, provider: Provider) throws(ModelManagerError) -> ResponseChunk {
-        if let failure = failure(json, provider: provider) { throw failure }
+        if let failure = reportedError(in: json, provider: provider) { throw failure }
         return ResponseChunk(content: text(of: json), usage: OpenAIUsage.responses(json["usage"]), rawResponse: json)
-    }
-
-    static func failure(_ response: JSONValue, provider: Provider) -> ModelManagerError? {
-        guard let error = response["error"], !error.isNull else { return nil }
-        let message = error["message"]?.stringValue ?? error.jsonText
-        return ModelManagerError(.unavailable, "\(provider) reported an error: \(message)")
     }
 
     struct StreamDecoder: ModelManagerProviders.StreamDecoder {
