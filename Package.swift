@@ -22,11 +22,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // C libraries: module maps only (plus the shim for what Swift cannot import).
         .systemLibrary(name: "CGRPC", path: "Sources/CGRPC"),
         .systemLibrary(name: "CJWT", path: "Sources/CJWT"),
+        .systemLibrary(name: "CNATS", path: "Sources/CNATS"),
+        .systemLibrary(name: "CMosquitto", path: "Sources/CMosquitto"),
         .target(
             name: "CModelServiceProto",
             path: "Generated",
@@ -60,6 +64,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ModelManagerUsage",
+            dependencies: [
+                "ModelManagerCore", "CNATS", "CMosquitto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ProviderEmulator",
             dependencies: [
                 "ModelManagerCore", "ModelManagerAuth",
@@ -74,7 +88,9 @@ let package = Package(
             name: "ModelManagerServer",
             dependencies: [
                 "ModelManagerCore", "ModelManagerGRPC", "ModelManagerWire", "ModelManagerAuth",
-                "ModelManagerProviders",
+                "ModelManagerProviders", "ModelManagerUsage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -23,6 +23,7 @@ struct Bench {
             "MODEL_MANAGER_SERVER_JWT_SECRET_KEY": secret,
             "OPENAI_BASE_URL": emulator.openAIBaseURL,
             "OPENAI_API_KEY": ProviderEmulator.defaultAPIKey,
+            "MODEL_MANAGER_SQLITE_PATH": FileManager.default.temporaryDirectory.appendingPathComponent("mm-bench-\(UUID().uuidString).sqlite").path,
         ])
         defer { server.stop() }
 
@@ -127,39 +128,23 @@ final class ServerProcess {
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--grpc-address", "127.0.0.1:0", "--log-level", "warning"]
+        // Default log level: every call logs its line, as in production.
+        process.arguments = ["serve", "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0"]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardError = log
         process.standardOutput = log
         try process.run()
-        // The listening line is logged at info; at warning level read the port from /proc instead.
         var found: Int?
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(60)
         while found == nil, Date() < deadline {
-            found = Self.listeningPort(pid: process.processIdentifier)
+            let log = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+            for line in log.split(separator: "\n") where line.contains("model-manager listening") {
+                found = (try? JSONValue(parsing: String(line)))?["grpc_port"]?.stringValue.flatMap { Int($0) }
+            }
             if found == nil { Thread.sleep(forTimeInterval: 0.05) }
         }
         guard let found else { throw ModelManagerError(.unavailable, "server did not start: \((try? String(contentsOf: logURL, encoding: .utf8)) ?? "")") }
         port = found
-    }
-
-    /// The TCP port the process listens on, from /proc/net/tcp and its socket inodes.
-    static func listeningPort(pid: Int32) -> Int? {
-        guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { return nil }
-        var inodes: Set<String> = []
-        for fd in fds {
-            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"), target.hasPrefix("socket:[") {
-                inodes.insert(String(target.dropFirst(8).dropLast()))
-            }
-        }
-        // libgrpc may bind 127.0.0.1 as a v4-mapped IPv6 socket: look in both tables.
-        let tables = ["/proc/net/tcp", "/proc/net/tcp6"].compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }
-        for line in tables.flatMap({ $0.split(separator: "\n").dropFirst() }) {
-            let fields = line.split(separator: " ")
-            guard fields.count > 9, fields[3] == "0A", inodes.contains(String(fields[9])) else { continue }
-            return Int(fields[1].split(separator: ":")[1], radix: 16)
-        }
-        return nil
     }
 
     func cpuSeconds() -> Double {

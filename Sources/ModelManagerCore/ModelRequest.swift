@@ -50,10 +50,13 @@ public struct InvocationContext: Sendable {
     public var originRequestID: String?
     /// When the caller stops waiting; the upstream request must end by then too.
     public var deadline: ContinuousClock.Instant?
+    /// Caller-supplied context kept with the usage record (pass-through headers such as `x-user-ip`).
+    public var metadata: [String: String]
 
-    public init(requestID: String, originRequestID: String? = nil, deadline: ContinuousClock.Instant? = nil) {
+    public init(requestID: String, originRequestID: String? = nil, deadline: ContinuousClock.Instant? = nil, metadata: [String: String] = [:]) {
         self.requestID = requestID
         self.originRequestID = originRequestID
         self.deadline = deadline
+        self.metadata = metadata
     }
 }

@@ -74,21 +74,30 @@ public struct ResponseChunk: Sendable, Hashable {
     public var error: String?
     /// Set on the item that carries the usage.
     public var servedBy: ServedBy?
+    /// The last item of an answer (the one the usage record must be committed before).
+    public var isFinal = false
+    /// The cost of the call, set on the final item once it is known (nil: no price for the model).
+    public var cost: Double?
+    public var currency: String?
 
-    public init(content: String = "", usage: Usage? = nil, rawResponse: JSONValue? = nil, error: String? = nil) {
+    public init(content: String = "", usage: Usage? = nil, rawResponse: JSONValue? = nil, error: String? = nil, isFinal: Bool = false) {
         self.content = content
         self.usage = usage
         self.rawResponse = rawResponse
         self.error = error
+        self.isFinal = isFinal
     }
 }
 
 extension ResponseChunk {
     /// The usage object callers get: the counts, and which upstream served the call.
     public var usageJSON: JSONValue? {
-        guard let usage else { return nil }
-        guard let servedBy, case .object(var object) = usage.json else { return usage.json }
-        object["served_by"] = servedBy.json
+        guard let usage, case .object(var object) = usage.json else { return nil }
+        if let servedBy { object["served_by"] = servedBy.json }
+        if let currency {
+            object["total_cost"] = cost.map { .double($0) } ?? .null
+            object["currency"] = .string(currency)
+        }
         return .object(object)
     }
 }

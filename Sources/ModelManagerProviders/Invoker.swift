@@ -22,7 +22,7 @@ public struct Invoker: Sendable {
                 try await attempt.adapter.invoke(attempt.request, as: attempt.invokeType, target: attempt.target, context: context) { chunk in
                     emitted.store(true, ordering: .relaxed)
                     var chunk = chunk
-                    if chunk.usage != nil { chunk.servedBy = servedBy }
+                    if chunk.isFinal { chunk.servedBy = servedBy }
                     try await emit(chunk)
                 }
                 return

@@ -23,7 +23,9 @@ extension UpstreamHTTP {
         guard decoder.isComplete else {
             throw ModelManagerError(.unavailable, "\(provider) stream ended before the answer was complete")
         }
-        try await emit(decoder.finalChunk)
+        var final = decoder.finalChunk
+        final.isFinal = true
+        try await emit(final)
     }
 }
 
@@ -136,5 +138,14 @@ enum RequestParameters {
 extension String {
     fileprivate func leftPadded(to length: Int) -> String {
         count >= length ? self : String(repeating: "0", count: length - count) + self
+    }
+}
+
+extension ResponseChunk {
+    /// This chunk marked as the answer's last.
+    var final: ResponseChunk {
+        var chunk = self
+        chunk.isFinal = true
+        return chunk
     }
 }

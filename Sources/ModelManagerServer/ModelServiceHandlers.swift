@@ -151,7 +151,12 @@ struct ModelServiceHandlers: Sendable {
         }
         let requestID = call.metadata["x-request-id"].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
         let origin = call.metadata["x-origin-request-id"].flatMap { $0.isEmpty ? nil : $0 }
-        return (message, InvocationContext(requestID: requestID, originRequestID: origin, deadline: call.deadline))
+        // Caller-supplied context for the usage record: pass-through headers such as x-user-ip.
+        var metadata: [String: String] = [:]
+        for entry in call.metadata where entry.key.hasPrefix("x-") && entry.key != "x-request-id" && entry.key != "x-origin-request-id" {
+            metadata[entry.key] = entry.value
+        }
+        return (message, InvocationContext(requestID: requestID, originRequestID: origin, deadline: call.deadline, metadata: metadata))
     }
 }
 

@@ -2,6 +2,7 @@ public import Foundation
 public import ModelManagerCore
 public import ModelManagerGRPC
 public import ModelManagerProviders
+public import ModelManagerUsage
 
 /// Everything `model-manager serve` needs, with embedded defaults; read from a JSON file
 /// and then the environment (the environment wins).
@@ -19,8 +20,15 @@ public struct ServerConfiguration: Sendable {
         public var leeway: Duration = .seconds(30)
     }
 
+    public struct HTTP: Sendable {
+        /// The admin API and health (and the HTTP face of the invoke calls).
+        public var address = "0.0.0.0:8080"
+    }
+
     public var grpc = GRPC()
+    public var http = HTTP()
     public var auth = Auth()
+    public var usage = UsageService.Configuration()
     public var providers: [ProviderSettings] = []
     /// Model names that stand for a list of upstream models, tried in order.
     public var aliases: [ModelAlias] = []
@@ -43,6 +51,7 @@ public struct ServerConfiguration: Sendable {
             configuration.auth.jwtSecrets.removeAll { $0.revealed == secret }
             configuration.auth.jwtSecrets.insert(Secret(secret), at: 0)
         }
+        try configuration.applyUsage(environment: environment)
         if let previous = environment["MODEL_MANAGER_SERVER_JWT_PREVIOUS_SECRET_KEYS"] {
             for secret in previous.split(separator: ",").map(String.init) where !secret.isEmpty {
                 if !configuration.auth.jwtSecrets.contains(Secret(secret)) { configuration.auth.jwtSecrets.append(Secret(secret)) }
@@ -82,10 +91,59 @@ public struct ServerConfiguration: Sendable {
         for (index, entry) in (root["providers"]?.arrayValue ?? []).enumerated() {
             try upsertProvider(entry, index: index, environment: environment)
         }
+        if let http = root["http"], let address = http["address"]?.stringValue { self.http.address = address }
+        if let usageSettings = root["usage"] {
+            if let database = usageSettings["database"]?.stringValue { try setDatabase(database) }
+            if let nats = usageSettings["nats_url"]?.stringValue { usage.natsURL = nats }
+            if let mqtt = usageSettings["mqtt_url"]?.stringValue { try setMQTT(mqtt) }
+            if let mode = usageSettings["ledger_mode"]?.stringValue { try setLedgerMode(mode) }
+            if let prices = usageSettings["price_file"]?.stringValue { usage.priceFile = prices }
+        }
         if let cooldown = root["credential_cooldown_seconds"]?.doubleValue { credentialCooldown = .milliseconds(Int64(cooldown * 1000)) }
         for (name, targets) in root["aliases"]?.objectValue ?? [:] {
             aliases.removeAll { $0.name == name }
             aliases.append(try Self.alias(name, targets))
+        }
+    }
+
+    /// `usage` from the file has been applied; the environment wins over it.
+    private mutating func applyUsage(environment: [String: String]) throws {
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        if let path = value("MODEL_MANAGER_SQLITE_PATH") { usage.database = .sqlite(path: path) }
+        if let url = value("MODEL_MANAGER_DATABASE_URL") { try setDatabase(url) }
+        if let url = value("MODEL_MANAGER_NATS_URL") { usage.natsURL = url }
+        if let url = value("MODEL_MANAGER_MQTT_URL") { try setMQTT(url) }
+        if let mode = value("MODEL_MANAGER_LEDGER_MODE") { try setLedgerMode(mode) }
+        if let path = value("MODEL_MANAGER_PRICE_FILE") { usage.priceFile = path }
+    }
+
+    /// `postgres://…` for PostgreSQL, `sqlite:PATH` or a plain path for SQLite.
+    public mutating func setDatabase(_ url: String) throws {
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            usage.database = .postgres(url: url)
+        } else if url.hasPrefix("sqlite:") {
+            usage.database = .sqlite(path: String(url.dropFirst(7)))
+        } else if !url.contains("://") {
+            usage.database = .sqlite(path: url)
+        } else {
+            throw Invalid("database URL must start with postgres:// or sqlite: (got a \(url.prefix { $0 != ":" }) URL)")
+        }
+    }
+
+    /// `mqtt://host:port[/topic-prefix/]`.
+    public mutating func setMQTT(_ url: String) throws {
+        guard let components = URLComponents(string: url), components.scheme == "mqtt", let host = components.host else {
+            throw Invalid("MQTT URL must look like mqtt://host:1883/billing/usage/recorded/, got '\(url)'")
+        }
+        let prefix = components.path.count > 1 ? String(components.path.dropFirst()) : "billing/usage/recorded/"
+        usage.mqtt = (host, components.port ?? 1883, prefix.hasSuffix("/") ? prefix : prefix + "/")
+    }
+
+    public mutating func setLedgerMode(_ mode: String) throws {
+        switch mode {
+        case "durable": usage.ledgerMode = .durable
+        case "buffered": usage.ledgerMode = .buffered(capacity: 10_000)
+        default: throw Invalid("ledger mode must be 'durable' or 'buffered', got '\(mode)'")
         }
     }
 

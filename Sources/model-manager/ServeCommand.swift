@@ -15,6 +15,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("grpc-address"), help: "HOST:PORT to serve gRPC on (default 0.0.0.0:50051).")
     var grpcAddress: String?
 
+    @Option(name: .customLong("http-address"), help: "HOST:PORT for the HTTP side: admin API, health (default 0.0.0.0:8080).")
+    var httpAddress: String?
+
+    @Option(help: "Usage ledger: a SQLite path (default model-manager.sqlite) or postgres://user:pass@host:port/db.")
+    var database: String?
+
+    @Option(name: .customLong("nats-url"), help: "Publish billing events to NATS JetStream, e.g. nats://127.0.0.1:4222.")
+    var natsURL: String?
+
+    @Option(name: .customLong("mqtt-url"), help: "Publish billing events over MQTT (QoS 1), e.g. mqtt://127.0.0.1:1883/billing/usage/recorded/.")
+    var mqttURL: String?
+
+    @Option(name: .customLong("ledger-mode"), help: "durable (default: the final answer waits for the commit) or buffered.")
+    var ledgerMode: String?
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS.")
     var tlsCertificate: String?
 
@@ -35,6 +50,11 @@ struct ServeCommand: AsyncParsableCommand {
 
         var configuration = try ServerConfiguration.load(file: config, environment: environment)
         if let grpcAddress { configuration.grpc.address = grpcAddress }
+        if let httpAddress { configuration.http.address = httpAddress }
+        if let database { try configuration.setDatabase(database) }
+        if let natsURL { configuration.usage.natsURL = natsURL }
+        if let mqttURL { try configuration.setMQTT(mqttURL) }
+        if let ledgerMode { try configuration.setLedgerMode(ledgerMode) }
         switch (tlsCertificate, tlsKey) {
         case let (certificate?, key?): configuration.grpc.tls = try ServerConfiguration.loadTLS(certificate: certificate, privateKey: key)
         case (nil, nil): break
@@ -53,7 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
             emulator = started
         }
 
-        let server = try ModelManagerServer(configuration: configuration, logger: logger)
+        let server = try await ModelManagerServer.start(configuration: configuration, logger: logger)
         await waitForTerminationSignal(logger: logger)
         await server.shutdown()
         await emulator?.stop()

@@ -31,6 +31,9 @@ public func withTestServer<Result>(
     let emulator = try await ProviderEmulator(configuration: emulatorConfiguration)
     var configuration = try ServerConfiguration.load(file: nil, environment: [:])
     configuration.grpc.address = "127.0.0.1:0"
+    configuration.http.address = "127.0.0.1:0"
+    let ledgerPath = FileManager.default.temporaryDirectory.appendingPathComponent("mm-test-\(UUID().uuidString).sqlite").path
+    configuration.usage.database = .sqlite(path: ledgerPath)
     configuration.grpc.shutdownGrace = .seconds(1)
     configuration.auth.jwtSecrets = [.init(TestServer.jwtSecret), .init(TestServer.previousJWTSecret)]
     configuration.routeAllProviders(
@@ -39,8 +42,11 @@ public func withTestServer<Result>(
     configure(&configuration)
     var logger = Logger(label: "test-server")
     logger.logLevel = .critical
-    let server = try ModelManagerServer(configuration: configuration, logger: logger)
+    let server = try await ModelManagerServer.start(configuration: configuration, logger: logger)
     let harness = TestServer(emulator: emulator, server: server)
+    defer {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: ledgerPath + suffix) }
+    }
     do {
         let result = try await body(harness)
         await server.shutdown()

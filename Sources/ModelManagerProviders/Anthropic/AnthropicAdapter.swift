@@ -31,7 +31,7 @@ public struct AnthropicAdapter: ProviderAdapter {
         let response = try await http.send(call, provider: provider, context: context)
         guard request.stream else {
             let message = try await http.readJSON(response, provider: provider, context: context)
-            try await emit(ResponseChunk(content: Self.text(of: message), usage: Self.usage(message["usage"]), rawResponse: message))
+            try await emit(ResponseChunk(content: Self.text(of: message), usage: Self.usage(message["usage"]), rawResponse: message).final)
             return
         }
         var decoder = StreamDecoder(provider: provider)

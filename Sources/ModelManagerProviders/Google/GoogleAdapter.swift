@@ -61,9 +61,9 @@ public struct GoogleAdapter: ProviderAdapter {
         guard streams else {
             let json = try await http.readJSON(response, provider: provider, context: context)
             if isImage {
-                try await emit(ImagenCodec.answer(json))
+                try await emit(ImagenCodec.answer(json).final)
             } else {
-                try await emit(ResponseChunk(content: GeminiCodec.text(of: json), usage: GeminiCodec.usage(json["usageMetadata"]), rawResponse: json))
+                try await emit(ResponseChunk(content: GeminiCodec.text(of: json), usage: GeminiCodec.usage(json["usageMetadata"]), rawResponse: json).final)
             }
             return
         }

@@ -77,9 +77,9 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
         guard streams else {
             let json = try await http.readJSON(response, provider: provider, context: context)
             switch invokeType {
-            case .chatCompletions: try await emit(OpenAIChatCodec.answer(json, provider: provider))
-            case .responses: try await emit(OpenAIResponsesCodec.answer(json, provider: provider))
-            default: try await emit(OpenAIImagesCodec.answer(json, provider: provider))
+            case .chatCompletions: try await emit(OpenAIChatCodec.answer(json, provider: provider).final)
+            case .responses: try await emit(OpenAIResponsesCodec.answer(json, provider: provider).final)
+            default: try await emit(OpenAIImagesCodec.answer(json, provider: provider).final)
             }
             return
         }

@@ -1,0 +1,79 @@
+import Foundation
+import Hummingbird
+import Logging
+import ModelManagerAuth
+import ModelManagerCore
+import ModelManagerUsage
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// The server's HTTP side (Hummingbird): the admin statistics API and health. Runs beside gRPC.
+final class HTTPFace: Sendable {
+    let port: Int
+    private let group: ServiceGroup
+    private let runner: Task<Void, any Error>
+
+    init(address: String, verifier: JWTVerifier, usage: UsageService, serving: ServingState, logger: Logger) async throws {
+        let (host, port) = try Self.split(address)
+        let router = Router()
+        let admin = AdminAPI(verifier: verifier, repository: usage.repository)
+        router.get("/api/v1/admin/token-stats") { request, _ in await admin.respond(request) { try await admin.tokenStats($0) } }
+        router.get("/api/v1/admin/llm-usage") { request, _ in await admin.respond(request) { try await admin.llmUsage($0) } }
+        router.get("/healthz") { _, _ in HTTPJSON.response(200, ["status": "ok"]) }
+        router.get("/readyz") { _, _ in
+            let backlog = await usage.relay.refreshBacklog()
+            let ledgerUsable = (try? await usage.repository.summary(UsageFilter(start: Date()))) != nil
+            let ready = ledgerUsable && serving.isServing
+            return HTTPJSON.response(ready ? 200 : 503, [
+                "status": .string(ready ? "ready" : "not ready"), "ledger": .string(ledgerUsable ? "ok" : "unavailable"),
+                "serving": .bool(serving.isServing), "records_committed": .integer(Int64(usage.ledger.committed)),
+                "outbox_backlog": .object(backlog.mapValues { .integer($0) }),
+            ])
+        }
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "model-manager"),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            },
+            logger: logger)
+        group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let group = group
+        runner = Task { try await group.run() }
+        var bound = 0
+        for await value in ports { bound = value }
+        guard bound > 0 else {
+            runner.cancel()
+            throw ServerConfiguration.Invalid("cannot listen for HTTP on \(address)")
+        }
+        self.port = bound
+    }
+
+    func shutdown() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await runner.value
+    }
+
+    static func split(_ address: String) throws -> (String, Int) {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw ServerConfiguration.Invalid("address '\(address)' is not HOST:PORT")
+        }
+        return (String(address[..<colon]), port)
+    }
+}
+
+/// JSON responses and HTTP statuses for errors, in one place.
+enum HTTPJSON {
+    static func response(_ status: Int, _ body: JSONValue) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body.jsonText)))
+    }
+
+    static func error(_ error: ModelManagerError) -> Response {
+        response(error.code.httpStatus, ["error": ["code": .string("\(error.code)"), "message": .string(error.message)]])
+    }
+}

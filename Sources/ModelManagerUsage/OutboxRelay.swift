@@ -1,0 +1,127 @@
+public import Logging
+import Synchronization
+
+/// Publishes each outbox row to its broker and marks it sent only after the broker acknowledged
+/// it. A broker that is down delays events (retried with backoff) and never touches an invoke.
+public final class OutboxRelay: Sendable {
+    private let repository: UsageRepository
+    private let publishers: [any BillingPublisher]
+    private let logger: Logger
+    private let pollInterval: Duration
+    private let signal = Signal()
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+    private let lastBacklog = Mutex<[String: Int64]>([:])
+
+    public init(repository: UsageRepository, publishers: [any BillingPublisher], logger: Logger, pollInterval: Duration = .seconds(1)) {
+        self.repository = repository
+        self.publishers = publishers
+        self.logger = logger
+        self.pollInterval = pollInterval
+    }
+
+    public func start() {
+        let started = publishers.map { publisher in Task { await self.run(publisher) } }
+        tasks.withLock { $0 = started }
+    }
+
+    /// New rows were committed: publish them now rather than at the next poll.
+    public func wake() { signal.fire() }
+
+    /// The unsent rows per sink, as last counted.
+    public var backlog: [String: Int64] { lastBacklog.withLock { $0 } }
+
+    public func refreshBacklog() async -> [String: Int64] {
+        let counts = (try? await repository.backlog()) ?? backlog
+        lastBacklog.withLock { $0 = counts }
+        return counts
+    }
+
+    public func shutdown() async {
+        let running = tasks.withLock { $0 }
+        running.forEach { $0.cancel() }
+        signal.fire()
+        for task in running { await task.value }
+        for publisher in publishers { await publisher.close() }
+    }
+
+    private func run(_ publisher: any BillingPublisher) async {
+        var backoff = RelayBackoff()
+        var failing = false
+        while !Task.isCancelled {
+            do {
+                let rows = try await repository.pending(sink: publisher.sink, limit: 200)
+                guard !rows.isEmpty else {
+                    if failing {
+                        logger.notice("billing events flowing again", metadata: ["sink": "\(publisher.sink)"])
+                        failing = false
+                    }
+                    await signal.wait(upTo: pollInterval)
+                    continue
+                }
+                var sent: [String] = []
+                do {
+                    for row in rows {
+                        try await publisher.publish(recordID: row.recordID, subject: row.subject, payload: row.payload)
+                        sent.append(row.recordID)
+                    }
+                } catch {
+                    try await repository.markSent(sink: publisher.sink, recordIDs: sent)
+                    throw error
+                }
+                try await repository.markSent(sink: publisher.sink, recordIDs: sent)
+                backoff.succeeded()
+            } catch {
+                let delay = backoff.failed()
+                failing = true
+                let pending = await refreshBacklog()[publisher.sink] ?? 0
+                logger.warning(
+                    "billing events delayed: broker unavailable; retrying",
+                    metadata: ["sink": "\(publisher.sink)", "backlog": "\(pending)", "retry_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)", "error": "\(error)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+}
+
+/// Wakes a waiting loop early; a wake-up with nobody waiting is kept for the next wait.
+final class Signal: Sendable {
+    private struct State {
+        var waiter: CheckedContinuation<Void, Never>?
+        var pending = false
+    }
+
+    private let state = Mutex(State())
+
+    func fire() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns when fired or after `timeout`.
+    func wait(upTo timeout: Duration) async {
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            self?.fire()
+        }
+        defer { timer.cancel() }
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.pending {
+                    state.pending = false
+                    return true
+                }
+                state.waiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        state.withLock { $0.pending = false }
+    }
+}

@@ -1,0 +1,98 @@
+public import ModelManagerCore
+
+/// A value bound into or read out of SQL, the same for SQLite and PostgreSQL.
+public enum SQLValue: Sendable, Hashable {
+    case null
+    case integer(Int64)
+    case double(Double)
+    case text(String)
+    case bool(Bool)
+
+    var integer: Int64 {
+        switch self {
+        case .integer(let value): value
+        case .double(let value): Int64(value)
+        case .bool(let value): value ? 1 : 0
+        case .text(let value): Int64(value) ?? 0
+        case .null: 0
+        }
+    }
+
+    var double: Double? {
+        switch self {
+        case .integer(let value): Double(value)
+        case .double(let value): value
+        default: nil
+        }
+    }
+
+    var text: String? {
+        if case .text(let value) = self { return value }
+        return nil
+    }
+
+    var bool: Bool {
+        switch self {
+        case .bool(let value): value
+        case .integer(let value): value != 0
+        default: false
+        }
+    }
+}
+
+/// One SQL statement with `?` placeholders.
+public struct SQLStatement: Sendable {
+    public var sql: String
+    public var arguments: [SQLValue]
+
+    public init(_ sql: String, _ arguments: [SQLValue] = []) {
+        self.sql = sql
+        self.arguments = arguments
+    }
+}
+
+/// The few places where SQLite and PostgreSQL SQL differ.
+public struct SQLDialect: Sendable {
+    public enum Kind: Sendable { case sqlite, postgres }
+    public let kind: Kind
+
+    /// A UTC bucket label (ISO 8601) for an epoch-milliseconds column.
+    func bucket(_ column: String, _ unit: BucketUnit) -> String {
+        switch (kind, unit) {
+        case (.sqlite, .hour): "strftime('%Y-%m-%dT%H:00:00Z', \(column) / 1000, 'unixepoch')"
+        case (.sqlite, .day): "strftime('%Y-%m-%dT00:00:00Z', \(column) / 1000, 'unixepoch')"
+        case (.sqlite, .month): "strftime('%Y-%m-01T00:00:00Z', \(column) / 1000, 'unixepoch')"
+        case (.postgres, .hour): "to_char(to_timestamp(\(column) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24\":00:00Z\"')"
+        case (.postgres, .day): "to_char(to_timestamp(\(column) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T00:00:00Z\"')"
+        case (.postgres, .month): "to_char(to_timestamp(\(column) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM\"-01T00:00:00Z\"')"
+        }
+    }
+
+    /// Case-insensitive substring match.
+    func contains(_ column: String) -> String {
+        switch kind {
+        case .sqlite: "\(column) LIKE ?"
+        case .postgres: "\(column) ILIKE ?"
+        }
+    }
+
+    enum BucketUnit { case hour, day, month }
+}
+
+/// What the ledger needs of a database; SQLite (GRDB) and PostgreSQL (PostgresNIO) implement it.
+public protocol SQLDatabase: Sendable {
+    var dialect: SQLDialect { get }
+    /// Runs the statements in one transaction (all or nothing).
+    func write(_ statements: [SQLStatement]) async throws
+    /// Rows as column values in select order.
+    func read(_ statement: SQLStatement) async throws -> [[SQLValue]]
+    /// Applies the migrations not yet applied, in order, safely with other instances doing the same.
+    func migrate(_ migrations: [Migration]) async throws
+    func close() async
+}
+
+/// One schema version: statements applied once, recorded in `schema_migrations`.
+public struct Migration: Sendable {
+    public var version: Int
+    public var statements: [String]
+}

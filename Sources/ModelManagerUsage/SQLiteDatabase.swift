@@ -1,0 +1,73 @@
+import Foundation
+import GRDB
+
+/// The embedded default: a SQLite file in WAL mode, through GRDB.
+public final class SQLiteDatabase: SQLDatabase {
+    public let dialect = SQLDialect(kind: .sqlite)
+    private let pool: DatabasePool
+
+    /// Opens (creating when needed) the database at `path`.
+    public init(path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL is DatabasePool's mode; NORMAL sync is durable across process crashes in WAL.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA busy_timeout = 5000")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+    }
+
+    public func write(_ statements: [SQLStatement]) async throws {
+        try await pool.write { db in
+            for statement in statements {
+                try db.execute(sql: statement.sql, arguments: Self.arguments(statement.arguments))
+            }
+        }
+    }
+
+    public func read(_ statement: SQLStatement) async throws -> [[SQLValue]] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: statement.sql, arguments: Self.arguments(statement.arguments)).map { row in
+                row.databaseValues.map(Self.value)
+            }
+        }
+    }
+
+    public func migrate(_ migrations: [Migration]) async throws {
+        var migrator = DatabaseMigrator()
+        for migration in migrations {
+            migrator.registerMigration("v\(migration.version)") { db in
+                for statement in migration.statements { try db.execute(sql: statement) }
+            }
+        }
+        try migrator.migrate(pool)
+    }
+
+    public func close() async {
+        try? pool.close()
+    }
+
+    private static func arguments(_ values: [SQLValue]) -> StatementArguments {
+        StatementArguments(values.map { value -> (any DatabaseValueConvertible)? in
+            switch value {
+            case .null: nil
+            case .integer(let integer): integer
+            case .double(let double): double
+            case .text(let text): text
+            case .bool(let bool): bool
+            }
+        })
+    }
+
+    private static func value(_ value: DatabaseValue) -> SQLValue {
+        switch value.storage {
+        case .null: .null
+        case .int64(let integer): .integer(integer)
+        case .double(let double): .double(double)
+        case .string(let text): .text(text)
+        case .blob(let data): .text(String(decoding: data, as: UTF8.self))
+        }
+    }
+}

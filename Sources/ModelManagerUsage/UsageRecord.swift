@@ -1,0 +1,108 @@
+public import Foundation
+public import ModelManagerCore
+
+/// One call's accounting: who, what, how many tokens, what it cost, how it went.
+public struct UsageRecord: Sendable, Hashable {
+    public var id: String
+    public var requestID: String
+    public var originRequestID: String?
+    public var orgID: String
+    public var userID: String
+    public var clientType: String
+    public var provider: String
+    public var channel: String
+    public var invokeType: String
+    public var model: String
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var totalTokens: Int
+    public var cachedTokens: Int
+    public var reasoningTokens: Int
+    public var imageCount: Int
+    /// nil when the model has no known price (never a made-up zero).
+    public var cost: Double?
+    public var currency: String
+    public var latencyMilliseconds: Int
+    public var timeToFirstTokenMilliseconds: Int?
+    public var stream: Bool
+    public var success: Bool
+    public var error: String?
+    /// Caller-supplied context (request metadata), as a JSON object.
+    public var metadata: [String: JSONValue]
+    public var createdAt: Date
+
+    public init(
+        id: String = UUID().uuidString.lowercased(), requestID: String, originRequestID: String? = nil, orgID: String, userID: String,
+        clientType: String, provider: String, channel: String, invokeType: String, model: String, usage: Usage?, cost: Double?,
+        currency: String = "USD", latencyMilliseconds: Int, timeToFirstTokenMilliseconds: Int? = nil, stream: Bool, success: Bool,
+        error: String? = nil, metadata: [String: JSONValue] = [:], createdAt: Date = Date()
+    ) {
+        self.id = id
+        self.requestID = requestID
+        self.originRequestID = originRequestID
+        self.orgID = orgID
+        self.userID = userID
+        self.clientType = clientType
+        self.provider = provider
+        self.channel = channel
+        self.invokeType = invokeType
+        self.model = model
+        promptTokens = usage?.promptTokens ?? 0
+        completionTokens = usage?.completionTokens ?? 0
+        totalTokens = usage?.totalTokens ?? 0
+        cachedTokens = usage?.cachedTokens ?? 0
+        reasoningTokens = usage?.reasoningTokens ?? 0
+        imageCount = usage?.imageCount ?? 0
+        self.cost = cost
+        self.currency = currency
+        self.latencyMilliseconds = latencyMilliseconds
+        self.timeToFirstTokenMilliseconds = timeToFirstTokenMilliseconds
+        self.stream = stream
+        self.success = success
+        self.error = error
+        self.metadata = metadata
+        self.createdAt = createdAt
+    }
+
+    /// The record as the admin API lists it.
+    public var json: JSONValue {
+        [
+            "id": .string(id), "request_id": .string(requestID), "origin_request_id": originRequestID.map { .string($0) } ?? .null,
+            "org_id": .string(orgID), "user_id": .string(userID), "client_type": .string(clientType), "provider": .string(provider),
+            "channel": .string(channel), "invoke_type": .string(invokeType), "model": .string(model),
+            "prompt_tokens": .integer(Int64(promptTokens)), "completion_tokens": .integer(Int64(completionTokens)),
+            "total_tokens": .integer(Int64(totalTokens)), "cached_tokens": .integer(Int64(cachedTokens)),
+            "reasoning_tokens": .integer(Int64(reasoningTokens)), "image_count": .integer(Int64(imageCount)),
+            "cost": cost.map { .double($0) } ?? .null, "currency": .string(currency),
+            "latency_ms": .integer(Int64(latencyMilliseconds)), "ttft_ms": timeToFirstTokenMilliseconds.map { .integer(Int64($0)) } ?? .null,
+            "stream": .bool(stream), "success": .bool(success), "error": error.map { .string($0) } ?? .null,
+            "metadata": .object(metadata), "created_at": .string(createdAt.formatted(.iso8601)),
+        ]
+    }
+
+    /// The billing event for this record (`billing.usage.recorded.{product_id}`).
+    public var billingEvent: JSONValue {
+        let byTokens = totalTokens > 0
+        return [
+            "id": .string(id), "record_id": .string(id), "user_id": .string(userID), "org_id": .string(orgID), "product_id": .string(model),
+            "usage_amount": .integer(Int64(byTokens ? totalTokens : 1)), "unit_type": .string(byTokens ? "token" : "request"),
+            "usage_details": [
+                "provider": .string(provider), "model": .string(model), "operation": .string(invokeType), "service_type": .string(channel),
+                "input_tokens": .integer(Int64(promptTokens)), "output_tokens": .integer(Int64(completionTokens)),
+                "cached_tokens": .integer(Int64(cachedTokens)), "reasoning_tokens": .integer(Int64(reasoningTokens)),
+                "image_count": .integer(Int64(imageCount)), "success": .bool(success), "request_id": .string(requestID),
+            ],
+            "cost": cost.map { .double($0) } ?? .null, "currency": .string(currency),
+            "timestamp": .string(createdAt.formatted(.iso8601)),
+        ]
+    }
+
+    /// The subject a billing event is published on.
+    public var billingSubject: String { "billing.usage.recorded.\(Self.subjectToken(model))" }
+
+    /// NATS subject tokens cannot hold '.', '*', '>' or spaces.
+    static func subjectToken(_ text: String) -> String {
+        let cleaned = String(text.map { ".*> \t".contains($0) ? "_" : $0 })
+        return cleaned.isEmpty ? "unknown" : cleaned
+    }
+}

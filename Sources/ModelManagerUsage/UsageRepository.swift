@@ -1,0 +1,161 @@
+public import Foundation
+public import ModelManagerCore
+
+/// The ledger's SQL, written once for SQLite and PostgreSQL: records with their outbox rows in
+/// one transaction, the outbox's pending rows, and the statistics.
+public struct UsageRepository: Sendable {
+    public let database: any SQLDatabase
+    /// The outbox sinks each record gets a row for (e.g. "nats", "mqtt").
+    public let sinks: [String]
+
+    public init(database: any SQLDatabase, sinks: [String]) {
+        self.database = database
+        self.sinks = sinks
+    }
+
+    public func migrate() async throws { try await database.migrate(Schema.migrations) }
+
+    // MARK: writes
+
+    /// Inserts the records and their outbox rows, all or nothing.
+    public func insert(_ records: [UsageRecord]) async throws {
+        guard !records.isEmpty else { return }
+        var statements: [SQLStatement] = []
+        // Multi-row inserts, within both databases' bind limits.
+        for chunk in stride(from: 0, to: records.count, by: 500).map({ records[$0..<min($0 + 500, records.count)] }) {
+            let row = "(" + Array(repeating: "?", count: Schema.recordColumns.count).joined(separator: ", ") + ")"
+            statements.append(SQLStatement(
+                "INSERT INTO usage_records (\(Schema.recordColumns.joined(separator: ", "))) VALUES "
+                    + Array(repeating: row, count: chunk.count).joined(separator: ", "),
+                chunk.flatMap(Self.values)))
+            if !sinks.isEmpty {
+                let outboxRows = chunk.flatMap { record in sinks.map { (record, $0) } }
+                statements.append(SQLStatement(
+                    "INSERT INTO outbox (record_id, sink, subject, payload, created_at) VALUES "
+                        + Array(repeating: "(?, ?, ?, ?, ?)", count: outboxRows.count).joined(separator: ", "),
+                    outboxRows.flatMap { record, sink in
+                        [.text(record.id), .text(sink), .text(record.billingSubject), .text(record.billingEvent.jsonText),
+                         .integer(UsageFilter.milliseconds(record.createdAt))]
+                    }))
+            }
+        }
+        try await database.write(statements)
+    }
+
+    static func values(_ record: UsageRecord) -> [SQLValue] {
+        [
+            .text(record.id), .text(record.requestID), record.originRequestID.map { .text($0) } ?? .null, .text(record.orgID),
+            .text(record.userID), .text(record.clientType), .text(record.provider), .text(record.channel), .text(record.invokeType),
+            .text(record.model), .integer(Int64(record.promptTokens)), .integer(Int64(record.completionTokens)),
+            .integer(Int64(record.totalTokens)), .integer(Int64(record.cachedTokens)), .integer(Int64(record.reasoningTokens)),
+            .integer(Int64(record.imageCount)), record.cost.map { .double($0) } ?? .null, .text(record.currency),
+            .integer(Int64(record.latencyMilliseconds)), record.timeToFirstTokenMilliseconds.map { .integer(Int64($0)) } ?? .null,
+            .bool(record.stream), .bool(record.success), record.error.map { .text($0) } ?? .null,
+            .text(JSONValue.object(record.metadata).jsonText), .integer(UsageFilter.milliseconds(record.createdAt)),
+        ]
+    }
+
+    // MARK: outbox
+
+    public struct OutboxRow: Sendable, Hashable {
+        public var recordID: String
+        public var subject: String
+        public var payload: String
+    }
+
+    /// Unsent rows of `sink`, oldest first.
+    public func pending(sink: String, limit: Int) async throws -> [OutboxRow] {
+        try await database.read(SQLStatement(
+            "SELECT record_id, subject, payload FROM outbox WHERE sink = ? AND sent_at IS NULL ORDER BY created_at, record_id LIMIT ?",
+            [.text(sink), .integer(Int64(limit))]
+        )).map { OutboxRow(recordID: $0[0].text ?? "", subject: $0[1].text ?? "", payload: $0[2].text ?? "") }
+    }
+
+    public func markSent(sink: String, recordIDs: [String]) async throws {
+        guard !recordIDs.isEmpty else { return }
+        let now = UsageFilter.milliseconds(Date())
+        try await database.write([SQLStatement(
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE sink = ? AND record_id IN ("
+                + Array(repeating: "?", count: recordIDs.count).joined(separator: ", ") + ")",
+            [.integer(now), .text(sink)] + recordIDs.map { .text($0) })])
+    }
+
+    /// Unsent rows per sink.
+    public func backlog() async throws -> [String: Int64] {
+        let rows = try await database.read(SQLStatement("SELECT sink, CAST(COUNT(*) AS BIGINT) FROM outbox WHERE sent_at IS NULL GROUP BY sink"))
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0[0].text ?? "", $0[1].integer) })
+    }
+
+    // MARK: statistics
+
+    public func summary(_ filter: UsageFilter) async throws -> UsageTotals {
+        let (whereClause, arguments) = filter.whereClause(dialect: database.dialect)
+        let rows = try await database.read(SQLStatement("SELECT \(UsageTotals.selectList) FROM usage_records \(whereClause)", arguments))
+        return rows.first.map { UsageTotals(row: $0[...]) } ?? UsageTotals()
+    }
+
+    public enum Dimension: String, Sendable {
+        case model, org = "org_id", user = "user_id"
+    }
+
+    /// Totals per model, org or user, most tokens first.
+    public func breakdown(by dimension: Dimension, _ filter: UsageFilter) async throws -> [UsageGroup] {
+        let (whereClause, arguments) = filter.whereClause(dialect: database.dialect)
+        let column = dimension.rawValue
+        return try await grouped(
+            "SELECT \(column), \(UsageTotals.selectList) FROM usage_records \(whereClause) GROUP BY \(column) ORDER BY 4 DESC, 1",
+            arguments)
+    }
+
+    /// Totals per time bucket (UTC), oldest first.
+    public func series(_ granularity: Granularity, _ filter: UsageFilter) async throws -> [UsageGroup] {
+        let (whereClause, arguments) = filter.whereClause(dialect: database.dialect)
+        let bucket = database.dialect.bucket("created_at", granularity.unit)
+        return try await grouped(
+            "SELECT \(bucket) AS bucket, \(UsageTotals.selectList) FROM usage_records \(whereClause) GROUP BY bucket ORDER BY bucket",
+            arguments)
+    }
+
+    private func grouped(_ sql: String, _ arguments: [SQLValue]) async throws -> [UsageGroup] {
+        try await database.read(SQLStatement(sql, arguments)).map { row in
+            UsageGroup(key: row[0].text ?? "", totals: UsageTotals(row: row[1...]))
+        }
+    }
+
+    /// Records matching `filter`, newest first; `page` counts from 1.
+    public func list(_ filter: UsageFilter, page: Int, pageSize: Int) async throws -> UsagePage {
+        let (whereClause, arguments) = filter.whereClause(dialect: database.dialect)
+        let total = try await database.read(SQLStatement("SELECT CAST(COUNT(*) AS BIGINT) FROM usage_records \(whereClause)", arguments)).first?[0].integer ?? 0
+        let rows = try await database.read(SQLStatement(
+            "SELECT \(Schema.recordColumns.joined(separator: ", ")) FROM usage_records \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            arguments + [.integer(Int64(pageSize)), .integer(Int64((page - 1) * pageSize))]))
+        return UsagePage(records: rows.map(Self.record), total: total, page: page, pageSize: pageSize)
+    }
+
+    /// Records with these request ids (the crash test's view).
+    public func records(requestIDs: [String]) async throws -> [UsageRecord] {
+        guard !requestIDs.isEmpty else { return [] }
+        return try await database.read(SQLStatement(
+            "SELECT \(Schema.recordColumns.joined(separator: ", ")) FROM usage_records WHERE request_id IN ("
+                + Array(repeating: "?", count: requestIDs.count).joined(separator: ", ") + ")",
+            requestIDs.map { .text($0) })).map(Self.record)
+    }
+
+    static func record(_ row: [SQLValue]) -> UsageRecord {
+        var record = UsageRecord(
+            id: row[0].text ?? "", requestID: row[1].text ?? "", originRequestID: row[2].text, orgID: row[3].text ?? "",
+            userID: row[4].text ?? "", clientType: row[5].text ?? "", provider: row[6].text ?? "", channel: row[7].text ?? "",
+            invokeType: row[8].text ?? "", model: row[9].text ?? "", usage: nil, cost: row[16].double, currency: row[17].text ?? "",
+            latencyMilliseconds: Int(row[18].integer), timeToFirstTokenMilliseconds: row[19] == .null ? nil : Int(row[19].integer),
+            stream: row[20].bool, success: row[21].bool, error: row[22].text,
+            metadata: (try? JSONValue(parsing: row[23].text ?? "{}"))?.objectValue ?? [:],
+            createdAt: Date(timeIntervalSince1970: Double(row[24].integer) / 1000))
+        record.promptTokens = Int(row[10].integer)
+        record.completionTokens = Int(row[11].integer)
+        record.totalTokens = Int(row[12].integer)
+        record.cachedTokens = Int(row[13].integer)
+        record.reasoningTokens = Int(row[14].integer)
+        record.imageCount = Int(row[15].integer)
+        return record
+    }
+}
