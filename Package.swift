@@ -143,6 +143,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ModelManagerUsageTests",
+            dependencies: [
+                "ModelManagerUsage", "ModelManagerCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ModelManagerIntegrationTests",
             dependencies: [
                 "ModelManagerTestSupport", "ModelManagerServer", "ModelManagerClient", "ProviderEmulator",

@@ -17,6 +17,10 @@ echo "== python peers"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -r Tests/interop/requirements.txt
 
+echo "== servers the tests need"
+# nats-server and mosquitto are started by the tests that need them, on free ports.
+source scripts/postgres-for-tests.sh
+
 echo "== swift tests"
 swift build --build-tests
 swift test --skip-build
