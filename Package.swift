@@ -154,7 +154,7 @@ let package = Package(
             name: "ModelManagerIntegrationTests",
             dependencies: [
                 "ModelManagerTestSupport", "ModelManagerServer", "ModelManagerClient", "ProviderEmulator",
-                "ModelManagerProviders", "ModelManagerAuth",
+                "ModelManagerProviders", "ModelManagerAuth", "ModelManagerUsage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

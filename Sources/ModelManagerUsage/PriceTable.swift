@@ -81,10 +81,16 @@ public final class PriceTable: Sendable {
         return PriceTable(prices: prices, currency: root["currency"]?.stringValue ?? "USD", logger: logger)
     }
 
-    /// The price of `model`: exact, else the longest known name it starts with (dated snapshots).
+    /// The price of `model`: exact, else that of the model it is a dated snapshot of
+    /// (`gpt-4o-mini-2024-07-18`, `claude-haiku-4-5-20251001`, `…-latest`), never a different model.
     public func price(of model: String) -> Price? {
         if let exact = prices[model] { return exact }
-        return prices.keys.filter { model.hasPrefix($0 + "-") }.max { $0.count < $1.count }.flatMap { prices[$0] }
+        let snapshotOf = prices.keys.filter { name in
+            guard model.hasPrefix(name + "-") else { return false }
+            let suffix = model.dropFirst(name.count + 1)
+            return suffix == "latest" || suffix.allSatisfy { $0.isNumber || $0 == "-" }
+        }
+        return snapshotOf.max { $0.count < $1.count }.flatMap { prices[$0] }
     }
 
     /// The cost of `usage` on `model`, or nil (and one warning per model) when no price is known.

@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import Foundation
+import ModelManagerAuth
+import ModelManagerClient
+import ModelManagerCore
+import ModelManagerProviders
+import ModelManagerTestSupport
+import ModelManagerUsage
+import NIOCore
+import Testing
+
+/// Usage accounting through the server: a record per call, cost in the answer, the admin API.
+@Suite struct UsageAccountingTests {
+    static func chat(_ text: String, model: String = "gpt-4o-mini", stream: Bool = false, user: String = "alice") -> ModelRequest {
+        ModelRequest(provider: .openai, channel: .openai, invokeType: .chatCompletions, stream: stream, orgID: "acme", userID: user, clientType: "usage-tests",
+                     extra: ["model": .string(model), "messages": [["role": "user", "content": .string(text)]]])
+    }
+
+    @Test func everyCallLeavesARecordCommittedBeforeItsFinalAnswer() async throws {
+        try await withTestServer { server in
+            let client = server.asyncClient()
+            let repository = server.server.usageService.repository
+            let answer = try await client.invoke(Self.chat("count me"), requestID: "rec-1")
+            // The record exists the moment the answer does.
+            let stored = try #require(try await repository.records(requestIDs: ["rec-1"]).first)
+            #expect(stored.success)
+            #expect(stored.totalTokens == answer.usage?.totalTokens)
+            #expect(stored.model == "gpt-4o-mini")
+            #expect(stored.userID == "alice" && stored.orgID == "acme" && stored.clientType == "usage-tests")
+            #expect(stored.originRequestID == "rec-1")
+            #expect(stored.cost == answer.usageJSON?["total_cost"]?.doubleValue)
+            #expect(answer.usageJSON?["currency"] == "USD")
+            #expect((stored.cost ?? 0) > 0)
+
+            var chunks: [ModelResponse] = []
+            for try await chunk in client.invokeStream(Self.chat("stream me", stream: true), requestID: "rec-2") { chunks.append(chunk) }
+            let streamed = try #require(try await repository.records(requestIDs: ["rec-2"]).first)
+            #expect(streamed.stream && streamed.success)
+            #expect(streamed.timeToFirstTokenMilliseconds != nil)
+            #expect(streamed.totalTokens == chunks.last?.usage?.totalTokens)
+
+            // A failed call is recorded too, with its error.
+            _ = await #expect(throws: ModelManagerError.self) { try await client.invoke(Self.chat("x", model: "gpt-unknown"), requestID: "rec-3") }
+            let failed = try #require(try await repository.records(requestIDs: ["rec-3"]).first)
+            #expect(!failed.success)
+            #expect(failed.error?.contains("gpt-unknown") == true)
+
+            // Batch items count one each.
+            _ = try await client.invokeBatch([Self.chat("one"), Self.chat("two"), Self.chat("three", model: "nope")], requestID: "rec-4")
+            let batch = try await repository.records(requestIDs: ["rec-4"])
+            #expect(batch.count == 3)
+            #expect(batch.filter(\.success).count == 2)
+        }
+    }
+
+    @Test func unknownPricesAreNullNotZero() async throws {
+        try await withTestServer { server in
+            let answer = try await server.asyncClient().invoke(ModelRequest(
+                provider: .perplexity, invokeType: .chatCompletions, orgID: "acme", userID: "alice",
+                extra: ["model": "sonar-reasoning", "messages": [["role": "user", "content": "hi"]]]), requestID: "unpriced")
+            #expect(answer.usageJSON?["total_cost"] == .null)
+            let stored = try #require(try await server.server.usageService.repository.records(requestIDs: ["unpriced"]).first)
+            #expect(stored.cost == nil)
+        }
+    }
+
+    @Test func adminAPIAnswersAdminsOnly() async throws {
+        try await withTestServer { server in
+            let client = server.asyncClient()
+            for user in ["alice", "alice", "bob"] { _ = try await client.invoke(Self.chat("stats please", user: user)) }
+            let http = HTTPClient.shared
+            let base = "http://127.0.0.1:\(server.server.httpPort)"
+            let minter = JWTMinter(secret: TestServer.jwtSecret)
+            let admin = minter.mint(claims: ["user_id": "root", "role": "admin"]).token
+            let user = minter.mint(claims: ["user_id": "alice"]).token
+
+            func get(_ path: String, token: String?) async throws -> (Int, JSONValue) {
+                var request = HTTPClientRequest(url: base + path)
+                if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+                let response = try await http.execute(request, timeout: .seconds(10))
+                let body = try await response.body.collect(upTo: 1 << 20)
+                return (Int(response.status.code), try JSONValue(parsing: body.readableBytesView))
+            }
+
+            let (status, stats) = try await get("/api/v1/admin/token-stats?granularity=day", token: admin)
+            #expect(status == 200)
+            #expect(stats["summary"]?["total_calls"] == .integer(3))
+            #expect(stats["summary"]?["successful_calls"] == .integer(3))
+            #expect(stats["by_model"]?[0]?["model"] == "gpt-4o-mini")
+            #expect(stats["series"]?.arrayValue?.count == 1)
+            let (_, filtered) = try await get("/api/v1/admin/token-stats?user_id=bob", token: admin)
+            #expect(filtered["summary"]?["total_calls"] == .integer(1))
+            #expect(filtered["series"] == .null)
+            let (listStatus, list) = try await get("/api/v1/admin/llm-usage?page=1&page_size=2&user_id=alice", token: admin)
+            #expect(listStatus == 200)
+            #expect(list["total"] == .integer(2))
+            #expect(list["results"]?.arrayValue?.count == 2)
+            #expect(list["page_size"] == .integer(2))
+
+            let (forbidden, _) = try await get("/api/v1/admin/token-stats", token: user)
+            #expect(forbidden == 403)
+            let (unauthenticated, _) = try await get("/api/v1/admin/token-stats", token: nil)
+            #expect(unauthenticated == 401)
+            let (badGranularity, error) = try await get("/api/v1/admin/token-stats?granularity=week", token: admin)
+            #expect(badGranularity == 400)
+            #expect(error["error"]?["message"]?.stringValue?.contains("'week'") == true)
+            let (badDate, _) = try await get("/api/v1/admin/llm-usage?start_date=yesterday", token: admin)
+            #expect(badDate == 400)
+            let (ready, readiness) = try await get("/readyz", token: nil)
+            #expect(ready == 200)
+            #expect(readiness["ledger"] == "ok")
+        }
+    }
+}
