@@ -71,6 +71,7 @@ public final class OutboxRelay: Sendable {
                 try await repository.markSent(sink: publisher.sink, recordIDs: sent)
                 backoff.succeeded()
             } catch {
+                if Task.isCancelled { break }
                 let delay = backoff.failed()
                 failing = true
                 let pending = await refreshBacklog()[publisher.sink] ?? 0
@@ -83,45 +84,63 @@ public final class OutboxRelay: Sendable {
     }
 }
 
-/// Wakes a waiting loop early; a wake-up with nobody waiting is kept for the next wait.
+/// Wakes waiting loops early; a wake-up with nobody waiting is kept for the next wait.
 final class Signal: Sendable {
     private struct State {
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextID = 0
         var pending = false
+        /// Waits whose timer fired before they registered.
+        var expired: Set<Int> = []
     }
 
     private let state = Mutex(State())
 
     func fire() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard let waiter = state.waiter else {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard !state.waiters.isEmpty else {
                 state.pending = true
-                return nil
+                return []
             }
-            state.waiter = nil
-            return waiter
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
         }
-        waiter?.resume()
+        waiters.forEach { $0.resume() }
     }
 
     /// Returns when fired or after `timeout`.
     func wait(upTo timeout: Duration) async {
+        let id = state.withLock { state -> Int in
+            state.nextID += 1
+            return state.nextID
+        }
         let timer = Task { [weak self] in
             try? await Task.sleep(for: timeout)
-            self?.fire()
+            self?.resume(id)
         }
         defer { timer.cancel() }
         await withCheckedContinuation { continuation in
             let resumeNow = state.withLock { state -> Bool in
+                if state.expired.remove(id) != nil { return true }
                 if state.pending {
                     state.pending = false
                     return true
                 }
-                state.waiter = continuation
+                state.waiters[id] = continuation
                 return false
             }
             if resumeNow { continuation.resume() }
         }
-        state.withLock { $0.pending = false }
+    }
+
+    private func resume(_ id: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiters.removeValue(forKey: id) else {
+                state.expired.insert(id)
+                return nil
+            }
+            return waiter
+        }
+        waiter?.resume()
     }
 }
