@@ -104,6 +104,7 @@ let package = Package(
             name: "model-manager",
             dependencies: [
                 "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth", "ModelManagerCore", "ModelManagerProviders",
+                "ModelManagerUsage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -112,8 +113,9 @@ let package = Package(
         .executableTarget(
             name: "model-manager-bench",
             dependencies: [
-                "ModelManagerClient", "ModelManagerCore", "ProviderEmulator",
+                "ModelManagerClient", "ModelManagerCore", "ProviderEmulator", "ModelManagerUsage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/model-manager-bench",

@@ -14,6 +14,10 @@ struct Bench {
 
     static func main() async throws {
         let arguments = CommandLine.arguments
+        if arguments.contains("--ledger") {
+            try await LedgerBench.run(postgresURL: value(after: "--postgres", in: arguments))
+            return
+        }
         let binary = value(after: "--server", in: arguments) ?? ".build/release/model-manager"
         let callsPerLevel = Int(value(after: "--calls", in: arguments) ?? "") ?? 2000
         let levels = (value(after: "--concurrency", in: arguments) ?? "1,8,64").split(separator: ",").compactMap { Int($0) }

@@ -1,7 +1,7 @@
-import Foundation
+public import Foundation
 import Hummingbird
 import ModelManagerAuth
-import ModelManagerCore
+public import ModelManagerCore
 import ModelManagerUsage
 
 /// `GET /api/v1/admin/token-stats` and `/api/v1/admin/llm-usage`, for a valid JWT whose `role` is `admin`.
@@ -84,8 +84,8 @@ struct AdminAPI: Sendable {
 
 /// ISO 8601 dates for the admin filters: a day (`2026-11-21`, the whole day when it ends a
 /// range) or an instant (`2026-11-21T10:00:00Z`).
-enum DateParameter {
-    static func parse(_ text: String, name: String, endOfDay: Bool) throws(ModelManagerError) -> Date {
+public enum DateParameter {
+    public static func parse(_ text: String, name: String, endOfDay: Bool) throws(ModelManagerError) -> Date {
         if let instant = try? Date(text, strategy: .iso8601) { return instant }
         if let instant = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return instant }
         if let day = try? Date(text, strategy: Date.ISO8601FormatStyle().year().month().day()) {

@@ -107,7 +107,8 @@ public struct UsageTotals: Sendable, Hashable {
         totalTokens = values[2].integer
         cachedTokens = values[3].integer
         reasoningTokens = values[4].integer
-        cost = values[5].double ?? 0
+        // Sums of fractions of a cent carry float noise: keep ten decimals.
+        cost = ((values[5].double ?? 0) * 1e10).rounded() / 1e10
         calls = values[6].integer
         successfulCalls = values[7].integer
     }
