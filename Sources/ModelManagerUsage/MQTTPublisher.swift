@@ -1,5 +1,4 @@
 internal import CMosquitto
-import Dispatch
 import Foundation
 import Synchronization
 
@@ -10,7 +9,7 @@ public final class MQTTPublisher: BillingPublisher, @unchecked Sendable {
     private let host: String
     private let port: Int
     private let topicPrefix: String
-    private let queue = DispatchQueue(label: "model-manager.mqtt-publisher")
+    private let queue = BlockingQueue(label: "model-manager.mqtt-publisher")
     // Touched only on `queue`.
     private var client: OpaquePointer?
     private let acknowledgements = AcknowledgementBox()
@@ -36,25 +35,11 @@ public final class MQTTPublisher: BillingPublisher, @unchecked Sendable {
 
     public func publish(recordID: String, subject: String, payload: String) async throws {
         let topic = topicPrefix + (subject.split(separator: ".").last.map(String.init) ?? "unknown")
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            queue.async {
-                do {
-                    try self.publishBlocking(topic: topic, payload: payload)
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        try await queue.run { try self.publishBlocking(topic: topic, payload: payload) }
     }
 
     public func close() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async {
-                self.disconnect()
-                continuation.resume()
-            }
-        }
+        try? await queue.run { self.disconnect() }
     }
 
     private func publishBlocking(topic: String, payload: String) throws {

@@ -1,5 +1,4 @@
 internal import CNATS
-import Dispatch
 import Foundation
 
 /// JetStream publishes over libnats, with the record id as `Nats-Msg-Id` so a redelivery within
@@ -10,7 +9,7 @@ public final class NATSPublisher: BillingPublisher, @unchecked Sendable {
     private let url: String
     private let streamName: String
     private let duplicateWindow: Duration
-    private let queue = DispatchQueue(label: "model-manager.nats-publisher")
+    private let queue = BlockingQueue(label: "model-manager.nats-publisher")
     // Touched only on `queue`.
     private var connection: OpaquePointer?
     private var jetStream: OpaquePointer?
@@ -22,25 +21,11 @@ public final class NATSPublisher: BillingPublisher, @unchecked Sendable {
     }
 
     public func publish(recordID: String, subject: String, payload: String) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            queue.async {
-                do {
-                    try self.publishBlocking(recordID: recordID, subject: subject, payload: payload)
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        try await queue.run { try self.publishBlocking(recordID: recordID, subject: subject, payload: payload) }
     }
 
     public func close() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async {
-                self.disconnect()
-                continuation.resume()
-            }
-        }
+        try? await queue.run { self.disconnect() }
     }
 
     private func publishBlocking(recordID: String, subject: String, payload: String) throws {
