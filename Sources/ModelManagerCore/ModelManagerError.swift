@@ -6,7 +6,7 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Wrapped: Sendable, Hashable {
             case invalidArgument, unauthenticated, permissionDenied, notFound, resourceExhausted
-            case unavailable, deadlineExceeded, cancelled, internalError, unimplemented, failedPrecondition
+            case unavailable, deadlineExceeded, cancelled, internalError, unimplemented, failedPrecondition, payloadTooLarge
         }
 
         private let wrapped: Wrapped
@@ -26,6 +26,8 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
         public static let internalError = Code(.internalError)
         public static let unimplemented = Code(.unimplemented)
         public static let failedPrecondition = Code(.failedPrecondition)
+        /// A request larger than the server accepts (HTTP 413; gRPC has its own limit).
+        public static let payloadTooLarge = Code(.payloadTooLarge)
 
         /// The gRPC status code (grpc/status.h numbering).
         public var grpcStatus: Int {
@@ -37,6 +39,7 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
             case .permissionDenied: 7
             case .resourceExhausted: 8
             case .failedPrecondition: 9
+            case .payloadTooLarge: 8
             case .unimplemented: 12
             case .internalError: 13
             case .unavailable: 14
@@ -53,6 +56,7 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
             case .permissionDenied: 403
             case .resourceExhausted: 429
             case .failedPrecondition: 400
+            case .payloadTooLarge: 413
             case .unimplemented: 501
             case .internalError: 500
             case .unavailable: 503
@@ -90,6 +94,7 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
             case .internalError: "internal error"
             case .unimplemented: "unimplemented"
             case .failedPrecondition: "failed precondition"
+            case .payloadTooLarge: "payload too large"
             }
         }
     }

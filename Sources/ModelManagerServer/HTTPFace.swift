@@ -14,12 +14,15 @@ final class HTTPFace: Sendable {
     private let group: ServiceGroup
     private let runner: Task<Void, any Error>
 
-    init(address: String, verifier: JWTVerifier, usage: UsageService, serving: ServingState, logger: Logger) async throws {
+    init(address: String, verifier: JWTVerifier, usage: UsageService, invocation: InvocationService, serving: ServingState, logger: Logger) async throws {
         let (host, port) = try Self.split(address)
         let router = Router()
         let admin = AdminAPI(verifier: verifier, repository: usage.repository)
         router.get("/api/v1/admin/token-stats") { request, _ in await admin.respond(request) { try await admin.tokenStats($0) } }
         router.get("/api/v1/admin/llm-usage") { request, _ in await admin.respond(request) { try await admin.llmUsage($0) } }
+        let invoke = HTTPInvokeAPI(invocation: invocation, verifier: verifier)
+        router.post("/v1/invoke") { request, _ in await invoke.invoke(request) }
+        router.post("/v1/batch-invoke") { request, _ in await invoke.batchInvoke(request) }
         router.get("/healthz") { _, _ in HTTPJSON.response(200, ["status": "ok"]) }
         router.get("/readyz") { _, _ in
             let backlog = await usage.relay.refreshBacklog()
@@ -73,7 +76,12 @@ enum HTTPJSON {
         return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body.jsonText)))
     }
 
-    static func error(_ error: ModelManagerError) -> Response {
-        response(error.code.httpStatus, ["error": ["code": .string("\(error.code)"), "message": .string(error.message)]])
+    /// The error's HTTP status. The body is shaped like an answer (`error` a string, as the Python
+    /// SDK's response model wants it) and adds `code`.
+    static func error(_ error: ModelManagerError, requestID: String? = nil) -> Response {
+        response(error.code.httpStatus, [
+            "content": "", "usage": nil, "raw_response": nil, "error": .string(error.message), "code": .string("\(error.code)"),
+            "request_id": requestID.map { .string($0) } ?? nil,
+        ])
     }
 }

@@ -6,78 +6,73 @@ public import ModelManagerGRPC
 public import ModelManagerProviders
 public import ModelManagerUsage
 
-/// The server: gRPC on libgrpc, routing to the provider adapters over one shared HTTP client.
+/// The server: gRPC on libgrpc and HTTP on Hummingbird in front of one invocation service,
+/// routing to the provider adapters over one shared HTTP client, accounting in one ledger.
 public final class ModelManagerServer: Sendable {
     public let configuration: ServerConfiguration
+    public let invocation: InvocationService
     private let grpcServer: GRPCServer
+    private let httpFace: HTTPFace
     private let httpClient: HTTPClient
     private let serving: ServingState
     private let logger: Logger
-    public let invocation: InvocationService
-    private let usage: UsageService
-    private let httpFace: HTTPFace
 
     /// The bound gRPC port (useful with port 0).
     public var grpcPort: Int { grpcServer.port }
-    /// The bound HTTP port (admin API, health).
+    /// The bound HTTP port (invoke fallback, admin API, health).
     public var httpPort: Int { httpFace.port }
-    public var usageService: UsageService { usage }
+    public var usageService: UsageService { invocation.usage }
 
-    /// Opens the ledger, then starts gRPC and HTTP.
+    /// Opens the ledger, then starts HTTP and gRPC.
     public static func start(configuration: ServerConfiguration, logger: Logger) async throws -> ModelManagerServer {
         guard !configuration.auth.jwtSecrets.isEmpty else {
             throw ServerConfiguration.Invalid(
                 "no JWT secret configured: set MODEL_MANAGER_SERVER_JWT_SECRET_KEY or auth.jwt_secrets in the configuration file")
         }
         let usage = try await UsageService(configuration: configuration.usage, logger: logger)
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.timeout.connect = .seconds(10)
+        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        let router = Router(
+            settings: configuration.providers, registry: .standard(http: UpstreamHTTP(client: httpClient)), aliases: configuration.aliases,
+            pool: CredentialPool(cooldown: configuration.credentialCooldown))
+        let invocation = InvocationService(router: router, usage: usage, logger: logger)
         let verifier = JWTVerifier(secrets: configuration.auth.jwtSecrets.map(\.revealed), leeway: configuration.auth.leeway)
         let serving = ServingState()
-        let httpFace: HTTPFace
+        var httpFace: HTTPFace?
         do {
-            httpFace = try await HTTPFace(address: configuration.http.address, verifier: verifier, usage: usage, serving: serving, logger: logger)
+            let face = try await HTTPFace(
+                address: configuration.http.address, verifier: verifier, usage: usage, invocation: invocation, serving: serving, logger: logger)
+            httpFace = face
+            let modelService = ModelServiceHandlers(invocation: invocation, verifier: verifier, logger: logger)
+            let health = HealthHandlers(serving: serving, services: ["", ModelServiceHandlers.service])
+            let grpcServer = try GRPCServer(
+                configuration: .init(
+                    address: configuration.grpc.address, tls: configuration.grpc.tls, maxReceiveMessageBytes: configuration.grpc.maxReceiveMessageBytes),
+                handlers: modelService.methods.merging(health.methods) { first, _ in first })
+            return ModelManagerServer(
+                configuration: configuration, invocation: invocation, grpcServer: grpcServer, httpFace: face, httpClient: httpClient,
+                serving: serving, logger: logger)
         } catch {
-            await usage.shutdown()
-            throw error
-        }
-        do {
-            return try ModelManagerServer(
-                configuration: configuration, usage: usage, verifier: verifier, serving: serving, httpFace: httpFace, logger: logger)
-        } catch {
-            await httpFace.shutdown()
+            await httpFace?.shutdown()
+            try? await httpClient.shutdown()
             await usage.shutdown()
             throw error
         }
     }
 
     private init(
-        configuration: ServerConfiguration, usage: UsageService, verifier: JWTVerifier, serving: ServingState, httpFace: HTTPFace, logger: Logger
-    ) throws {
-        self.usage = usage
-        self.httpFace = httpFace
-        self.serving = serving
+        configuration: ServerConfiguration, invocation: InvocationService, grpcServer: GRPCServer, httpFace: HTTPFace, httpClient: HTTPClient,
+        serving: ServingState, logger: Logger
+    ) {
         self.configuration = configuration
+        self.invocation = invocation
+        self.grpcServer = grpcServer
+        self.httpFace = httpFace
+        self.httpClient = httpClient
+        self.serving = serving
         self.logger = logger
-        var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.timeout.connect = .seconds(10)
-        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
-        httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
-        let http = UpstreamHTTP(client: httpClient)
-        let router = Router(
-            settings: configuration.providers, registry: .standard(http: http), aliases: configuration.aliases,
-            pool: CredentialPool(cooldown: configuration.credentialCooldown))
-        invocation = InvocationService(router: router, usage: usage, logger: logger)
-        let modelService = ModelServiceHandlers(invocation: invocation, verifier: verifier, logger: logger)
-        let health = HealthHandlers(serving: serving, services: ["", ModelServiceHandlers.service])
-        do {
-            grpcServer = try GRPCServer(
-                configuration: .init(
-                    address: configuration.grpc.address, tls: configuration.grpc.tls,
-                    maxReceiveMessageBytes: configuration.grpc.maxReceiveMessageBytes),
-                handlers: modelService.methods.merging(health.methods) { first, _ in first })
-        } catch {
-            try? httpClient.syncShutdown()
-            throw error
-        }
         logger.info(
             "model-manager listening",
             metadata: [
@@ -87,15 +82,15 @@ public final class ModelManagerServer: Sendable {
             ])
     }
 
-    /// Graceful stop: health turns NOT_SERVING, running calls get the grace period, the rest are cancelled.
+    /// Graceful stop: health turns NOT_SERVING, running calls get the grace period, the rest are
+    /// cancelled; the ledger and the outbox go last, so every finished call has its record.
     public func shutdown() async {
         logger.info("shutting down", metadata: ["grace_seconds": "\(configuration.grpc.shutdownGrace.components.seconds)"])
         serving.stopServing()
         await grpcServer.shutdown(grace: configuration.grpc.shutdownGrace)
         await httpFace.shutdown()
         try? await httpClient.shutdown()
-        // The ledger and the outbox last: every call that finished has its record committed.
-        await usage.shutdown()
+        await invocation.usage.shutdown()
         logger.info("stopped")
     }
 }

@@ -1,4 +1,4 @@
-@testable import ModelManagerProviders
+import ModelManagerCore
 import Testing
 
 @Suite struct SSEParserTests {

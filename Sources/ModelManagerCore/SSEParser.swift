@@ -1,9 +1,14 @@
 /// An incremental parser of server-sent events (the WHATWG `text/event-stream` format):
 /// bytes go in as they arrive, complete events come out.
-package struct SSEParser {
-    package struct Event: Sendable, Hashable {
-        package var name: String?
-        package var data: String
+public struct SSEParser: Sendable {
+    public struct Event: Sendable, Hashable {
+        public var name: String?
+        public var data: String
+
+        public init(name: String?, data: String) {
+            self.name = name
+            self.data = data
+        }
     }
 
     private var line: [UInt8] = []
@@ -12,10 +17,10 @@ package struct SSEParser {
     private var name: String?
     private var lastByteWasCarriageReturn = false
 
-    package init() {}
+    public init() {}
 
     /// Feeds bytes; returns the events they completed.
-    package mutating func feed(_ bytes: some Sequence<UInt8>) -> [Event] {
+    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Event] {
         var events: [Event] = []
         for byte in bytes {
             if byte == 0x0A, lastByteWasCarriageReturn {
@@ -34,7 +39,7 @@ package struct SSEParser {
     }
 
     /// Whether bytes of an unfinished event are buffered (a stream cut mid-event).
-    package var hasPartialEvent: Bool { !line.isEmpty || hasData }
+    public var hasPartialEvent: Bool { !line.isEmpty || hasData }
 
     private mutating func endLine() -> Event? {
         defer { line.removeAll(keepingCapacity: true) }

@@ -1,0 +1,193 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ModelManagerAuth
+import ModelManagerCore
+import NIOCore
+
+/// `POST /v1/invoke` and `POST /v1/batch-invoke`: the same calls as gRPC in JSON, for clients
+/// whose gRPC path is down (the Python SDK's HTTP fallback among them). Same authentication,
+/// request ids, routing, usage records and error rules; statuses mapped in `HTTPJSON`.
+struct HTTPInvokeAPI: Sendable {
+    let invocation: InvocationService
+    let verifier: JWTVerifier
+    static let maximumBodyBytes = 64 << 20
+
+    func invoke(_ request: Request) async -> Response {
+        let context: InvocationContext
+        let call: ModelRequest
+        do {
+            context = try accept(request)
+            call = try HTTPRequestMapper.request(from: try await Self.body(request))
+        } catch {
+            return HTTPJSON.error(Self.normalize(error), requestID: request.headers[Self.requestIDHeader])
+        }
+        guard call.stream else {
+            do {
+                let chunk = try await invocation.invokeOnce(call, context: context)
+                return HTTPJSON.response(200, Self.item(chunk, customID: call.customID, requestID: context.requestID))
+            } catch {
+                return HTTPJSON.error(error, requestID: context.requestID)
+            }
+        }
+        let invocation = invocation
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            let sink = SSEWriter(writer: writer)
+            do {
+                try await invocation.invoke(call, context: context) { chunk in
+                    try await sink.send(Self.item(chunk, customID: call.customID, requestID: context.requestID))
+                }
+            } catch {
+                // After the stream started, failures are in-band, as on gRPC.
+                try? await sink.send(Self.failedItem(Self.normalize(error), customID: call.customID, requestID: context.requestID))
+            }
+            try await sink.finish()
+        })
+    }
+
+    func batchInvoke(_ request: Request) async -> Response {
+        let context: InvocationContext
+        let calls: [ModelRequest]
+        do {
+            context = try accept(request)
+            calls = try HTTPRequestMapper.batch(from: try await Self.body(request))
+        } catch {
+            return HTTPJSON.error(Self.normalize(error), requestID: request.headers[Self.requestIDHeader])
+        }
+        let invocation = invocation
+        let results = await withTaskGroup(of: (Int, JSONValue).self) { group in
+            for (index, call) in calls.enumerated() {
+                group.addTask {
+                    do throws(ModelManagerError) {
+                        let chunk = try await invocation.invokeOnce(call, context: context)
+                        return (index, Self.item(chunk, customID: call.customID, requestID: context.requestID))
+                    } catch {
+                        return (index, Self.failedItem(error, customID: call.customID, requestID: context.requestID))
+                    }
+                }
+            }
+            var ordered = [JSONValue](repeating: nil, count: calls.count)
+            for await (index, item) in group { ordered[index] = item }
+            return ordered
+        }
+        return HTTPJSON.response(200, ["request_id": .string(context.requestID), "results": .array(results)])
+    }
+
+    // MARK: shared steps
+
+    static let requestIDHeader = HTTPField.Name("X-Request-ID")!
+
+    private func accept(_ request: Request) throws(ModelManagerError) -> InvocationContext {
+        _ = try verifier.verify(authorization: request.headers[.authorization])
+        let requestID = request.headers[Self.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
+        var metadata: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            if name.hasPrefix("x-"), name != "x-request-id", name != "x-origin-request-id" { metadata[name] = field.value }
+        }
+        return InvocationContext(
+            requestID: requestID, originRequestID: request.headers[HTTPField.Name("X-Origin-Request-ID")!], metadata: metadata)
+    }
+
+    /// The body as a JSON object, or a 4xx naming what is wrong with it.
+    static func body(_ request: Request) async throws -> [String: JSONValue] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maximumBodyBytes)
+        } catch {
+            throw ModelManagerError(.payloadTooLarge, "request body exceeds \(maximumBodyBytes >> 20) MiB")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: buffer.readableBytesView)
+        } catch {
+            throw ModelManagerError(.invalidArgument, "request body is not valid JSON: \(error)")
+        }
+        guard case .object(let object) = value else {
+            throw ModelManagerError(.invalidArgument, "request body must be a JSON object, got \(value.typeName)")
+        }
+        return object
+    }
+
+    /// The JSON answer: `usage` and `raw_response` as objects (not text, unlike gRPC).
+    static func item(_ chunk: ResponseChunk, customID: String?, requestID: String) -> JSONValue {
+        var item: [String: JSONValue] = [
+            "content": .string(chunk.content), "usage": chunk.usageJSON ?? nil, "raw_response": chunk.rawResponse ?? nil,
+            "error": chunk.error.map { .string($0) } ?? nil, "request_id": .string(requestID),
+        ]
+        if let customID { item["custom_id"] = .string(customID) }
+        return .object(item)
+    }
+
+    static func failedItem(_ error: ModelManagerError, customID: String?, requestID: String) -> JSONValue {
+        var item: [String: JSONValue] = ["content": "", "usage": nil, "raw_response": nil, "error": .string(error.message), "request_id": .string(requestID)]
+        if let customID { item["custom_id"] = .string(customID) }
+        return .object(item)
+    }
+
+    static func normalize(_ error: any Error) -> ModelManagerError {
+        InvocationService.normalize(error)
+    }
+}
+
+/// Writes `data: {json}` events and the closing `data: [DONE]`.
+final class SSEWriter: @unchecked Sendable {
+    private var writer: any ResponseBodyWriter
+
+    init(writer: any ResponseBodyWriter) { self.writer = writer }
+
+    func send(_ value: JSONValue) async throws {
+        try await writer.write(ByteBuffer(string: "data: \(value.jsonText)\n\n"))
+    }
+
+    func finish() async throws {
+        try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+        try await writer.finish(nil)
+    }
+}
+
+/// The HTTP request body → `ModelRequest`, tolerating every quirk of the Python SDK's fallback
+/// (PROTOCOL.md §7): `stream: null`, missing channel, `messages` sent as a string.
+enum HTTPRequestMapper {
+    static let envelopeKeys: Set<String> = ["provider", "channel", "invoke_type", "stream", "user_context", "custom_id", "priority"]
+
+    static func request(from body: [String: JSONValue], userContext inherited: JSONValue? = nil) throws(ModelManagerError) -> ModelRequest {
+        guard let provider = body["provider"]?.stringValue, !provider.isEmpty else {
+            throw ModelManagerError(.invalidArgument, "missing required field 'provider'")
+        }
+        let context = body["user_context"] ?? inherited
+        var extra: [String: JSONValue] = [:]
+        for (key, value) in body where !envelopeKeys.contains(key) && !value.isNull { extra[key] = value }
+        if let messages = extra["messages"]?.stringValue {
+            // The Python SDK 0.8.44 sends its messages iterator's repr: the conversation is lost.
+            // Answering beats failing every fallback; the text is passed as one user message.
+            extra["messages"] = [["role": "user", "content": .string(messages)]]
+        }
+        return ModelRequest(
+            provider: Provider(provider), channel: Channel(body["channel"]?.stringValue ?? "normal"),
+            invokeType: InvokeType(body["invoke_type"]?.stringValue ?? ""), stream: body["stream"]?.boolValue ?? false,
+            orgID: context?["org_id"]?.stringValue ?? "", userID: context?["user_id"]?.stringValue ?? "",
+            clientType: context?["client_type"]?.stringValue ?? "", priority: body["priority"]?.integerValue.map { Int32(clamping: $0) },
+            customID: body["custom_id"]?.stringValue, region: context?["region"]?.stringValue, extra: extra)
+    }
+
+    static func batch(from body: [String: JSONValue]) throws(ModelManagerError) -> [ModelRequest] {
+        guard case .array(let items) = body["items"] ?? .null else {
+            throw ModelManagerError(.invalidArgument, "missing required field 'items' (an array of requests)")
+        }
+        guard !items.isEmpty else { throw ModelManagerError(.invalidArgument, "batch request has no items") }
+        var requests: [ModelRequest] = []
+        for (index, item) in items.enumerated() {
+            guard case .object(let object) = item else {
+                throw ModelManagerError(.invalidArgument, "items[\(index)] must be an object, got \(item.typeName)")
+            }
+            var request = try request(from: object, userContext: body["user_context"])
+            request.stream = false
+            requests.append(request)
+        }
+        return requests
+    }
+}
