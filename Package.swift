@@ -97,7 +97,12 @@ let package = Package(
         ),
         .target(
             name: "ModelManagerClient",
-            dependencies: ["ModelManagerCore", "ModelManagerGRPC", "ModelManagerWire", "ModelManagerAuth"],
+            dependencies: [
+                "ModelManagerCore", "ModelManagerGRPC", "ModelManagerWire", "ModelManagerAuth",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

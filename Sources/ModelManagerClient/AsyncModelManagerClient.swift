@@ -1,98 +1,111 @@
+public import Logging
 public import ModelManagerCore
 import ModelManagerGRPC
 import ModelManagerWire
 
-/// The async client. Every call carries a deadline (`timeout`, else the configured one).
+/// The async client: every call carries a deadline (`timeout`, else the configured one) that
+/// bounds its retries too; failures are `ModelManagerClientError`.
 public final class AsyncModelManagerClient: Sendable {
     let core: ClientCore
 
-    public init(configuration: ClientConfiguration) {
-        core = ClientCore(configuration: configuration)
+    public init(configuration: ClientConfiguration, logger: Logger = Logger(label: "model-manager-client")) {
+        core = ClientCore(configuration: configuration, logger: logger)
     }
 
-    /// A client configured from the environment (PROTOCOL.md §8).
+    /// A client configured from the environment and `.env` (PROTOCOL.md §8).
     public convenience init() throws {
         self.init(configuration: try .fromEnvironment())
     }
 
     /// One complete answer (the request's `stream` is ignored).
-    public func invoke(_ request: ModelRequest, requestID: String? = nil, timeout: Duration? = nil) async throws(ModelManagerError) -> ModelResponse {
-        let reply = try await unary(.invoke, ClientCore.encode(request, stream: false), requestID: requestID, request: request, timeout: timeout)
-        return try ClientCore.decodeItem(reply)
+    public func invoke(_ request: ModelRequest, requestID: String? = nil, timeout: Duration? = nil) async throws(ModelManagerClientError) -> ModelResponse {
+        let ids = ClientCore.IDs(caller: requestID)
+        let core = core
+        var single = request
+        single.stream = false
+        let message = ModelServiceCodec.encodeRequestItem(single)
+        return try await core.perform(ids, caller: Self.caller(request), timeout: timeout) { metadata, remaining throws(ModelManagerClientError) in
+            let reply = try await core.unary(.invoke, message, metadata: metadata, timeout: remaining, ids: ids)
+            return try ClientCore.decode(ids) { () throws(ModelManagerError) in
+                ModelResponse(try reply.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeResponseItem(buffer) })
+            }
+        } http: { remaining throws(ModelManagerClientError) in
+            try await core.fallback!.invoke(single, headers: core.httpHeaders(ids, caller: Self.caller(request)), timeout: remaining)
+        }
     }
 
-    /// The answer as it streams: text deltas, then a last chunk with the usage.
+    /// The answer as it streams: text deltas, then a last chunk with the usage. Iterating it starts
+    /// the call; ending the iteration early (or cancelling the task) cancels it.
     public func invokeStream(_ request: ModelRequest, requestID: String? = nil, timeout: Duration? = nil) -> ModelResponseStream {
-        let (call, metadata) = core.prepare(.invoke, requestID: requestID, orgID: request.orgID, userID: request.userID, timeout: timeout)
-        return ModelResponseStream(call: call, metadata: metadata, message: ClientCore.encode(request, stream: true))
+        var streamed = request
+        streamed.stream = true
+        return ModelResponseStream(session: StreamSession(core: core, request: streamed, ids: ClientCore.IDs(caller: requestID), timeout: timeout))
     }
 
     /// Several requests in one call; answers come back in request order, each may fail alone.
-    public func invokeBatch(_ requests: [ModelRequest], requestID: String? = nil, timeout: Duration? = nil) async throws(ModelManagerError) -> BatchModelResponse {
+    public func invokeBatch(_ requests: [ModelRequest], requestID: String? = nil, timeout: Duration? = nil) async throws(ModelManagerClientError) -> BatchModelResponse {
+        let ids = ClientCore.IDs(caller: requestID)
+        let core = core
         let items = requests.map { request -> ModelRequest in
             var item = request
             item.stream = false
             return item
         }
-        let first = requests.first ?? ModelRequest(provider: "")
-        let reply = try await unary(.batchInvoke, ModelServiceCodec.encodeBatchRequest(items), requestID: requestID, request: first, timeout: timeout)
-        return try ClientCore.decodeBatch(reply)
-    }
-
-    public func getTaskStatus(_ taskID: String, timeout: Duration? = nil) async throws(ModelManagerError) -> TaskStatus {
-        let reply = try await unary(.getTaskStatus, TaskStatusCodec.encodeRequest(taskID: taskID), requestID: nil, request: nil, timeout: timeout)
-        return try ClientCore.decodeTask(reply)
-    }
-
-    private func unary(
-        _ method: ClientCore.Method, _ message: EncodedMessage, requestID: String?, request: ModelRequest?, timeout: Duration?
-    ) async throws(ModelManagerError) -> ReceivedMessage {
-        let (call, metadata) = core.prepare(method, requestID: requestID, orgID: request?.orgID ?? "", userID: request?.userID ?? "", timeout: timeout)
-        let (reply, status) = await withTaskCancellationHandler {
-            _ = await call.start(metadata: metadata, message: OutgoingMessage(message))
-            let reply = await call.receiveMessage()
-            let (status, _) = await call.receiveStatus()
-            return (reply, status)
-        } onCancel: {
-            call.cancel()
+        let message = ModelServiceCodec.encodeBatchRequest(items)
+        let caller = requests.first.map(Self.caller) ?? ClientCore.Caller()
+        return try await core.perform(ids, caller: caller, timeout: timeout) { metadata, remaining throws(ModelManagerClientError) in
+            let reply = try await core.unary(.batchInvoke, message, metadata: metadata, timeout: remaining, ids: ids)
+            return try ClientCore.decode(ids) { () throws(ModelManagerError) in
+                let (requestID, responses) = try reply.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeBatchResponse(buffer) }
+                return BatchModelResponse(requestID: requestID, responses: responses.map(ModelResponse.init))
+            }
+        } http: { remaining throws(ModelManagerClientError) in
+            try await core.fallback!.invokeBatch(items, headers: core.httpHeaders(ids, caller: caller), timeout: remaining)
         }
-        return try ClientCore.reply(reply, status: status)
+    }
+
+    public func getTaskStatus(_ taskID: String, timeout: Duration? = nil) async throws(ModelManagerClientError) -> TaskStatus {
+        let ids = ClientCore.IDs(caller: nil)
+        let core = core
+        let message = TaskStatusCodec.encodeRequest(taskID: taskID)
+        return try await core.perform(ids, caller: ClientCore.Caller(), timeout: timeout, grpc: { metadata, remaining throws(ModelManagerClientError) in
+            let reply = try await core.unary(.getTaskStatus, message, metadata: metadata, timeout: remaining, ids: ids)
+            return try ClientCore.decode(ids) { () throws(ModelManagerError) in
+                TaskStatus(try reply.withUnsafeBytes { buffer throws(ModelManagerError) in try TaskStatusCodec.decodeResponse(buffer) })
+            }
+        }, http: nil)
+    }
+
+    public func batchGetTaskStatus(_ taskIDs: [String], timeout: Duration? = nil) async throws(ModelManagerClientError) -> [TaskStatus] {
+        let ids = ClientCore.IDs(caller: nil)
+        let core = core
+        let message = TaskStatusCodec.encodeBatchRequest(taskIDs: taskIDs)
+        return try await core.perform(ids, caller: ClientCore.Caller(), timeout: timeout, grpc: { metadata, remaining throws(ModelManagerClientError) in
+            let reply = try await core.unary(.batchGetTaskStatus, message, metadata: metadata, timeout: remaining, ids: ids)
+            return try ClientCore.decode(ids) { () throws(ModelManagerError) in
+                try reply.withUnsafeBytes { buffer throws(ModelManagerError) in try TaskStatusCodec.decodeBatchResponse(buffer) }.map(TaskStatus.init)
+            }
+        }, http: nil)
+    }
+
+    /// The circuit breaker's state (nil when resilience is off).
+    public var circuitBreakerSnapshot: CircuitBreaker.Snapshot? { core.breaker?.snapshot }
+
+    /// Releases the connection; calls after this fail.
+    public func close() {
+        core.channel.close()
+    }
+
+    static func caller(_ request: ModelRequest) -> ClientCore.Caller {
+        ClientCore.Caller(orgID: request.orgID, userID: request.userID)
     }
 }
 
-/// The chunks of a streamed answer. Ending iteration early (or cancelling the task) cancels the call.
-public struct ModelResponseStream: AsyncSequence, Sendable {
-    public typealias Element = ModelResponse
-    let call: ClientCall
-    let metadata: Metadata
-    let message: EncodedMessage
-
-    public func makeAsyncIterator() -> Iterator {
-        Iterator(stream: self)
-    }
-
-    public struct Iterator: AsyncIteratorProtocol {
-        let stream: ModelResponseStream
-        var started = false
-        var finished = false
-
-        public mutating func next() async throws(ModelManagerError) -> ModelResponse? {
-            guard !finished else { return nil }
-            let call = stream.call
-            let shouldStart = !started
-            started = true
-            let (message, status) = await withTaskCancellationHandler { [stream] in
-                if shouldStart { _ = await call.start(metadata: stream.metadata, message: OutgoingMessage(stream.message)) }
-                if let message = await call.receiveMessage() { return (Optional(message), GRPCStatus?.none) }
-                let (status, _) = await call.receiveStatus()
-                return (nil, status)
-            } onCancel: {
-                call.cancel()
-            }
-            if let message { return try ClientCore.decodeItem(message) }
-            finished = true
-            if let status, !status.isOK { throw ClientCore.error(status) }
-            return nil
-        }
-    }
+/// Runs `body` with a client that is closed when `body` returns or throws.
+public func withModelManagerClient<Result>(
+    configuration: ClientConfiguration, _ body: (AsyncModelManagerClient) async throws -> Result
+) async rethrows -> Result {
+    let client = AsyncModelManagerClient(configuration: configuration)
+    defer { client.close() }
+    return try await body(client)
 }

@@ -1,13 +1,19 @@
 import Foundation
+import Logging
 import ModelManagerCore
 import ModelManagerGRPC
 import ModelManagerWire
 
-/// What the async and sync clients share: the channel, tokens, metadata and status mapping.
+/// What every call shares: the channel, tokens, ids, the retry and fallback policies and the
+/// circuit breaker. One `perform` runs every unary call (invoke, batch, task status) over gRPC
+/// with retries, falling back to HTTP where the policies say so.
 final class ClientCore: Sendable {
     let configuration: ClientConfiguration
     let channel: GRPCChannel
-    private let tokens: TokenSource
+    let tokens: TokenSource
+    let breaker: CircuitBreaker?
+    let fallback: HTTPFallback?
+    let logger: Logger
 
     enum Method: String {
         case invoke = "/model_service.ModelService/Invoke"
@@ -16,53 +22,149 @@ final class ClientCore: Sendable {
         case batchGetTaskStatus = "/model_service.ModelService/BatchGetTaskStatus"
     }
 
-    init(configuration: ClientConfiguration) {
+    init(configuration: ClientConfiguration, logger: Logger) {
         self.configuration = configuration
+        self.logger = logger
         tokens = TokenSource(configuration: configuration)
-        channel = GRPCChannel(
-            configuration: .init(target: configuration.serverAddress, tls: configuration.useTLS ? configuration.tls : nil))
+        channel = GRPCChannel(configuration: .init(target: configuration.serverAddress, tls: configuration.useTLS ? configuration.tls : nil))
+        let resilience = configuration.resilience
+        if resilience.isActive, let url = resilience.httpFallbackURL {
+            fallback = HTTPFallback(baseURL: url)
+            breaker = CircuitBreaker(threshold: resilience.circuitBreakerThreshold, timeout: resilience.circuitBreakerTimeout, fallbackURL: url)
+        } else {
+            fallback = nil
+            breaker = nil
+        }
     }
 
-    /// A call with its metadata: `x-request-id` (the caller's id or a new one),
-    /// `x-origin-request-id` when the caller gave one, and `authorization`.
-    func prepare(_ method: Method, requestID: String?, orgID: String, userID: String, timeout: Duration?) -> (ClientCall, Metadata) {
+    /// The ids of one logical call: ours (the caller's, or new) and its origin.
+    struct IDs: Sendable {
+        var requestID: String
+        var originRequestID: String?
+
+        init(caller: String?) {
+            requestID = caller ?? UUID().uuidString.lowercased()
+            originRequestID = caller ?? ModelManagerRequestContext.originRequestID
+        }
+    }
+
+    /// The identity a token is minted for.
+    struct Caller: Sendable {
+        var orgID = ""
+        var userID = ""
+    }
+
+    func metadata(_ ids: IDs, caller: Caller, freshToken: Bool) -> Metadata {
         var metadata = Metadata()
-        metadata.append("x-request-id", requestID ?? UUID().uuidString.lowercased())
-        if let requestID { metadata.append("x-origin-request-id", requestID) }
-        if let authorization = tokens.authorization(orgID: orgID, userID: userID) {
+        metadata.append("x-request-id", ids.requestID)
+        if let origin = ids.originRequestID { metadata.append("x-origin-request-id", origin) }
+        if let authorization = tokens.authorization(orgID: caller.orgID, userID: caller.userID, fresh: freshToken) {
             metadata.append("authorization", authorization)
         }
-        return (channel.makeCall(path: method.rawValue, timeout: timeout ?? configuration.timeout), metadata)
+        return metadata
     }
 
-    /// The outcome of a call that should have answered one message.
-    static func reply(_ message: ReceivedMessage?, status: GRPCStatus) throws(ModelManagerError) -> ReceivedMessage {
-        guard status.isOK else { throw error(status) }
-        guard let message else { throw ModelManagerError(.internalError, "the server ended the call without an answer") }
-        return message
+    func httpHeaders(_ ids: IDs, caller: Caller) -> [(String, String)] {
+        var headers = [("X-Request-ID", ids.requestID)]
+        if let origin = ids.originRequestID { headers.append(("X-Origin-Request-ID", origin)) }
+        if let authorization = tokens.authorization(orgID: caller.orgID, userID: caller.userID) { headers.append(("Authorization", authorization)) }
+        return headers
     }
 
-    static func error(_ status: GRPCStatus) -> ModelManagerError {
-        ModelManagerError(ModelManagerError.Code(grpcStatus: status.code), status.message.isEmpty ? status.codeName : status.message)
+    // MARK: the resilient unary call
+
+    /// Runs a call: straight to HTTP while the circuit is open; otherwise gRPC with retries by
+    /// status, one token refresh on UNAUTHENTICATED, and HTTP fallback where the policy allows;
+    /// all within the call's deadline.
+    func perform<Value: Sendable>(
+        _ ids: IDs, caller: Caller, timeout: Duration?,
+        grpc: (Metadata, Duration) async throws(ModelManagerClientError) -> Value,
+        http: ((Duration) async throws(ModelManagerClientError) -> Value)?
+    ) async throws(ModelManagerClientError) -> Value {
+        let deadline = ContinuousClock.now + (timeout ?? configuration.timeout)
+        let http = fallback == nil ? nil : http
+        if let http, let breaker, !breaker.allowsGRPC() {
+            logger.debug("circuit open: calling the HTTP fallback", metadata: ["request_id": "\(ids.requestID)"])
+            return try await http(deadline - .now)
+        }
+        var attempt = 0
+        var refreshed = false
+        while true {
+            if Task.isCancelled { throw .cancelledByCaller(requestID: ids.requestID, originRequestID: ids.originRequestID) }
+            do {
+                let value = try await grpc(metadata(ids, caller: caller, freshToken: refreshed), max(.milliseconds(1), deadline - .now))
+                breaker?.recordSuccess()
+                return value
+            } catch {
+                if Task.isCancelled { throw .cancelledByCaller(requestID: ids.requestID, originRequestID: ids.originRequestID) }
+                let isNetworkFailure = [.unavailable, .cancelled].contains(error.status)
+                if let http, configuration.resilience.fastFallback, configuration.resilience.fallback.shouldFallBack(status: error.status, attempt: attempt) {
+                    if isNetworkFailure { breaker?.recordFailure() }
+                    logger.warning("gRPC failed; trying the HTTP fallback", metadata: ["request_id": "\(ids.requestID)", "status": "\(error.status)"])
+                    do {
+                        return try await http(max(.milliseconds(1), deadline - .now))
+                    } catch let fallbackError {
+                        logger.warning("fallback to HTTP failed", metadata: ["request_id": "\(ids.requestID)", "error": "\(fallbackError.message)"])
+                        throw error
+                    }
+                }
+                let decision = configuration.retry.decide(
+                    status: error.status, attempt: attempt, remaining: deadline - .now, canRefreshToken: tokens.canRefresh,
+                    alreadyRefreshed: refreshed, streamYieldedChunks: false, random: Double.random(in: 0...1))
+                switch decision {
+                case .refreshTokenAndRetry:
+                    logger.info("token rejected; retrying once with a fresh one", metadata: ["request_id": "\(ids.requestID)"])
+                    refreshed = true
+                case .retry(let delay):
+                    logger.info("retrying", metadata: ["request_id": "\(ids.requestID)", "status": "\(error.status)", "attempt": "\(attempt + 1)", "delay_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+                    attempt += 1
+                    do {
+                        try await Task.sleep(for: delay)
+                    } catch {
+                        throw .cancelledByCaller(requestID: ids.requestID, originRequestID: ids.originRequestID)
+                    }
+                case .fail:
+                    if isNetworkFailure { breaker?.recordFailure() }
+                    throw error
+                }
+            }
+        }
     }
 
-    static func decodeItem(_ message: ReceivedMessage) throws(ModelManagerError) -> ModelResponse {
-        ModelResponse(try message.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeResponseItem(buffer) })
+    /// One gRPC call that answers one message (Invoke non-stream, the unary methods).
+    func unary(_ method: Method, _ message: EncodedMessage, metadata: Metadata, timeout: Duration, ids: IDs) async throws(ModelManagerClientError) -> ReceivedMessage {
+        let call = try makeCall(method, timeout: timeout, ids: ids)
+        let (reply, status) = await withTaskCancellationHandler {
+            _ = await call.start(metadata: metadata, message: OutgoingMessage(message))
+            let reply = await call.receiveMessage()
+            let (status, _) = await call.receiveStatus()
+            return (reply, status)
+        } onCancel: {
+            call.cancel()
+        }
+        guard status.isOK else { throw Self.error(status, ids: ids) }
+        guard let reply else { throw ModelManagerClientError(status: .internalError, message: "the server ended the call without an answer", requestID: ids.requestID) }
+        return reply
     }
 
-    static func decodeBatch(_ message: ReceivedMessage) throws(ModelManagerError) -> BatchModelResponse {
-        let (requestID, items) = try message.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeBatchResponse(buffer) }
-        return BatchModelResponse(requestID: requestID, responses: items.map(ModelResponse.init))
+    func makeCall(_ method: Method, timeout: Duration, ids: IDs) throws(ModelManagerClientError) -> ClientCall {
+        guard let call = channel.makeCall(path: method.rawValue, timeout: timeout) else {
+            throw ModelManagerClientError(status: .failedPrecondition, message: "the client is closed", requestID: ids.requestID)
+        }
+        return call
     }
 
-    static func decodeTask(_ message: ReceivedMessage) throws(ModelManagerError) -> TaskStatus {
-        TaskStatus(try message.withUnsafeBytes { buffer throws(ModelManagerError) in try TaskStatusCodec.decodeResponse(buffer) })
+    static func error(_ status: GRPCStatus, ids: IDs) -> ModelManagerClientError {
+        ModelManagerClientError(
+            status: ModelManagerError.Code(grpcStatus: status.code), message: status.message.isEmpty ? status.codeName : status.message,
+            requestID: ids.requestID, originRequestID: ids.originRequestID)
     }
 
-    /// A request as sent: `stream` set as the call asks.
-    static func encode(_ request: ModelRequest, stream: Bool) -> EncodedMessage {
-        var request = request
-        request.stream = stream
-        return ModelServiceCodec.encodeRequestItem(request)
+    static func decode<Value>(_ ids: IDs, _ body: () throws(ModelManagerError) -> Value) throws(ModelManagerClientError) -> Value {
+        do {
+            return try body()
+        } catch {
+            throw ModelManagerClientError(status: .internalError, message: "the server's answer does not decode: \(error.message)", requestID: ids.requestID)
+        }
     }
 }

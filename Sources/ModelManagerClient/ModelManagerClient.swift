@@ -1,94 +1,78 @@
+import Dispatch
+public import Logging
 public import ModelManagerCore
-import ModelManagerGRPC
-import ModelManagerWire
 
-/// The blocking twin of `AsyncModelManagerClient`, for code that is not async.
-/// Calls block the calling thread: never call them from a Swift concurrency task.
+/// The blocking twin of `AsyncModelManagerClient`, with the same calls, for code that is not
+/// async. Each call runs the async client's (one implementation serves both) and blocks the
+/// calling thread until it ends: never call it from a Swift concurrency task.
 public final class ModelManagerClient: Sendable {
-    let core: ClientCore
+    public let async: AsyncModelManagerClient
 
-    public init(configuration: ClientConfiguration) {
-        core = ClientCore(configuration: configuration)
+    public init(configuration: ClientConfiguration, logger: Logger = Logger(label: "model-manager-client")) {
+        async = AsyncModelManagerClient(configuration: configuration, logger: logger)
     }
 
     public convenience init() throws {
         self.init(configuration: try .fromEnvironment())
     }
 
+    deinit { async.close() }
+
     @available(*, noasync, message: "blocks the thread; use AsyncModelManagerClient")
-    public func invoke(_ request: ModelRequest, requestID: String? = nil, timeout: Duration? = nil) throws(ModelManagerError) -> ModelResponse {
-        let reply = try unary(.invoke, ClientCore.encode(request, stream: false), requestID: requestID, request: request, timeout: timeout)
-        return try ClientCore.decodeItem(reply)
+    public func invoke(_ request: ModelRequest, requestID: String? = nil, timeout: Duration? = nil) throws(ModelManagerClientError) -> ModelResponse {
+        let client = async
+        let origin = ModelManagerRequestContext.originRequestID
+        return try runBlocking(origin) { () async throws(ModelManagerClientError) in try await client.invoke(request, requestID: requestID, timeout: timeout) }
     }
 
     @available(*, noasync, message: "blocks the thread; use AsyncModelManagerClient")
     public func invokeStream(_ request: ModelRequest, requestID: String? = nil, timeout: Duration? = nil) -> SyncModelResponseStream {
-        let (call, metadata) = core.prepare(.invoke, requestID: requestID, orgID: request.orgID, userID: request.userID, timeout: timeout)
-        return SyncModelResponseStream(call: call, metadata: metadata, message: ClientCore.encode(request, stream: true))
-    }
-
-    @available(*, noasync, message: "blocks the thread; use AsyncModelManagerClient")
-    public func invokeBatch(_ requests: [ModelRequest], requestID: String? = nil, timeout: Duration? = nil) throws(ModelManagerError) -> BatchModelResponse {
-        let items = requests.map { request -> ModelRequest in
-            var item = request
-            item.stream = false
-            return item
+        let stream = ModelManagerRequestContext.$originRequestID.withValue(ModelManagerRequestContext.originRequestID) {
+            async.invokeStream(request, requestID: requestID, timeout: timeout)
         }
-        let reply = try unary(.batchInvoke, ModelServiceCodec.encodeBatchRequest(items), requestID: requestID, request: requests.first, timeout: timeout)
-        return try ClientCore.decodeBatch(reply)
+        return SyncModelResponseStream(session: stream.session)
     }
 
     @available(*, noasync, message: "blocks the thread; use AsyncModelManagerClient")
-    public func getTaskStatus(_ taskID: String, timeout: Duration? = nil) throws(ModelManagerError) -> TaskStatus {
-        let reply = try unary(.getTaskStatus, TaskStatusCodec.encodeRequest(taskID: taskID), requestID: nil, request: nil, timeout: timeout)
-        return try ClientCore.decodeTask(reply)
+    public func invokeBatch(_ requests: [ModelRequest], requestID: String? = nil, timeout: Duration? = nil) throws(ModelManagerClientError) -> BatchModelResponse {
+        let client = async
+        return try runBlocking(ModelManagerRequestContext.originRequestID) { () async throws(ModelManagerClientError) in
+            try await client.invokeBatch(requests, requestID: requestID, timeout: timeout)
+        }
     }
 
-    @available(*, noasync)
-    private func unary(
-        _ method: ClientCore.Method, _ message: EncodedMessage, requestID: String?, request: ModelRequest?, timeout: Duration?
-    ) throws(ModelManagerError) -> ReceivedMessage {
-        let (call, metadata) = core.prepare(method, requestID: requestID, orgID: request?.orgID ?? "", userID: request?.userID ?? "", timeout: timeout)
-        _ = call.startBlocking(metadata: metadata, message: OutgoingMessage(message))
-        let reply = call.receiveMessageBlocking()
-        let (status, _) = call.receiveStatusBlocking()
-        return try ClientCore.reply(reply, status: status)
+    @available(*, noasync, message: "blocks the thread; use AsyncModelManagerClient")
+    public func getTaskStatus(_ taskID: String, timeout: Duration? = nil) throws(ModelManagerClientError) -> TaskStatus {
+        let client = async
+        return try runBlocking(nil) { () async throws(ModelManagerClientError) in try await client.getTaskStatus(taskID, timeout: timeout) }
     }
+
+    @available(*, noasync, message: "blocks the thread; use AsyncModelManagerClient")
+    public func batchGetTaskStatus(_ taskIDs: [String], timeout: Duration? = nil) throws(ModelManagerClientError) -> [TaskStatus] {
+        let client = async
+        return try runBlocking(nil) { () async throws(ModelManagerClientError) in try await client.batchGetTaskStatus(taskIDs, timeout: timeout) }
+    }
+
+    public var circuitBreakerSnapshot: CircuitBreaker.Snapshot? { async.circuitBreakerSnapshot }
+
+    public func close() { async.close() }
 }
 
-/// The chunks of a streamed answer, pulled one at a time; dropping it cancels the call.
+/// The chunks of a streamed answer, pulled one at a time with `nextChunk()` (or `for … in`,
+/// where a failure ends the loop and is kept in `failure`). Dropping it cancels the call.
 public final class SyncModelResponseStream: Sequence, IteratorProtocol {
-    private let call: ClientCall
-    private let metadata: Metadata
-    private let message: EncodedMessage
-    private var started = false
-    private var finished = false
-    /// Why the stream ended early, when it failed (`next()` then returns nil).
-    public private(set) var failure: ModelManagerError?
+    private let session: StreamSession
+    public private(set) var failure: ModelManagerClientError?
 
-    init(call: ClientCall, metadata: Metadata, message: EncodedMessage) {
-        self.call = call
-        self.metadata = metadata
-        self.message = message
+    init(session: StreamSession) { self.session = session }
+
+    @available(*, noasync, message: "blocks the thread; iterate the async stream instead")
+    public func nextChunk() throws(ModelManagerClientError) -> ModelResponse? {
+        let session = session
+        return try runBlocking(nil) { () async throws(ModelManagerClientError) in try await session.next() }
     }
 
-    /// The next chunk; nil at the end. A failed stream throws once.
-    @available(*, noasync)
-    public func nextChunk() throws(ModelManagerError) -> ModelResponse? {
-        guard !finished else { return nil }
-        if !started {
-            started = true
-            _ = call.startBlocking(metadata: metadata, message: OutgoingMessage(message))
-        }
-        if let reply = call.receiveMessageBlocking() { return try ClientCore.decodeItem(reply) }
-        finished = true
-        let (status, _) = call.receiveStatusBlocking()
-        if !status.isOK { throw ClientCore.error(status) }
-        return nil
-    }
-
-    /// For `for chunk in stream`: a failure ends the loop and is kept in `failure`.
-    @available(*, noasync)
+    @available(*, noasync, message: "blocks the thread; iterate the async stream instead")
     public func next() -> ModelResponse? {
         do {
             return try nextChunk()
@@ -97,8 +81,38 @@ public final class SyncModelResponseStream: Sequence, IteratorProtocol {
             return nil
         }
     }
+}
 
-    deinit {
-        if !finished { call.cancel() }
+/// Runs async client work from a thread that is not a Swift concurrency thread, and waits.
+@available(*, noasync)
+func runBlocking<Value: Sendable>(
+    _ origin: String?, _ work: @escaping @Sendable () async throws(ModelManagerClientError) -> Value
+) throws(ModelManagerClientError) -> Value {
+    let box = ResultBox<Value>()
+    Task {
+        let result = await ModelManagerRequestContext.$originRequestID.withValue(origin) { () async -> Result<Value, ModelManagerClientError> in
+            do throws(ModelManagerClientError) {
+                return .success(try await work())
+            } catch {
+                return .failure(error)
+            }
+        }
+        box.set(result)
+    }
+    return try box.wait().get()
+}
+
+private final class ResultBox<Value>: @unchecked Sendable {
+    private let ready = DispatchSemaphore(value: 0)
+    private var result: Result<Value, ModelManagerClientError>?
+
+    func set(_ result: Result<Value, ModelManagerClientError>) {
+        self.result = result
+        ready.signal()
+    }
+
+    func wait() -> Result<Value, ModelManagerClientError> {
+        ready.wait()
+        return result!
     }
 }

@@ -7,7 +7,7 @@ public struct ModelResponse: Sendable, Hashable {
     public var content: String
     /// Typed token counts, when the item carries usage (a stream's last chunk).
     public var usage: Usage?
-    /// The usage object as sent, with any extra keys (cost, …).
+    /// The usage object as sent, with its extra keys (`total_cost`, `currency`, `served_by`).
     public var usageJSON: JSONValue?
     public var rawResponse: JSONValue?
     /// Set when this item failed (a stream's in-band error, a batch item's failure).
@@ -16,14 +16,88 @@ public struct ModelResponse: Sendable, Hashable {
     public var customID: String?
 
     init(_ item: WireResponseItem) {
-        content = item.content
-        usageJSON = item.usage.isEmpty ? nil : try? JSONValue(parsing: item.usage)
-        usage = usageJSON.flatMap(Usage.init(json:))
-        rawResponse = item.rawResponse.isEmpty ? nil : try? JSONValue(parsing: item.rawResponse)
-        error = item.error.isEmpty ? nil : item.error
-        requestID = item.requestID
-        customID = item.customID
+        self.init(
+            content: item.content, usageJSON: item.usage.isEmpty ? nil : try? JSONValue(parsing: item.usage),
+            rawResponse: item.rawResponse.isEmpty ? nil : try? JSONValue(parsing: item.rawResponse),
+            error: item.error.isEmpty ? nil : item.error, requestID: item.requestID, customID: item.customID)
     }
+
+    /// An item of the HTTP face (`usage` and `raw_response` are objects there).
+    init(json: JSONValue) {
+        self.init(
+            content: json["content"]?.stringValue ?? "", usageJSON: json["usage"].flatMap { $0.isNull ? nil : $0 },
+            rawResponse: json["raw_response"].flatMap { $0.isNull ? nil : $0 }, error: json["error"]?.stringValue,
+            requestID: json["request_id"]?.stringValue, customID: json["custom_id"]?.stringValue)
+    }
+
+    init(content: String, usageJSON: JSONValue?, rawResponse: JSONValue?, error: String?, requestID: String?, customID: String?) {
+        self.content = content
+        self.usageJSON = usageJSON
+        usage = usageJSON.flatMap(Usage.init(json:))
+        self.rawResponse = rawResponse
+        self.error = error.flatMap { $0.isEmpty ? nil : $0 }
+        self.requestID = requestID
+        self.customID = customID
+    }
+
+    /// The cost the server computed, when it knows the model's price.
+    public var cost: Double? { usageJSON?["total_cost"]?.doubleValue }
+
+    /// Why the model stopped, in OpenAI's words (`stop`, `length`, `tool_calls`, `content_filter`),
+    /// from an OpenAI, Responses, Google or Anthropic `raw_response`.
+    public var finishReason: String? {
+        guard let raw = rawResponse else { return nil }
+        if let reason = raw["choices"]?[0]?["finish_reason"]?.stringValue { return reason }
+        if let reason = raw["candidates"]?[0]?["finishReason"]?.stringValue {
+            if !toolCalls.isEmpty { return "tool_calls" }
+            return ["STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter"][reason] ?? reason.lowercased()
+        }
+        if let reason = raw["stop_reason"]?.stringValue {
+            return ["end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"][reason] ?? reason
+        }
+        if raw["object"]?.stringValue == "response", let status = raw["status"]?.stringValue {
+            if !toolCalls.isEmpty { return "tool_calls" }
+            return status == "completed" ? "stop" : raw["incomplete_details"]?["reason"]?.stringValue == "max_output_tokens" ? "length" : status
+        }
+        return nil
+    }
+
+    /// Tool calls the model asked for, from any of the provider shapes, in OpenAI's form.
+    public var toolCalls: [ToolCall] {
+        guard let raw = rawResponse else { return [] }
+        if let calls = raw["choices"]?[0]?["message"]?["tool_calls"]?.arrayValue {
+            return calls.compactMap { call in
+                guard let name = call["function"]?["name"]?.stringValue else { return nil }
+                return ToolCall(id: call["id"]?.stringValue ?? "", name: name, arguments: call["function"]?["arguments"]?.stringValue ?? "{}")
+            }
+        }
+        if let parts = raw["candidates"]?[0]?["content"]?["parts"]?.arrayValue {
+            return parts.enumerated().compactMap { index, part in
+                guard let call = part["functionCall"], let name = call["name"]?.stringValue else { return nil }
+                return ToolCall(id: "call_\(index)_\(name)", name: name, arguments: (call["args"] ?? [:]).jsonText)
+            }
+        }
+        if let blocks = raw["content"]?.arrayValue {
+            return blocks.compactMap { block in
+                guard block["type"]?.stringValue == "tool_use", let name = block["name"]?.stringValue else { return nil }
+                return ToolCall(id: block["id"]?.stringValue ?? "", name: name, arguments: (block["input"] ?? [:]).jsonText)
+            }
+        }
+        if let items = raw["output"]?.arrayValue {
+            return items.compactMap { item in
+                guard item["type"]?.stringValue == "function_call", let name = item["name"]?.stringValue else { return nil }
+                return ToolCall(id: item["call_id"]?.stringValue ?? "", name: name, arguments: item["arguments"]?.stringValue ?? "{}")
+            }
+        }
+        return []
+    }
+}
+
+/// A function the model asked to call; `arguments` is JSON text.
+public struct ToolCall: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var arguments: String
 }
 
 public struct BatchModelResponse: Sendable, Hashable {

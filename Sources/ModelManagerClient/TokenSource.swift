@@ -19,11 +19,15 @@ final class TokenSource: Sendable {
         lifetime = configuration.tokenLifetime
     }
 
-    func authorization(orgID: String, userID: String) -> String? {
+    /// Whether a rejected token can be replaced by a fresh one.
+    var canRefresh: Bool { minter != nil }
+
+    /// `fresh` mints a new token even when the cached one looks valid (after UNAUTHENTICATED).
+    func authorization(orgID: String, userID: String, fresh: Bool = false) -> String? {
         guard let minter else { return fixedToken.map { "Bearer \($0)" } }
         let claims = payload ?? ["org_id": orgID, "user_id": userID]
         let now = Int64(Date().timeIntervalSince1970)
-        if let cached = cache.withLock({ $0[claims] }), cached.expiresAt - now > 60 {
+        if !fresh, let cached = cache.withLock({ $0[claims] }), cached.expiresAt - now > 60 {
             return "Bearer \(cached.token)"
         }
         let minted = minter.mint(claims: claims.mapValues { .string($0) }, lifetime: lifetime)

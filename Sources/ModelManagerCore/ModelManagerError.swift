@@ -1,3 +1,5 @@
+import Foundation
+
 /// The one error type every layer throws. Its code maps to one gRPC status and one
 /// HTTP status here, and nowhere else.
 ///
@@ -6,7 +8,7 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Wrapped: Sendable, Hashable {
             case invalidArgument, unauthenticated, permissionDenied, notFound, resourceExhausted
-            case unavailable, deadlineExceeded, cancelled, internalError, unimplemented, failedPrecondition, payloadTooLarge
+            case unavailable, deadlineExceeded, cancelled, internalError, unimplemented, failedPrecondition, payloadTooLarge, aborted
         }
 
         private let wrapped: Wrapped
@@ -28,6 +30,8 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
         public static let failedPrecondition = Code(.failedPrecondition)
         /// A request larger than the server accepts (HTTP 413; gRPC has its own limit).
         public static let payloadTooLarge = Code(.payloadTooLarge)
+        /// A concurrency conflict; a retry can succeed.
+        public static let aborted = Code(.aborted)
 
         /// The gRPC status code (grpc/status.h numbering).
         public var grpcStatus: Int {
@@ -40,6 +44,7 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
             case .resourceExhausted: 8
             case .failedPrecondition: 9
             case .payloadTooLarge: 8
+            case .aborted: 10
             case .unimplemented: 12
             case .internalError: 13
             case .unavailable: 14
@@ -57,6 +62,7 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
             case .resourceExhausted: 429
             case .failedPrecondition: 400
             case .payloadTooLarge: 413
+            case .aborted: 409
             case .unimplemented: 501
             case .internalError: 500
             case .unavailable: 503
@@ -74,11 +80,41 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
             case 7: self = .permissionDenied
             case 8: self = .resourceExhausted
             case 9: self = .failedPrecondition
+            case 10: self = .aborted
             case 12: self = .unimplemented
             case 14: self = .unavailable
             case 16: self = .unauthenticated
             default: self = .internalError
             }
+        }
+
+        /// The code for an HTTP status received from the server's HTTP face (the inverse of `httpStatus`).
+        public init(httpStatus: Int) {
+            switch httpStatus {
+            case 400, 422: self = .invalidArgument
+            case 401: self = .unauthenticated
+            case 403: self = .permissionDenied
+            case 404: self = .notFound
+            case 409: self = .aborted
+            case 413: self = .payloadTooLarge
+            case 429: self = .resourceExhausted
+            case 499: self = .cancelled
+            case 501: self = .unimplemented
+            case 502, 503: self = .unavailable
+            case 504: self = .deadlineExceeded
+            default: self = .internalError
+            }
+        }
+
+        /// The code for a gRPC status name (`UNAVAILABLE`), as the Python SDK's variables list them.
+        public init?(grpcName: String) {
+            let names = [
+                "CANCELLED": 1, "INVALID_ARGUMENT": 3, "DEADLINE_EXCEEDED": 4, "NOT_FOUND": 5, "PERMISSION_DENIED": 7,
+                "RESOURCE_EXHAUSTED": 8, "FAILED_PRECONDITION": 9, "ABORTED": 10, "UNIMPLEMENTED": 12, "INTERNAL": 13,
+                "UNAVAILABLE": 14, "UNAUTHENTICATED": 16,
+            ]
+            guard let number = names[grpcName.trimmingCharacters(in: .whitespaces).uppercased()] else { return nil }
+            self.init(grpcStatus: number)
         }
 
         public var description: String {
@@ -95,6 +131,7 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
             case .unimplemented: "unimplemented"
             case .failedPrecondition: "failed precondition"
             case .payloadTooLarge: "payload too large"
+            case .aborted: "aborted"
             }
         }
     }

@@ -1,5 +1,6 @@
 internal import CGRPC
 import Foundation
+import Synchronization
 
 /// A client channel to one server address, with its own completion queue and pump thread.
 public final class GRPCChannel: @unchecked Sendable {
@@ -19,7 +20,13 @@ public final class GRPCChannel: @unchecked Sendable {
         }
     }
 
-    private let channel: OpaquePointer
+    /// A `grpc_channel*` that may cross threads (libgrpc channels are thread-safe).
+    private struct Handle: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+
+    /// nil once closed.
+    private let channel: Mutex<Handle?>
     let queue: CompletionQueue
     public let target: String
 
@@ -28,19 +35,28 @@ public final class GRPCChannel: @unchecked Sendable {
         target = configuration.target
         queue = CompletionQueue(name: "grpc-client-cq")
         let credentials = configuration.tls?.makeCredentials() ?? grpc_insecure_credentials_create()
-        channel = configuration.arguments.withUnsafeChannelArgs { args in
+        channel = Mutex(Handle(pointer: configuration.arguments.withUnsafeChannelArgs { args in
             grpc_channel_create(configuration.target, credentials, args)
-        }
+        }))
         grpc_channel_credentials_release(credentials)
     }
 
     deinit {
-        grpc_channel_destroy(channel)
+        close()
         GRPCLibrary.release()
     }
 
-    /// A new call to `path` (`/package.Service/Method`) that must end within `timeout`.
-    public func makeCall(path: String, timeout: Duration?) -> ClientCall {
+    /// Destroys the channel; calls already made run to their end, new ones cannot be made.
+    public func close() {
+        let handle = channel.withLock { handle -> Handle? in
+            defer { handle = nil }
+            return handle
+        }
+        if let handle { grpc_channel_destroy(handle.pointer) }
+    }
+
+    /// A new call to `path` (`/package.Service/Method`) that must end within `timeout`; nil once closed.
+    public func makeCall(path: String, timeout: Duration?) -> ClientCall? {
         let deadline: gpr_timespec
         if let timeout {
             let (seconds, attoseconds) = timeout.components
@@ -53,9 +69,13 @@ public final class GRPCChannel: @unchecked Sendable {
         }
         let method = grpc_slice(copying: path)
         defer { grpc_slice_unref(method) }
-        // No parent call, so the propagation mask is irrelevant.
-        let call = grpc_channel_create_call(channel, nil, 0xFFFF, queue.handle, method, nil, deadline, nil)!
-        return ClientCall(takingOwnership: call, channel: self)
+        // No parent call, so the propagation mask is irrelevant. The lock keeps close() from
+        // destroying the channel while a call is being created on it.
+        let call = channel.withLock { handle -> Handle? in
+            guard let handle else { return nil }
+            return grpc_channel_create_call(handle.pointer, nil, 0xFFFF, queue.handle, method, nil, deadline, nil).map(Handle.init)
+        }
+        return call.map { ClientCall(takingOwnership: $0.pointer, channel: self) }
     }
 }
 

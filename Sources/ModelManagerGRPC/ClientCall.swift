@@ -1,8 +1,7 @@
 internal import CGRPC
-import Dispatch
 
-/// One outgoing call. Each step exists as a callback primitive (run on the pump thread),
-/// with an `async` form for the async client and a blocking form for the sync client.
+/// One outgoing call. Each step exists as a callback primitive (run on the pump thread) with
+/// an `async` form on top.
 public final class ClientCall: @unchecked Sendable {
     private let call: OpaquePointer
     /// The channel (and its queue) must outlive every call made on it.
@@ -99,44 +98,5 @@ public final class ClientCall: @unchecked Sendable {
         await withUnsafeContinuation { continuation in
             receiveStatus { continuation.resume(returning: ($0, $1)) }
         }
-    }
-
-    // MARK: blocking (never from a Swift concurrency thread)
-
-    @available(*, noasync, message: "blocks the thread; use the async form")
-    public func startBlocking(metadata: Metadata, message: consuming OutgoingMessage) -> Bool {
-        let result = BlockingResult<Bool>()
-        start(metadata: metadata, buffer: message.take()) { result.set($0) }
-        return result.wait()
-    }
-
-    @available(*, noasync, message: "blocks the thread; use the async form")
-    public func receiveMessageBlocking() -> ReceivedMessage? {
-        let result = BlockingResult<ReceivedMessage?>()
-        receiveMessage { result.set($0) }
-        return result.wait()
-    }
-
-    @available(*, noasync, message: "blocks the thread; use the async form")
-    public func receiveStatusBlocking() -> (GRPCStatus, Metadata) {
-        let result = BlockingResult<(GRPCStatus, Metadata)>()
-        receiveStatus { result.set(($0, $1)) }
-        return result.wait()
-    }
-}
-
-/// A value handed from the pump thread to a thread blocked waiting for it.
-private final class BlockingResult<Value>: @unchecked Sendable {
-    private let ready = DispatchSemaphore(value: 0)
-    private var value: Value?
-
-    func set(_ value: Value) {
-        self.value = value
-        ready.signal()
-    }
-
-    func wait() -> Value {
-        ready.wait()
-        return value!
     }
 }

@@ -31,7 +31,10 @@ public final class ModelManagerServer: Sendable {
         }
         let usage = try await UsageService(configuration: configuration.usage, logger: logger)
         var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.timeout.connect = .seconds(10)
+        clientConfiguration.timeout.connect = .seconds(5)
+        // A refused upstream fails at once (UNAVAILABLE) so the invoker can move to the next
+        // credential or alias target; AsyncHTTPClient would otherwise retry until the connect timeout.
+        clientConfiguration.connectionPool.retryConnectionEstablishment = false
         clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let router = Router(

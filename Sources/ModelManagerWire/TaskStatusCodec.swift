@@ -84,8 +84,24 @@ package enum TaskStatusCodec {
 
     package static func decodeResponse(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> WireTaskStatus {
         try withUnpacked("model_service.GetTaskStatusResponse", from: bytes, unpack: { model_service__get_task_status_response__unpack(nil, $0, $1) }) {
+            response throws(ModelManagerError) in try decode(response)
+        }
+    }
+
+    package static func decodeBatchResponse(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> [WireTaskStatus] {
+        try withUnpacked("model_service.BatchGetTaskStatusResponse", from: bytes, unpack: { model_service__batch_get_task_status_response__unpack(nil, $0, $1) }) {
             response throws(ModelManagerError) in
-            let value = response.pointee
+            var statuses: [WireTaskStatus] = []
+            for index in 0..<response.pointee.n_tasks {
+                guard let task = response.pointee.tasks[index] else { continue }
+                statuses.append(try decode(task))
+            }
+            return statuses
+        }
+    }
+
+    private static func decode(_ response: UnsafePointer<ModelService__GetTaskStatusResponse>) throws(ModelManagerError) -> WireTaskStatus {
+        let value = response.pointee
             var status = WireTaskStatus(taskID: try decodeString(value.task_id, field: "task_id"))
             status.provider = try decodeString(value.provider, field: "provider")
             status.channel = try decodeString(value.channel, field: "channel")
@@ -97,7 +113,6 @@ package enum TaskStatusCodec {
             status.resultData = try decodeString(value.result_data, field: "result_data")
             status.errorMessage = try decodeString(value.error_message, field: "error_message")
             return status
-        }
     }
 }
 

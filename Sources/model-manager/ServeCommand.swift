@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import ModelManagerClient
 import ModelManagerProviders
 import ModelManagerServer
 import ProviderEmulator

@@ -56,7 +56,7 @@ import Testing
     static func unary(_ channel: GRPCChannel, _ path: String, _ payload: [UInt8], metadata: Metadata = Metadata(), timeout: Duration = .seconds(10))
         async -> ([[UInt8]], GRPCStatus, Metadata)
     {
-        let call = channel.makeCall(path: path, timeout: timeout)
+        let call = channel.makeCall(path: path, timeout: timeout)!
         _ = await call.start(metadata: metadata, message: OutgoingMessage(bytes: payload))
         var replies: [[UInt8]] = []
         while let reply = await call.receiveMessage() { replies.append(bytes(reply)!) }
@@ -127,7 +127,7 @@ import Testing
         let events = EventLog()
         let server = try GRPCServer(configuration: .init(address: "127.0.0.1:0"), handlers: Self.echoHandlers(events: events))
         let channel = Self.plaintextChannel(server)
-        let call = channel.makeCall(path: "/test.Echo/Sleep", timeout: .seconds(30))
+        let call = channel.makeCall(path: "/test.Echo/Sleep", timeout: .seconds(30))!
         _ = await call.start(metadata: Metadata(), message: OutgoingMessage(bytes: [0]))
         try await events.waitFor("sleep started, deadline set: true")
         call.cancel()

@@ -56,8 +56,8 @@ import Testing
         try await withTestServer(emulator: .init(exhaustedKeys: [Self.exhaustedKey])) { configuration in
             configuration.providers[0].credentials = [.apiKey(Secret(Self.exhaustedKey))]
         } _: { server in
-            let error = await #expect(throws: ModelManagerError.self) { try await server.asyncClient().invoke(Self.chat("gpt-4o-mini")) }
-            #expect(error?.code == .resourceExhausted)
+            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().invoke(Self.chat("gpt-4o-mini")) }
+            #expect(error?.status == .resourceExhausted)
         }
     }
 }

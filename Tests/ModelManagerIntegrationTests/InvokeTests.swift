@@ -76,8 +76,8 @@ import Testing
 
     @Test func unknownTaskIsNotFound() async throws {
         try await withTestServer { server in
-            let error = await #expect(throws: ModelManagerError.self) { try await server.asyncClient().getTaskStatus("task-404") }
-            #expect(error?.code == .notFound)
+            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().getTaskStatus("task-404") }
+            #expect(error?.status == .notFound)
             #expect(error?.message.contains("task-404") == true)
         }
     }
@@ -94,8 +94,8 @@ import Testing
     func permanentErrorsAreInvalidArgumentNamingTheValue(_ name: String, _ request: ModelRequest, _ named: String) async throws {
         try await withTestServer { server in
             let client = server.asyncClient()
-            let error = await #expect(throws: ModelManagerError.self) { try await client.invoke(request) }
-            #expect(error?.code == .invalidArgument, "\(name)")
+            let error = await #expect(throws: ModelManagerClientError.self) { try await client.invoke(request) }
+            #expect(error?.status == .invalidArgument, "\(name)")
             #expect(error?.message.contains(named) == true, "\(name): \(error?.message ?? "")")
             // Streamed, the same failure is an in-band error item, and the stream ends OK.
             var streamed = request
@@ -111,13 +111,13 @@ import Testing
         try await withTestServer { server in
             var configuration = server.clientConfiguration
             configuration.jwtSecret = "not-the-server-secret-0123456789abcdef"
-            let error = await #expect(throws: ModelManagerError.self) {
+            let error = await #expect(throws: ModelManagerClientError.self) {
                 try await AsyncModelManagerClient(configuration: configuration).invoke(Self.chat("x"))
             }
-            #expect(error?.code == .unauthenticated)
+            #expect(error?.status == .unauthenticated)
             #expect(error?.message.contains("signature") == true)
             configuration.jwtSecret = nil
-            let missing = await #expect(throws: ModelManagerError.self) {
+            let missing = await #expect(throws: ModelManagerClientError.self) {
                 try await AsyncModelManagerClient(configuration: configuration).invoke(Self.chat("x"))
             }
             #expect(missing?.message.contains("missing authorization") == true)
@@ -139,8 +139,8 @@ import Testing
     func upstreamStatusesMapOnce(_ status: Int, _ code: ModelManagerError.Code) async throws {
         try await withTestServer { server in
             let request = Self.chat("x", extra: ["extra_headers": ["x-emulator-fault": .string("status=\(status);retry-after=2")]])
-            let error = await #expect(throws: ModelManagerError.self) { try await server.asyncClient().invoke(request) }
-            #expect(error?.code == code)
+            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().invoke(request) }
+            #expect(error?.status == code)
             #expect(error?.message.contains(ProviderEmulator.defaultAPIKey) == false)
             if status == 401 { #expect(error?.message.contains("API key") == true) }
         }
@@ -148,8 +148,8 @@ import Testing
 
     @Test func rejectedCredentialsSayOurKeyWasRejectedWithoutTheKey() async throws {
         try await withTestServer(configure: { $0.providers[0].credentials = [.apiKey(Secret("sk-wrong-key-123456789"))] }) { server in
-            let error = await #expect(throws: ModelManagerError.self) { try await server.asyncClient().invoke(Self.chat("x")) }
-            #expect(error?.code == .failedPrecondition)
+            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().invoke(Self.chat("x")) }
+            #expect(error?.status == .failedPrecondition)
             #expect(error?.message.contains("rejected the gateway's credentials") == true)
             #expect(error?.message.contains("sk-wrong") == false)
             #expect(error?.message.contains("6789") == false)
@@ -158,8 +158,8 @@ import Testing
 
     @Test func refusedConnectionIsUnavailable() async throws {
         try await withTestServer(configure: { $0.providers[0].baseURL = "http://127.0.0.1:1/v1" }) { server in
-            let error = await #expect(throws: ModelManagerError.self) { try await server.asyncClient().invoke(Self.chat("x")) }
-            #expect(error?.code == .unavailable)
+            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().invoke(Self.chat("x")) }
+            #expect(error?.status == .unavailable)
         }
     }
 
@@ -178,10 +178,10 @@ import Testing
         try await withTestServer { server in
             let request = Self.chat("x", extra: ["extra_headers": ["x-emulator-fault": "delay-ms=3000"]])
             let started = ContinuousClock.now
-            let error = await #expect(throws: ModelManagerError.self) {
+            let error = await #expect(throws: ModelManagerClientError.self) {
                 try await server.asyncClient().invoke(request, timeout: .milliseconds(500))
             }
-            #expect(error?.code == .deadlineExceeded)
+            #expect(error?.status == .deadlineExceeded)
             #expect(ContinuousClock.now - started < .seconds(2))
         }
     }

@@ -85,20 +85,20 @@ import Testing
                 ("status=503", .unavailable),
             ]
             for (fault, code) in expected {
-                let error = await #expect(throws: ModelManagerError.self) { try await client.invoke(route.request("x", fault: fault)) }
-                #expect(error?.code == code, "\(route.name) \(fault): \(error?.description ?? "no error")")
+                let error = await #expect(throws: ModelManagerClientError.self) { try await client.invoke(route.request("x", fault: fault)) }
+                #expect(error?.status == code, "\(route.name) \(fault): \(error?.description ?? "no error")")
                 #expect(error?.message.contains(ProviderEmulator.defaultAPIKey) == false)
                 // Streamed, the same failure arrives in-band.
                 var items: [ModelResponse] = []
                 for try await chunk in client.invokeStream(route.request("x", stream: true, fault: fault)) { items.append(chunk) }
                 #expect(items.count == 1 && items[0].error != nil, "\(route.name) \(fault) streamed")
             }
-            let unknownModel = await #expect(throws: ModelManagerError.self) {
+            let unknownModel = await #expect(throws: ModelManagerClientError.self) {
                 var request = route.request("x")
                 request.extra["model"] = "no-such-model-7"
                 return try await client.invoke(request)
             }
-            #expect(unknownModel?.code == .invalidArgument)
+            #expect(unknownModel?.status == .invalidArgument)
             #expect(unknownModel?.message.contains("no-such-model-7") == true, "\(route.name): \(unknownModel?.message ?? "")")
         }
     }
@@ -109,10 +109,10 @@ import Testing
             let client = server.asyncClient()
             // Deadline: the upstream is slower than the caller's deadline.
             let started = ContinuousClock.now
-            let late = await #expect(throws: ModelManagerError.self) {
+            let late = await #expect(throws: ModelManagerClientError.self) {
                 try await client.invoke(route.request("x", fault: "delay-ms=3000"), timeout: .milliseconds(400))
             }
-            #expect(late?.code == .deadlineExceeded, "\(route.name)")
+            #expect(late?.status == .deadlineExceeded, "\(route.name)")
             #expect(ContinuousClock.now - started < .seconds(2))
 
             // A stream cut before the upstream's closing event ends with an in-band error.

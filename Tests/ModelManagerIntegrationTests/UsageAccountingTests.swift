@@ -40,7 +40,7 @@ import Testing
             #expect(streamed.totalTokens == chunks.last?.usage?.totalTokens)
 
             // A failed call is recorded too, with its error.
-            _ = await #expect(throws: ModelManagerError.self) { try await client.invoke(Self.chat("x", model: "gpt-unknown"), requestID: "rec-3") }
+            _ = await #expect(throws: ModelManagerClientError.self) { try await client.invoke(Self.chat("x", model: "gpt-unknown"), requestID: "rec-3") }
             let failed = try #require(try await repository.records(requestIDs: ["rec-3"]).first)
             #expect(!failed.success)
             #expect(failed.error?.contains("gpt-unknown") == true)
