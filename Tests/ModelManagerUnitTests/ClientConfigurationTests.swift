@@ -9,7 +9,7 @@ import Testing
             "MODEL_MANAGER_SERVER_JWT_SECRET_KEY": "s3cret",
             "MODEL_MANAGER_SERVER_GRPC_USE_TLS": "FALSE",
             "MODEL_MANAGER_SERVER_INVOKE_TIMEOUT": "2.5",
-        ])
+        ], dotEnvFile: nil)
         #expect(configuration.serverAddress == "10.1.2.3:50051")
         #expect(configuration.jwtSecret == "s3cret")
         #expect(configuration.useTLS == false)
@@ -17,10 +17,10 @@ import Testing
     }
 
     @Test func tlsIsTheDefaultAndTheAddressIsRequired() throws {
-        #expect(try ClientConfiguration.fromEnvironment(["MODEL_MANAGER_SERVER_ADDRESS": "h:1"]).useTLS)
-        #expect(throws: ClientConfiguration.Invalid.self) { try ClientConfiguration.fromEnvironment([:]) }
+        #expect(try ClientConfiguration.fromEnvironment(["MODEL_MANAGER_SERVER_ADDRESS": "h:1"], dotEnvFile: nil).useTLS)
+        #expect(throws: ClientConfiguration.Invalid.self) { try ClientConfiguration.fromEnvironment([:], dotEnvFile: nil) }
         #expect(throws: ClientConfiguration.Invalid.self) {
-            try ClientConfiguration.fromEnvironment(["MODEL_MANAGER_SERVER_ADDRESS": "h:1", "MODEL_MANAGER_SERVER_INVOKE_TIMEOUT": "soon"])
+            try ClientConfiguration.fromEnvironment(["MODEL_MANAGER_SERVER_ADDRESS": "h:1", "MODEL_MANAGER_SERVER_INVOKE_TIMEOUT": "soon"], dotEnvFile: nil)
         }
     }
 
