@@ -161,7 +161,7 @@ let package = Package(
             name: "ModelManagerIntegrationTests",
             dependencies: [
                 "ModelManagerTestSupport", "ModelManagerServer", "ModelManagerClient", "ProviderEmulator",
-                "ModelManagerProviders", "ModelManagerAuth", "ModelManagerUsage",
+                "ModelManagerProviders", "ModelManagerAuth", "ModelManagerUsage", "ModelManagerGRPC", "ModelManagerWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

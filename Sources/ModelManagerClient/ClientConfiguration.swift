@@ -24,6 +24,8 @@ public struct ClientConfiguration: Sendable {
     public var resilience = Resilience()
     /// The longest wait for the next chunk of a stream.
     public var streamChunkTimeout: Duration = .seconds(120)
+    /// libgrpc channel arguments (keepalive, message sizes, reconnect backoff).
+    public var channelArguments = ChannelArguments.clientDefaults
 
     /// Circuit breaker and HTTP fallback (`MODEL_CLIENT_*`).
     public struct Resilience: Sendable {

@@ -26,7 +26,8 @@ final class ClientCore: Sendable {
         self.configuration = configuration
         self.logger = logger
         tokens = TokenSource(configuration: configuration)
-        channel = GRPCChannel(configuration: .init(target: configuration.serverAddress, tls: configuration.useTLS ? configuration.tls : nil))
+        channel = GRPCChannel(configuration: .init(
+            target: configuration.serverAddress, tls: configuration.useTLS ? configuration.tls : nil, arguments: configuration.channelArguments))
         let resilience = configuration.resilience
         if resilience.isActive, let url = resilience.httpFallbackURL {
             fallback = HTTPFallback(baseURL: url)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 public import ModelManagerProviders
 public import ModelManagerClient
@@ -16,8 +19,14 @@ public struct TestServer: Sendable {
     public var address: String { "127.0.0.1:\(server.grpcPort)" }
 
     public var clientConfiguration: ClientConfiguration {
-        ClientConfiguration(serverAddress: address, jwtSecret: Self.jwtSecret, useTLS: false, timeout: .seconds(15))
+        var configuration = ClientConfiguration(serverAddress: address, jwtSecret: Self.jwtSecret, useTLS: false, timeout: .seconds(15))
+        // Retries in tests wait milliseconds, not the production second.
+        configuration.retry.baseDelay = .milliseconds(20)
+        return configuration
     }
+
+    /// The server's HTTP face (the client's fallback URL).
+    public var httpURL: String { "http://127.0.0.1:\(server.httpPort)" }
 
     public func asyncClient() -> AsyncModelManagerClient { AsyncModelManagerClient(configuration: clientConfiguration) }
 }
@@ -57,4 +66,22 @@ public func withTestServer<Result>(
         await emulator.stop()
         throw error
     }
+}
+
+/// A loopback port nothing listens on (bound, then released).
+public func closedPort() -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
 }
