@@ -84,7 +84,9 @@ class Process:
 @pytest.fixture(scope="session")
 def server():
     """`model-manager serve --demo` on a free port, plaintext, with the interop secret."""
-    process = Process(["serve", "--demo", "--grpc-address", "127.0.0.1:0"], env={"MODEL_MANAGER_SERVER_JWT_SECRET_KEY": SECRET})
+    ledger = os.path.join(tempfile.mkdtemp(prefix="mm-interop-"), "ledger.sqlite")
+    process = Process(["serve", "--demo", "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0"],
+                      env={"MODEL_MANAGER_SERVER_JWT_SECRET_KEY": SECRET, "MODEL_MANAGER_SQLITE_PATH": ledger})
     listening = process.wait_for_log("model-manager listening")
     demo = process.wait_for_log("demo mode")
 
@@ -92,6 +94,7 @@ def server():
         address = f"127.0.0.1:{listening['grpc_port']}"
         emulator_url = demo["emulator_url"]
         emulator_root = demo["emulator_root"]
+        http_url = f"http://127.0.0.1:{listening['http_port']}"
         log = process
 
     yield Server
