@@ -127,6 +127,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "client-examples",
+            dependencies: [
+                "ModelManagerClient", "ModelManagerCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/client-examples",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ModelManagerTestSupport",
             dependencies: [
