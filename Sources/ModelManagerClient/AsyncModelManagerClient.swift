@@ -65,26 +65,27 @@ public final class AsyncModelManagerClient: Sendable {
     }
 
     public func getTaskStatus(_ taskID: String, timeout: Duration? = nil) async throws(ModelManagerClientError) -> TaskStatus {
-        let ids = ClientCore.IDs(caller: nil)
-        let core = core
-        let message = TaskStatusCodec.encodeRequest(taskID: taskID)
-        return try await core.perform(ids, caller: ClientCore.Caller(), timeout: timeout, grpc: { metadata, remaining throws(ModelManagerClientError) in
-            let reply = try await core.unary(.getTaskStatus, message, metadata: metadata, timeout: remaining, ids: ids)
-            return try ClientCore.decode(ids) { () throws(ModelManagerError) in
-                TaskStatus(try reply.withUnsafeBytes { buffer throws(ModelManagerError) in try TaskStatusCodec.decodeResponse(buffer) })
-            }
-        }, http: nil)
+        try await taskCall(.getTaskStatus, TaskStatusCodec.encodeRequest(taskID: taskID), timeout: timeout) { reply throws(ModelManagerError) in
+            TaskStatus(try reply.withUnsafeBytes { buffer throws(ModelManagerError) in try TaskStatusCodec.decodeResponse(buffer) })
+        }
     }
 
     public func batchGetTaskStatus(_ taskIDs: [String], timeout: Duration? = nil) async throws(ModelManagerClientError) -> [TaskStatus] {
+        try await taskCall(.batchGetTaskStatus, TaskStatusCodec.encodeBatchRequest(taskIDs: taskIDs), timeout: timeout) { reply throws(ModelManagerError) in
+            try reply.withUnsafeBytes { buffer throws(ModelManagerError) in try TaskStatusCodec.decodeBatchResponse(buffer) }.map(TaskStatus.init)
+        }
+    }
+
+    /// A task-status call: gRPC only (the HTTP face has no task routes).
+    private func taskCall<Value: Sendable>(
+        _ method: ClientCore.Method, _ message: EncodedMessage, timeout: Duration?,
+        decode: @escaping @Sendable (ReceivedMessage) throws(ModelManagerError) -> Value
+    ) async throws(ModelManagerClientError) -> Value {
         let ids = ClientCore.IDs(caller: nil)
         let core = core
-        let message = TaskStatusCodec.encodeBatchRequest(taskIDs: taskIDs)
         return try await core.perform(ids, caller: ClientCore.Caller(), timeout: timeout, grpc: { metadata, remaining throws(ModelManagerClientError) in
-            let reply = try await core.unary(.batchGetTaskStatus, message, metadata: metadata, timeout: remaining, ids: ids)
-            return try ClientCore.decode(ids) { () throws(ModelManagerError) in
-                try reply.withUnsafeBytes { buffer throws(ModelManagerError) in try TaskStatusCodec.decodeBatchResponse(buffer) }.map(TaskStatus.init)
-            }
+            let reply = try await core.unary(method, message, metadata: metadata, timeout: remaining, ids: ids)
+            return try ClientCore.decode(ids) { () throws(ModelManagerError) in try decode(reply) }
         }, http: nil)
     }
 

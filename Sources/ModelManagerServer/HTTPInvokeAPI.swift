@@ -57,21 +57,11 @@ struct HTTPInvokeAPI: Sendable {
         } catch {
             return HTTPJSON.error(Self.normalize(error), requestID: request.headers[Self.requestIDHeader])
         }
-        let invocation = invocation
-        let results = await withTaskGroup(of: (Int, JSONValue).self) { group in
-            for (index, call) in calls.enumerated() {
-                group.addTask {
-                    do throws(ModelManagerError) {
-                        let chunk = try await invocation.invokeOnce(call, context: context)
-                        return (index, Self.item(chunk, customID: call.customID, requestID: context.requestID))
-                    } catch {
-                        return (index, Self.failedItem(error, customID: call.customID, requestID: context.requestID))
-                    }
-                }
+        let results = zip(calls, await invocation.invokeBatch(calls, context: context)).map { call, result in
+            switch result {
+            case .success(let chunk): Self.item(chunk, customID: call.customID, requestID: context.requestID)
+            case .failure(let error): Self.failedItem(error, customID: call.customID, requestID: context.requestID)
             }
-            var ordered = [JSONValue](repeating: nil, count: calls.count)
-            for await (index, item) in group { ordered[index] = item }
-            return ordered
         }
         return HTTPJSON.response(200, ["request_id": .string(context.requestID), "results": .array(results)])
     }

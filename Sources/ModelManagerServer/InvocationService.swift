@@ -84,6 +84,24 @@ public struct InvocationService: Sendable {
         return collector.merged
     }
 
+    /// Batch items, run concurrently, answered in request order; each fails on its own.
+    public func invokeBatch(_ requests: [ModelRequest], context: InvocationContext) async -> [Result<ResponseChunk, ModelManagerError>] {
+        await withTaskGroup(of: (Int, Result<ResponseChunk, ModelManagerError>).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask {
+                    do throws(ModelManagerError) {
+                        return (index, .success(try await invokeOnce(request, context: context)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var ordered = [Result<ResponseChunk, ModelManagerError>?](repeating: nil, count: requests.count)
+            for await (index, result) in group { ordered[index] = result }
+            return ordered.map { $0! }
+        }
+    }
+
     static func normalize(_ error: any Error) -> ModelManagerError {
         switch error {
         case let error as ModelManagerError: error

@@ -88,21 +88,12 @@ struct ModelServiceHandlers: Sendable {
             await call.finish(ModelManagerError(.invalidArgument, "batch request has no items").grpcStatus)
             return
         }
-        let invocation = invocation
-        let items = await withTaskGroup(of: (Int, WireResponseItem).self) { group in
-            for (index, request) in requests.enumerated() {
-                group.addTask {
-                    do throws(ModelManagerError) {
-                        let chunk = try await invocation.invokeOnce(request, context: context)
-                        return (index, WireResponseItem(chunk: chunk, customID: request.customID, requestID: context.requestID))
-                    } catch {
-                        return (index, WireResponseItem(error: error.message, customID: request.customID, requestID: context.requestID))
-                    }
-                }
+        let results = await invocation.invokeBatch(requests, context: context)
+        let items = zip(requests, results).map { request, result in
+            switch result {
+            case .success(let chunk): WireResponseItem(chunk: chunk, customID: request.customID, requestID: context.requestID)
+            case .failure(let error): WireResponseItem(error: error.message, customID: request.customID, requestID: context.requestID)
             }
-            var ordered = [WireResponseItem?](repeating: nil, count: requests.count)
-            for await (index, item) in group { ordered[index] = item }
-            return ordered.map { $0! }
         }
         await call.finish(sending: OutgoingMessage(ModelServiceCodec.encodeBatchResponse(requestID: context.requestID, items: items)))
     }
