@@ -10,6 +10,9 @@ public struct JWTVerifier: Sendable {
     /// Every secret accepted at once, so a secret can be rotated without downtime.
     private let secrets: [[UInt8]]
     public let leeway: Duration
+    /// Tokens already verified: clients reuse one token for up to an hour, so the signature
+    /// check and claim parsing run once per token, not once per call. Expiry is still checked.
+    private let verified = VerifiedTokens()
 
     public init(secrets: [String], leeway: Duration = .seconds(30)) {
         precondition(!secrets.isEmpty, "a JWT verifier needs at least one secret")
@@ -19,6 +22,17 @@ public struct JWTVerifier: Sendable {
 
     /// The principal of a valid token, or UNAUTHENTICATED saying what is wrong.
     public func verify(authorization: String?, now: Date = Date()) throws(ModelManagerError) -> Principal {
+        if let authorization, let principal = verified.lookup(authorization),
+            Double(principal.expiresAt) + Double(leeway.components.seconds) >= now.timeIntervalSince1970
+        {
+            return principal
+        }
+        let principal = try verifyUncached(authorization: authorization, now: now)
+        verified.store(authorization!, principal)
+        return principal
+    }
+
+    private func verifyUncached(authorization: String?, now: Date) throws(ModelManagerError) -> Principal {
         guard let authorization, !authorization.isEmpty else {
             throw Self.failure("missing authorization metadata: expected 'Bearer <JWT>'")
         }
@@ -73,5 +87,22 @@ public struct JWTVerifier: Sendable {
 
     private static func failure(_ message: String) -> ModelManagerError {
         ModelManagerError(.unauthenticated, message)
+    }
+}
+
+import Synchronization
+
+/// A bounded map of verified `authorization` values to their principals.
+final class VerifiedTokens: Sendable {
+    private let tokens = Mutex([String: Principal]())
+    static let capacity = 10_000
+
+    func lookup(_ authorization: String) -> Principal? { tokens.withLock { $0[authorization] } }
+
+    func store(_ authorization: String, _ principal: Principal) {
+        tokens.withLock { tokens in
+            if tokens.count >= Self.capacity { tokens.removeAll(keepingCapacity: true) }
+            tokens[authorization] = principal
+        }
     }
 }
