@@ -61,6 +61,8 @@ public final class OutboxRelay: Sendable {
                 var sent: [String] = []
                 do {
                     for row in rows {
+                        // Shutdown does not wait for a whole batch against a stalled broker.
+                        try Task.checkCancellation()
                         try await publisher.publish(recordID: row.recordID, subject: row.subject, payload: row.payload)
                         sent.append(row.recordID)
                     }
