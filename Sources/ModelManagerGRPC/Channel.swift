@@ -28,11 +28,9 @@ public final class GRPCChannel: @unchecked Sendable {
     /// nil once closed.
     private let channel: Mutex<Handle?>
     let queue: CompletionQueue
-    public let target: String
 
     public init(configuration: Configuration) {
         GRPCLibrary.retain()
-        target = configuration.target
         queue = CompletionQueue(name: "grpc-client-cq")
         let credentials = configuration.tls?.makeCredentials() ?? grpc_insecure_credentials_create()
         channel = Mutex(Handle(pointer: configuration.arguments.withUnsafeChannelArgs { args in

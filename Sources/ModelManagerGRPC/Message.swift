@@ -18,8 +18,6 @@ public final class ReceivedMessage: @unchecked Sendable {
         grpc_byte_buffer_destroy(buffer)
     }
 
-    public var count: Int { cgrpc_slice_length(slice) }
-
     public func withUnsafeBytes<Result, Failure: Error>(_ body: (UnsafeRawBufferPointer) throws(Failure) -> Result) throws(Failure) -> Result {
         try body(UnsafeRawBufferPointer(start: cgrpc_slice_start(slice), count: cgrpc_slice_length(slice)))
     }

@@ -46,8 +46,4 @@ public final class CredentialPool: Sendable {
         let until = ContinuousClock.now + (duration ?? cooldown)
         state.withLock { $0.coolingUntil[TargetID(target)] = until }
     }
-
-    public func isCoolingDown(_ target: UpstreamTarget) -> Bool {
-        state.withLock { ($0.coolingUntil[TargetID(target)] ?? .now) > .now }
-    }
 }
