@@ -63,7 +63,7 @@ import Testing
     }
 
     @Test func circuitOpensAfterTheThresholdProbesWhenHalfOpenAndCloses() {
-        let breaker = CircuitBreaker(threshold: 3, timeout: .seconds(10), fallbackURL: "http://127.0.0.1:8080")
+        let breaker = CircuitBreaker(threshold: 3, timeout: .seconds(10), fallbackURL: "http://fallback.example:8080")
         let start = ContinuousClock.now
         #expect(breaker.allowsGRPC(now: start))
         breaker.recordFailure(now: start)
@@ -73,7 +73,7 @@ import Testing
         #expect(breaker.snapshot.state == .open)
         #expect(breaker.snapshot.failureCount == 3)
         #expect(breaker.snapshot.lastFailureTime != nil)
-        #expect(breaker.snapshot.fallbackURL == "http://127.0.0.1:8080")
+        #expect(breaker.snapshot.fallbackURL == "http://fallback.example:8080")
         #expect(!breaker.allowsGRPC(now: start + .seconds(9)))
         // Half-open: one probe goes to gRPC, the rest stay on HTTP until it answers.
         #expect(breaker.allowsGRPC(now: start + .seconds(10)))
