@@ -31,6 +31,10 @@ public final class ProviderEmulator: Sendable {
     public static let defaultAPIKey = "sk-emulator-0000000000000000"
     static let serviceAccountEmail = "emulator@model-manager-demo.iam.gserviceaccount.com"
 
+    /// One RSA key per process: generating one takes long enough to matter when tests start
+    /// dozens of emulators, and each emulator's token endpoint only needs to trust its own account.
+    private static let serviceAccountKey = Result { try _RSA.Signing.PrivateKey(keySize: .bits2048) }
+
     public let recorder = EmulatorRecorder()
     public let port: Int
     public let host: String
@@ -41,7 +45,7 @@ public final class ProviderEmulator: Sendable {
 
     /// Starts serving; returns once the port is bound.
     public init(configuration: Configuration = Configuration()) async throws {
-        let privateKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let privateKey = try Self.serviceAccountKey.get()
         let tokenEndpoint = TokenEmulator(clientEmail: Self.serviceAccountEmail, publicKeyPEM: privateKey.publicKey.pemRepresentation, recorder: recorder)
         let keys = EmulatorKeys(accepted: configuration.apiKeys, exhausted: configuration.exhaustedKeys)
         let openAI = OpenAIEmulator(keys: keys, recorder: recorder)
