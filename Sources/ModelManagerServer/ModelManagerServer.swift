@@ -48,7 +48,7 @@ public final class ModelManagerServer: Sendable {
             let face = try await HTTPFace(
                 address: configuration.http.address, verifier: verifier, usage: usage, invocation: invocation, serving: serving, logger: logger)
             httpFace = face
-            let modelService = ModelServiceHandlers(invocation: invocation, verifier: verifier, logger: logger)
+            let modelService = ModelServiceHandlers(invocation: invocation, verifier: verifier)
             let health = HealthHandlers(serving: serving, services: ["", ModelServiceHandlers.service])
             let grpcServer = try GRPCServer(
                 configuration: .init(

@@ -1,16 +1,13 @@
 import Foundation
-import Logging
 import ModelManagerAuth
 import ModelManagerCore
 import ModelManagerGRPC
-import ModelManagerProviders
 import ModelManagerWire
 
 /// The `model_service.ModelService` methods over libgrpc (PROTOCOL.md §5–§6).
 struct ModelServiceHandlers: Sendable {
     let invocation: InvocationService
     let verifier: JWTVerifier
-    let logger: Logger
 
     static let service = "model_service.ModelService"
 
