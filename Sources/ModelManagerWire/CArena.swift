@@ -73,11 +73,12 @@ func withUnpacked<T, Result>(
     return try body(message)
 }
 
-/// A C string field as Swift, refusing invalid UTF-8 (protobuf-c does not check it).
-func decodeString(_ pointer: UnsafePointer<CChar>?, field: String) throws(ModelManagerError) -> String {
+/// A C string field as Swift, refusing invalid UTF-8 (protobuf-c does not check it). The field's
+/// name is built only for the error: decoding is on every request's path.
+func decodeString(_ pointer: UnsafePointer<CChar>?, field: @autoclosure () -> String) throws(ModelManagerError) -> String {
     guard let pointer else { return "" }
     guard let string = String(validatingCString: pointer) else {
-        throw ModelManagerError(.invalidArgument, "field '\(field)' is not valid UTF-8")
+        throw ModelManagerError(.invalidArgument, "field '\(field())' is not valid UTF-8")
     }
     return string
 }

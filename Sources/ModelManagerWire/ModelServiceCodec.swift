@@ -58,7 +58,7 @@ package enum ModelServiceCodec {
                 ? try decodeString(value.custom_id, field: path + "custom_id") : nil,
             region: value._region_case == MODEL_SERVICE__MODEL_REQUEST_ITEM___REGION_REGION
                 ? try decodeString(value.region, field: path + "region") : nil,
-            extra: try value.extra.map { extra throws(ModelManagerError) in try StructCoding.decode(extra, path: path + "extra") } ?? [:]
+            extra: try value.extra.map { extra throws(ModelManagerError) in try StructCoding.decode(extra, path: { path + "extra" }) } ?? [:]
         )
     }
 

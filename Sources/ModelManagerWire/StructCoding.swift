@@ -3,22 +3,23 @@ import ModelManagerCore
 
 /// `google.protobuf.Struct` ⇄ `JSONValue`.
 enum StructCoding {
-    static func decode(_ value: UnsafePointer<Google__Protobuf__Struct>, path: String) throws(ModelManagerError) -> [String: JSONValue] {
+    /// `path` names the value in errors; it is a closure so that it is built only for one.
+    static func decode(_ value: UnsafePointer<Google__Protobuf__Struct>, path: () -> String) throws(ModelManagerError) -> [String: JSONValue] {
         var object: [String: JSONValue] = [:]
         object.reserveCapacity(value.pointee.n_fields)
         for index in 0..<value.pointee.n_fields {
             guard let entry = value.pointee.fields[index] else { continue }
-            let key = try decodeString(entry.pointee.key, field: "\(path) key")
-            object[key] = try decode(entry.pointee.value, path: "\(path).\(key)")
+            let key = try decodeString(entry.pointee.key, field: "\(path()) key")
+            object[key] = try decode(entry.pointee.value, path: { "\(path()).\(key)" })
         }
         return object
     }
 
-    static func decode(_ value: UnsafePointer<Google__Protobuf__Value>?, path: String) throws(ModelManagerError) -> JSONValue {
+    static func decode(_ value: UnsafePointer<Google__Protobuf__Value>?, path: () -> String) throws(ModelManagerError) -> JSONValue {
         guard let value else { return .null }
         switch value.pointee.kind_case {
         case GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE: return .double(value.pointee.number_value)
-        case GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE: return .string(try decodeString(value.pointee.string_value, field: path))
+        case GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE: return .string(try decodeString(value.pointee.string_value, field: path()))
         case GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE: return .bool(value.pointee.bool_value != 0)
         case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
             guard let nested = value.pointee.struct_value else { return .object([:]) }
@@ -28,7 +29,7 @@ enum StructCoding {
             var array: [JSONValue] = []
             array.reserveCapacity(list.pointee.n_values)
             for index in 0..<list.pointee.n_values {
-                array.append(try decode(list.pointee.values[index], path: "\(path)[\(index)]"))
+                array.append(try decode(list.pointee.values[index], path: { "\(path())[\(index)]" }))
             }
             return .array(array)
         default: return .null

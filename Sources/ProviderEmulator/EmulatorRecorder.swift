@@ -34,6 +34,4 @@ public final class EmulatorRecorder: Sendable {
     /// Streams whose client went away before the last event was written.
     public var abortedStreams: Int { state.withLock { $0.abortedStreams } }
     public var completedStreams: Int { state.withLock { $0.completedStreams } }
-
-    public func reset() { state.withLock { $0 = State() } }
 }

@@ -36,6 +36,19 @@ import Testing
         #expect(error?.message.contains("'provider' is not valid UTF-8") == true)
     }
 
+    @Test func invalidUTF8DeepInExtraIsNamedByItsPath() {
+        let request = ModelRequest(provider: .openai, extra: ["messages": [["role": "user", "content": "QQQQ"]]])
+        var bytes = ModelServiceCodec.encodeRequestItem(request).bytes
+        let marker = Array("QQQQ".utf8)
+        let start = (0...(bytes.count - marker.count)).first { Array(bytes[$0..<($0 + marker.count)]) == marker }!
+        bytes[start] = 0xFF
+        bytes[start + 1] = 0xFE
+        let error = #expect(throws: ModelManagerError.self) {
+            try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeRequestItem(buffer) }
+        }
+        #expect(error?.message == "field 'extra.messages[0].content' is not valid UTF-8")
+    }
+
     @Test func responseItemRoundTrips() throws {
         let item = WireResponseItem(content: "x", usage: #"{"total_tokens":1}"#, rawResponse: "{}", error: "", customID: nil, requestID: "r")
         let bytes = ModelServiceCodec.encodeResponseItem(item).bytes
