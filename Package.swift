@@ -172,6 +172,7 @@ let package = Package(
                 "ModelManagerTestSupport", "ModelManagerServer", "ModelManagerClient", "ProviderEmulator",
                 "ModelManagerProviders", "ModelManagerAuth", "ModelManagerUsage", "ModelManagerGRPC", "ModelManagerWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

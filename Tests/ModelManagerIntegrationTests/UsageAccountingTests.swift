@@ -1,9 +1,11 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import ModelManagerAuth
 import ModelManagerClient
 import ModelManagerCore
 import ModelManagerProviders
+import ModelManagerServer
 import ModelManagerTestSupport
 import ModelManagerUsage
 import NIOCore
@@ -109,6 +111,33 @@ import Testing
             let (ready, readiness) = try await get("/readyz", token: nil)
             #expect(ready == 200)
             #expect(readiness["ledger"] == "ok")
+        }
+    }
+}
+
+/// Two server instances sharing one PostgreSQL ledger, as a deployment behind a load balancer would.
+@Suite struct SharedPostgresLedgerTests {
+    @Test func twoInstancesShareOneLedger() async throws {
+        let base = try #require(
+            ProcessInfo.processInfo.environment["MM_TEST_POSTGRES_URL"],
+            "MM_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts PostgreSQL")
+        let name = "shared_\(UUID().uuidString.prefix(8).lowercased())"
+        let admin = try PostgresDatabase(url: base, logger: Logger(label: "shared-ledger-test"))
+        _ = try await admin.read(SQLStatement("CREATE DATABASE \(name)"))
+        await admin.close()
+        let url = base[..<base.lastIndex(of: "/")!] + "/\(name)"
+        let shared: (inout ServerConfiguration) -> Void = { $0.usage.database = .postgres(url: String(url)) }
+        // Both instances migrate the same database at start (under the advisory lock).
+        try await withTestServer(configure: shared) { first in
+            try await withTestServer(configure: shared) { second in
+                _ = try await first.asyncClient().invoke(UsageAccountingTests.chat("from the first"), requestID: "pg-first")
+                _ = try await second.asyncClient().invoke(UsageAccountingTests.chat("from the second"), requestID: "pg-second")
+                for server in [first, second] {
+                    let records = try await server.server.usageService.repository.records(requestIDs: ["pg-first", "pg-second"])
+                    #expect(records.count == 2)
+                    #expect(records.allSatisfy { $0.success && $0.totalTokens > 0 })
+                }
+            }
         }
     }
 }

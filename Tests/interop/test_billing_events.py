@@ -194,3 +194,30 @@ def test_sigkill_loses_no_acknowledged_record_and_no_event(stubs, ledger):
         stop.set()
         server.stop()
         nats_server.stop()
+
+
+def test_usage_cli_reads_the_ledger(stubs, ledger):
+    """`model-manager usage …` answers from the same ledger the server wrote."""
+    import subprocess
+    from conftest import binary
+    server = Server(ledger)
+    try:
+        for i in range(3):
+            invoke(stubs, server.address, f"cli-{i}")
+    finally:
+        assert server.stop() == 0
+
+    def usage(*args):
+        result = subprocess.run([binary(), "usage", *args, "--database", ledger], capture_output=True, text=True, timeout=60)
+        return result
+
+    summary = json.loads(usage("summary", "--json").stdout)
+    assert summary["total_calls"] == 3 and summary["successful_calls"] == 3 and summary["total_tokens"] > 0
+    by_model = json.loads(usage("by-model", "--json").stdout)
+    assert by_model[0]["model"] == "gpt-4o-mini" and by_model[0]["calls"] == 3
+    series = json.loads(usage("series", "--granularity", "day", "--json").stdout)
+    assert sum(bucket["calls"] for bucket in series) == 3
+    page = json.loads(usage("list", "--page-size", "2", "--json").stdout)
+    assert page["total"] == 3 and len(page["results"]) == 2 and page["results"][0]["request_id"] == "cli-2"
+    wrong = usage("series", "--granularity", "week")
+    assert wrong.returncode != 0 and "'week'" in wrong.stderr
