@@ -117,7 +117,7 @@ final class ClientCore: Sendable {
                     logger.info("token rejected; retrying once with a fresh one", metadata: ["request_id": "\(ids.requestID)"])
                     refreshed = true
                 case .retry(let delay):
-                    logger.info("retrying", metadata: ["request_id": "\(ids.requestID)", "status": "\(error.status)", "attempt": "\(attempt + 1)", "delay_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+                    logger.info("retrying", metadata: ["request_id": "\(ids.requestID)", "status": "\(error.status)", "attempt": "\(attempt + 1)", "delay_ms": "\(delay.wholeMilliseconds)"])
                     attempt += 1
                     do {
                         try await Task.sleep(for: delay)

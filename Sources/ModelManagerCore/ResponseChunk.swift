@@ -12,9 +12,10 @@ public struct Usage: Sendable, Hashable {
         promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil, reasoningTokens: Int? = nil,
         imageCount: Int? = nil
     ) {
-        self.promptTokens = promptTokens
-        self.completionTokens = completionTokens
-        self.totalTokens = max(totalTokens ?? 0, promptTokens + completionTokens)
+        // Counts are clamped (TokenCount.maximum) so the total cannot overflow.
+        self.promptTokens = TokenCount.clamped(Int64(promptTokens))
+        self.completionTokens = TokenCount.clamped(Int64(completionTokens))
+        self.totalTokens = max(TokenCount.clamped(Int64(totalTokens ?? 0)), self.promptTokens + self.completionTokens)
         self.cachedTokens = cachedTokens
         self.reasoningTokens = reasoningTokens
         self.imageCount = imageCount
@@ -34,16 +35,16 @@ public struct Usage: Sendable, Hashable {
     }
 
     public init?(json: JSONValue) {
-        guard let prompt = json["prompt_tokens"]?.integerValue, let completion = json["completion_tokens"]?.integerValue else {
+        guard let prompt = json["prompt_tokens"]?.tokenCount, let completion = json["completion_tokens"]?.tokenCount else {
             return nil
         }
         self.init(
-            promptTokens: Int(prompt),
-            completionTokens: Int(completion),
-            totalTokens: json["total_tokens"]?.integerValue.map { Int($0) },
-            cachedTokens: json["cached_tokens"]?.integerValue.map { Int($0) },
-            reasoningTokens: json["reasoning_tokens"]?.integerValue.map { Int($0) },
-            imageCount: json["image_count"]?.integerValue.map { Int($0) }
+            promptTokens: prompt,
+            completionTokens: completion,
+            totalTokens: json["total_tokens"]?.tokenCount,
+            cachedTokens: json["cached_tokens"]?.tokenCount,
+            reasoningTokens: json["reasoning_tokens"]?.tokenCount,
+            imageCount: json["image_count"]?.tokenCount
         )
     }
 }

@@ -18,14 +18,18 @@ public final class GRPCServer: @unchecked Sendable {
         public var queueCount: Int
         /// Calls requested ahead on each queue, so bursts do not wait on the accept loop.
         public var pendingCallsPerQueue: Int
+        /// Calls one HTTP/2 connection may run at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+        public var maxConcurrentStreams: Int
 
         public init(
             address: String,
             tls: TLSServerConfiguration? = nil,
             maxReceiveMessageBytes: Int = 64 << 20,
             queueCount: Int? = nil,
-            pendingCallsPerQueue: Int = 32
+            pendingCallsPerQueue: Int = 32,
+            maxConcurrentStreams: Int = 1000
         ) {
+            self.maxConcurrentStreams = maxConcurrentStreams
             self.address = address
             self.tls = tls
             self.maxReceiveMessageBytes = maxReceiveMessageBytes
@@ -39,10 +43,13 @@ public final class GRPCServer: @unchecked Sendable {
             arguments.set("grpc.so_reuseport", 0)
             arguments.set("grpc.max_receive_message_length", maxReceiveMessageBytes)
             arguments.set("grpc.max_send_message_length", -1)
-            // Clients (the Python SDK among them) ping every 60 s, also with no call running.
+            arguments.set("grpc.max_concurrent_streams", maxConcurrentStreams)
+            // Clients (the Python SDK among them) ping every 60 s, also with no call running: that
+            // is allowed down to one ping per 10 s; a peer that pings faster is sent GOAWAY after
+            // two strikes rather than served forever.
             arguments.set("grpc.keepalive_permit_without_calls", 1)
             arguments.set("grpc.http2.min_ping_interval_without_data_ms", 10_000)
-            arguments.set("grpc.http2.max_ping_strikes", 0)
+            arguments.set("grpc.http2.max_ping_strikes", 2)
             return arguments
         }
     }

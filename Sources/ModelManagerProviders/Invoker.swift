@@ -30,7 +30,7 @@ public struct Invoker: Sendable {
                 let failure = Self.normalize(error)
                 let isLast = index == attempts.count - 1
                 guard !isLast, !emitted.load(ordering: .relaxed), Self.triesAnotherTarget(failure) else { throw failure }
-                router.pool.coolDown(attempt.target, for: failure.retryAfterSeconds.map { .milliseconds(Int64($0 * 1000)) })
+                router.pool.coolDown(attempt.target, for: failure.retryAfterSeconds.flatMap { Duration.clampedSeconds($0) })
                 lastError = failure
             }
         }

@@ -60,9 +60,42 @@ enum RequestParameters {
             body[key] = try coerced(key, value, integerKeys: integerKeys)
         }
         if case .object(let extraBody) = extra["extra_body"] {
-            for (key, value) in extraBody { body[key] = try coerced(key, value, integerKeys: integerKeys) }
+            for (key, value) in extraBody {
+                guard !gatewayBodyKeys.contains(key) else {
+                    throw ModelManagerError(
+                        .invalidArgument,
+                        "extra_body may not set '\(key)': the gateway sets it from the request (set it in extra, where it is checked and billed)")
+                }
+                body[key] = try coerced(key, value, integerKeys: integerKeys)
+            }
         }
         return body
+    }
+
+    /// Body keys that decide what is served and billed: the model, whether it streams, and the
+    /// stream options that carry the usage.
+    static let gatewayBodyKeys: Set<String> = ["model", "stream", "stream_options"]
+
+    /// Query parameters the gateway owns: Google's `key` and `alt`, Azure's `api-version`.
+    static let gatewayQueryKeys: Set<String> = ["key", "alt", "api-version"]
+
+    /// Headers a caller may pass in `extra_headers`: provider feature flags and the caller's own
+    /// `x-` headers. Never credentials, the host, framing or hop-by-hop headers, or headers that
+    /// move the bill to another account (`OpenAI-Organization`, `x-goog-user-project`).
+    static func isPassThroughHeader(_ name: String) -> Bool {
+        let lowered = name.lowercased()
+        if ["anthropic-beta", "anthropic-version", "openai-beta", "user-agent"].contains(lowered) { return true }
+        guard lowered.hasPrefix("x-"), !lowered.hasPrefix("x-goog-"), !lowered.hasPrefix("x-amz-"), !lowered.hasPrefix("x-ms-") else {
+            return false
+        }
+        let credentialWords = ["key", "token", "secret", "auth", "credential", "password", "cookie", "session", "signature"]
+        return !credentialWords.contains { lowered.contains($0) }
+    }
+
+    /// A header name is an RFC 9110 token; a value has no CR, LF or NUL (no header injection).
+    static func isValidHeader(name: String, value: String) -> Bool {
+        let tokenCharacters = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        return !name.isEmpty && name.utf8.allSatisfy(tokenCharacters.contains) && !value.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
     }
 
     static func coerced(_ key: String, _ value: JSONValue, integerKeys: Set<String>) throws(ModelManagerError) -> JSONValue {
@@ -73,21 +106,45 @@ enum RequestParameters {
         return .integer(integer)
     }
 
-    /// `extra_headers` as HTTP headers.
-    static func headers(from extra: [String: JSONValue]) -> [(String, String)] {
+    /// `extra_headers` as HTTP headers; a header outside `isPassThroughHeader` is refused by name.
+    static func headers(from extra: [String: JSONValue]) throws(ModelManagerError) -> [(String, String)] {
         guard case .object(let extraHeaders) = extra["extra_headers"] else { return [] }
-        return extraHeaders.keys.sorted().compactMap { name in
-            guard let value = extraHeaders[name], let text = value.stringValue ?? value.integerValue.map(String.init) else { return nil }
-            return (name, text)
+        var headers: [(String, String)] = []
+        for name in extraHeaders.keys.sorted() {
+            guard let value = extraHeaders[name], let text = value.stringValue ?? value.integerValue.map(String.init) else { continue }
+            guard isValidHeader(name: name, value: text) else {
+                throw ModelManagerError(.invalidArgument, "extra_headers '\(name.prefix(64))' is not a valid HTTP header (name a token, value without CR, LF or NUL)")
+            }
+            guard isPassThroughHeader(name) else {
+                throw ModelManagerError(
+                    .invalidArgument,
+                    "extra_headers may not set '\(name)': only x- headers (not credentials) and anthropic-beta, anthropic-version, openai-beta, user-agent pass")
+            }
+            headers.append((name, text))
         }
+        return headers
+    }
+
+    /// `name` as one path segment of an upstream URL (a Google model, an Azure deployment):
+    /// letters, digits and `. _ - ~ @` only, so no caller text can reach another path or query.
+    static func pathSegment(_ name: String, parameter: String) throws(ModelManagerError) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-~@".utf8)
+        guard !name.isEmpty, name.utf8.count <= 256, name.utf8.allSatisfy(allowed.contains), name != ".", name != ".." else {
+            throw ModelManagerError(
+                .invalidArgument, "\(parameter) '\(name.prefix(128))' is not a valid name: use letters, digits and . _ - ~ @ (at most 256)")
+        }
+        return name
     }
 
     /// `url` with `extra_query` and `fixed` query items appended.
-    static func url(_ url: String, extra: [String: JSONValue], fixed: [(String, String)] = []) -> String {
+    static func url(_ url: String, extra: [String: JSONValue], fixed: [(String, String)] = []) throws(ModelManagerError) -> String {
         var items = fixed
         if case .object(let query) = extra["extra_query"] {
             for key in query.keys.sorted() {
                 guard let value = query[key], !value.isNull else { continue }
+                guard !gatewayQueryKeys.contains(key.lowercased()) else {
+                    throw ModelManagerError(.invalidArgument, "extra_query may not set '\(key)': the gateway sets it")
+                }
                 items.append((key, value.stringValue ?? value.jsonText))
             }
         }
@@ -98,7 +155,7 @@ enum RequestParameters {
 
     /// The caller's `timeout` (seconds, as in the OpenAI SDK).
     static func timeout(from extra: [String: JSONValue]) -> Duration? {
-        extra["timeout"]?.doubleValue.map { .milliseconds(Int64($0 * 1000)) }
+        extra["timeout"]?.doubleValue.flatMap { Duration.clampedSeconds($0) }
     }
 
     /// A required non-empty array (or, where `allowString`, string) parameter.

@@ -10,7 +10,8 @@ package enum UpstreamFailure {
     package static func fromHTTP(status: Int, body: JSONValue?, rawBody: String, provider: Provider, retryAfter: String?, subject: String? = nil) -> ModelManagerError {
         let detail = message(in: body) ?? (rawBody.isEmpty ? "HTTP \(status)" : String(rawBody.prefix(500)))
         let upstreamMessage = subject.map { "\($0): \(detail)" } ?? detail
-        let retryAfterSeconds = retryAfter.flatMap(Double.init)
+        // A Retry-After of `inf`, a negative or an absurd number is no advice: bounded to an hour.
+        let retryAfterSeconds = retryAfter.flatMap(Double.init).flatMap { $0.isFinite && $0 >= 0 ? min($0, 3600) : nil }
         if status == 400, rejectsKey(body) {
             // Google answers a bad API key with 400 INVALID_ARGUMENT: it is still our key.
             return keyRejected(provider: provider, status: status)

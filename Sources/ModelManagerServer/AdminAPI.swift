@@ -4,14 +4,21 @@ import ModelManagerAuth
 public import ModelManagerCore
 import ModelManagerUsage
 
-/// `GET /api/v1/admin/token-stats` and `/api/v1/admin/llm-usage`, for a valid JWT whose `role` is `admin`.
+/// `GET /api/v1/admin/token-stats` and `/api/v1/admin/llm-usage`, for a JWT signed with the admin
+/// secret whose `role` is `admin`. The clients' secret never grants admin; with no admin secret
+/// configured the admin API is off.
 struct AdminAPI: Sendable {
-    let verifier: JWTVerifier
+    let verifier: JWTVerifier?
     let repository: UsageRepository
 
     /// Authenticates an admin and runs `body` with the query parameters; every failure is JSON.
     func respond(_ request: Request, _ body: ([String: String]) async throws -> JSONValue) async -> Response {
         do {
+            guard let verifier else {
+                return HTTPJSON.error(
+                    ModelManagerError(.unimplemented, "the admin API is off: no admin secret is configured (set MODEL_MANAGER_SERVER_ADMIN_JWT_SECRET_KEY)"))
+            }
+            // A client's token does not verify here: only the admin secret grants admin.
             let principal = try verifier.verify(authorization: request.headers[.authorization])
             guard principal.isAdmin else {
                 return HTTPJSON.error(ModelManagerError(.permissionDenied, "the admin API needs a token whose role is 'admin'"))

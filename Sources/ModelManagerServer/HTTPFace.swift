@@ -14,13 +14,17 @@ final class HTTPFace: Sendable {
     private let group: ServiceGroup
     private let runner: Task<Void, any Error>
 
-    init(address: String, verifier: JWTVerifier, usage: UsageService, invocation: InvocationService, serving: ServingState, logger: Logger) async throws {
+    init(
+        configuration: ServerConfiguration.HTTP, verifier: JWTVerifier, adminVerifier: JWTVerifier?, recordedHeaders: RecordedHeaders, usage: UsageService,
+        invocation: InvocationService, serving: ServingState, logger: Logger
+    ) async throws {
+        let address = configuration.address
         let (host, port) = try Self.split(address)
         let router = Router()
-        let admin = AdminAPI(verifier: verifier, repository: usage.repository)
+        let admin = AdminAPI(verifier: adminVerifier, repository: usage.repository)
         router.get("/api/v1/admin/token-stats") { request, _ in await admin.respond(request) { try await admin.tokenStats($0) } }
         router.get("/api/v1/admin/llm-usage") { request, _ in await admin.respond(request) { try await admin.llmUsage($0) } }
-        let invoke = HTTPInvokeAPI(invocation: invocation, verifier: verifier)
+        let invoke = HTTPInvokeAPI(invocation: invocation, verifier: verifier, recordedHeaders: recordedHeaders)
         router.post("/v1/invoke") { request, _ in await invoke.invoke(request) }
         router.post("/v1/batch-invoke") { request, _ in await invoke.batchInvoke(request) }
         router.get("/healthz") { _, _ in HTTPJSON.response(200, ["status": "ok"]) }
@@ -35,8 +39,10 @@ final class HTTPFace: Sendable {
             ])
         }
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let idle = configuration.idleTimeout.components
         let app = Application(
             router: router,
+            server: .http1(configuration: .init(idleTimeout: .seconds(idle.seconds) + .nanoseconds(idle.attoseconds / 1_000_000_000))),
             configuration: .init(address: .hostname(host, port: port), serverName: "model-manager"),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
@@ -45,12 +51,22 @@ final class HTTPFace: Sendable {
             logger: logger)
         group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let group = group
-        runner = Task { try await group.run() }
+        runner = Task {
+            // A port that cannot be bound ends the group before it runs: the wait below ends too.
+            defer { portContinuation.finish() }
+            try await group.run()
+        }
         var bound = 0
         for await value in ports { bound = value }
         guard bound > 0 else {
-            runner.cancel()
-            throw ServerConfiguration.Invalid("cannot listen for HTTP on \(address)")
+            let reason: String
+            do {
+                try await runner.value
+                reason = "the server stopped at once"
+            } catch {
+                reason = "\(error)"
+            }
+            throw ServerConfiguration.Invalid("cannot listen for HTTP on \(address): \(reason)")
         }
         self.port = bound
     }

@@ -11,6 +11,7 @@ import NIOCore
 struct HTTPInvokeAPI: Sendable {
     let invocation: InvocationService
     let verifier: JWTVerifier
+    let recordedHeaders: RecordedHeaders
     static let maximumBodyBytes = 64 << 20
 
     func invoke(_ request: Request) async -> Response {
@@ -57,7 +58,13 @@ struct HTTPInvokeAPI: Sendable {
         } catch {
             return HTTPJSON.error(Self.normalize(error), requestID: request.headers[Self.requestIDHeader])
         }
-        let results = zip(calls, await invocation.invokeBatch(calls, context: context)).map { call, result in
+        let outcomes: [Result<ResponseChunk, ModelManagerError>]
+        do {
+            outcomes = try await invocation.invokeBatch(calls, context: context)
+        } catch {
+            return HTTPJSON.error(error, requestID: context.requestID)
+        }
+        let results = zip(calls, outcomes).map { call, result in
             switch result {
             case .success(let chunk): Self.item(chunk, customID: call.customID, requestID: context.requestID)
             case .failure(let error): Self.failedItem(error, customID: call.customID, requestID: context.requestID)
@@ -73,11 +80,7 @@ struct HTTPInvokeAPI: Sendable {
     private func accept(_ request: Request) throws(ModelManagerError) -> InvocationContext {
         _ = try verifier.verify(authorization: request.headers[.authorization])
         let requestID = request.headers[Self.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
-        var metadata: [String: String] = [:]
-        for field in request.headers {
-            let name = field.name.canonicalName
-            if name.hasPrefix("x-"), name != "x-request-id", name != "x-origin-request-id" { metadata[name] = field.value }
-        }
+        let metadata = recordedHeaders.metadata(from: request.headers.lazy.map { (name: $0.name.canonicalName, value: $0.value) })
         return InvocationContext(
             requestID: requestID, originRequestID: request.headers[HTTPField.Name("X-Origin-Request-ID")!], metadata: metadata)
     }
@@ -168,7 +171,6 @@ enum HTTPRequestMapper {
         guard case .array(let items) = body["items"] ?? .null else {
             throw ModelManagerError(.invalidArgument, "missing required field 'items' (an array of requests)")
         }
-        guard !items.isEmpty else { throw ModelManagerError(.invalidArgument, "batch request has no items") }
         var requests: [ModelRequest] = []
         for (index, item) in items.enumerated() {
             guard case .object(let object) = item else {

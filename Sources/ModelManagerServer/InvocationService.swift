@@ -8,13 +8,20 @@ public import ModelManagerUsage
 public struct InvocationService: Sendable {
     public let invoker: Invoker
     public let usage: UsageService
+    public let limits: InvocationLimits
+    private let slots: CallSlots
     let logger: Logger
 
-    public init(router: Router, usage: UsageService, logger: Logger) {
+    public init(router: Router, usage: UsageService, limits: InvocationLimits = InvocationLimits(), logger: Logger) {
         invoker = Invoker(router: router)
         self.usage = usage
+        self.limits = limits
+        slots = CallSlots(capacity: limits.maximumConcurrentCalls)
         self.logger = logger
     }
+
+    /// Calls running now.
+    public var runningCalls: Int { slots.inUse }
 
     public var router: Router { invoker.router }
 
@@ -22,6 +29,8 @@ public struct InvocationService: Sendable {
     /// only once the call's usage record is committed. A failed call is recorded too.
     /// Throws only `ModelManagerError`.
     public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink) async throws(ModelManagerError) {
+        try slots.acquire()
+        defer { slots.release() }
         let started = ContinuousClock.now
         var logger = logger
         logger[metadataKey: "request_id"] = "\(context.requestID)"
@@ -37,7 +46,7 @@ public struct InvocationService: Sendable {
                     progress.hold(chunk)
                     return
                 }
-                try await emit(chunk)
+                try await Self.deliver(chunk, to: emit)
             }
         } catch {
             let failure = Self.normalize(error)
@@ -52,10 +61,16 @@ public struct InvocationService: Sendable {
         final.cost = final.usage.flatMap { usage.prices.cost(of: $0, model: final.servedBy?.model ?? request.model ?? "") }
         await usage.ledger.record(record(request, context: context, final: final, progress: progress, started: started, failure: nil))
         logger.info("invoke ok", metadata: ["latency_ms": "\(Self.milliseconds(since: started))"])
+        try await Self.deliver(final, to: emit)
+    }
+
+    /// Hands `chunk` to the caller's face. A face fails only when its caller went away (gRPC,
+    /// HTTP and SSE alike): that is the caller's cancellation, never an upstream failure.
+    private static func deliver(_ chunk: ResponseChunk, to emit: ChunkSink) async throws(ModelManagerError) {
         do {
-            try await emit(final)
+            try await emit(chunk)
         } catch {
-            throw Self.normalize(error)
+            throw ModelManagerError(.cancelled, "the caller went away before the answer was complete", cause: error)
         }
     }
 
@@ -84,22 +99,47 @@ public struct InvocationService: Sendable {
         return collector.merged
     }
 
-    /// Batch items, run concurrently, answered in request order; each fails on its own.
-    public func invokeBatch(_ requests: [ModelRequest], context: InvocationContext) async -> [Result<ResponseChunk, ModelManagerError>] {
-        await withTaskGroup(of: (Int, Result<ResponseChunk, ModelManagerError>).self) { group in
-            for (index, request) in requests.enumerated() {
-                group.addTask {
-                    do throws(ModelManagerError) {
-                        return (index, .success(try await invokeOnce(request, context: context)))
-                    } catch {
-                        return (index, .failure(error))
-                    }
-                }
-            }
-            var ordered = [Result<ResponseChunk, ModelManagerError>?](repeating: nil, count: requests.count)
-            for await (index, result) in group { ordered[index] = result }
-            return ordered.map { $0! }
+    /// Batch items, at most `limits.batchConcurrency` at a time, answered in request order;
+    /// each fails on its own. An empty batch or one over `limits.maximumBatchItems` is refused whole.
+    public func invokeBatch(_ requests: [ModelRequest], context: InvocationContext) async throws(ModelManagerError)
+        -> [Result<ResponseChunk, ModelManagerError>]
+    {
+        guard !requests.isEmpty else { throw ModelManagerError(.invalidArgument, "batch request has no items") }
+        guard requests.count <= limits.maximumBatchItems else {
+            throw ModelManagerError(
+                .invalidArgument, "batch request has \(requests.count) items; at most \(limits.maximumBatchItems) are accepted")
         }
+        var results = [Result<ResponseChunk, ModelManagerError>](
+            repeating: .failure(ModelManagerError(.internalError, "batch item did not run")), count: requests.count)
+        // Swift 6.3.1 -O miscompiled a `do throws(E) { return (index, .success(try await …)) }`
+        // child task (every index came back 0): each child returns a BatchItemOutcome built by
+        // one plain function instead.
+        await withTaskGroup(of: BatchItemOutcome.self) { group in
+            var next = 0
+            while next < min(limits.batchConcurrency, requests.count) {
+                let index = next
+                group.addTask { await runBatchItem(index, requests[index], context: context) }
+                next += 1
+            }
+            for await outcome in group {
+                results[outcome.index] = outcome.result
+                guard next < requests.count else { continue }
+                let index = next
+                group.addTask { await runBatchItem(index, requests[index], context: context) }
+                next += 1
+            }
+        }
+        return results
+    }
+
+    private func runBatchItem(_ index: Int, _ request: ModelRequest, context: InvocationContext) async -> BatchItemOutcome {
+        let result: Result<ResponseChunk, ModelManagerError>
+        do {
+            result = .success(try await invokeOnce(request, context: context))
+        } catch {
+            result = .failure(error)
+        }
+        return BatchItemOutcome(index: index, result: result)
     }
 
     static func normalize(_ error: any Error) -> ModelManagerError {
@@ -115,12 +155,17 @@ public struct InvocationService: Sendable {
     }
 
     static func milliseconds(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Int64 {
-        let elapsed = end - start
-        return elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        (end - start).wholeMilliseconds
     }
 }
 
 import Synchronization
+
+/// One finished batch item and its place in the request.
+struct BatchItemOutcome: Sendable {
+    var index: Int
+    var result: Result<ResponseChunk, ModelManagerError>
+}
 
 /// What a running call has produced so far: when its first chunk came, and its held final chunk.
 final class CallProgress: Sendable {

@@ -25,34 +25,40 @@ public final class ModelManagerServer: Sendable {
 
     /// Opens the ledger, then starts HTTP and gRPC.
     public static func start(configuration: ServerConfiguration, logger: Logger) async throws -> ModelManagerServer {
-        guard !configuration.auth.jwtSecrets.isEmpty else {
-            throw ServerConfiguration.Invalid(
-                "no JWT secret configured: set MODEL_MANAGER_SERVER_JWT_SECRET_KEY or auth.jwt_secrets in the configuration file")
-        }
+        try configuration.validate()
         let usage = try await UsageService(configuration: configuration.usage, logger: logger)
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.timeout.connect = .seconds(5)
         // A refused upstream fails at once (UNAVAILABLE) so the invoker can move to the next
         // credential or alias target; AsyncHTTPClient would otherwise retry until the connect timeout.
         clientConfiguration.connectionPool.retryConnectionEstablishment = false
-        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+        // Sized so that no call waits for a connection (a wait would end as UNAVAILABLE, which
+        // clients retry); HTTP/2 is used where the upstream offers it over TLS.
+        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit =
+            configuration.upstreamConnectionsPerHost ?? configuration.limits.maximumConcurrentCalls
+        clientConfiguration.httpVersion = .automatic
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let router = Router(
             settings: configuration.providers, registry: .standard(http: UpstreamHTTP(client: httpClient)), aliases: configuration.aliases,
             pool: CredentialPool(cooldown: configuration.credentialCooldown))
-        let invocation = InvocationService(router: router, usage: usage, logger: logger)
+        let invocation = InvocationService(router: router, usage: usage, limits: configuration.limits, logger: logger)
         let verifier = JWTVerifier(secrets: configuration.auth.jwtSecrets.map(\.revealed), leeway: configuration.auth.leeway)
+        let adminVerifier = configuration.auth.adminJWTSecrets.isEmpty
+            ? nil : JWTVerifier(secrets: configuration.auth.adminJWTSecrets.map(\.revealed), leeway: configuration.auth.leeway)
         let serving = ServingState()
         var httpFace: HTTPFace?
         do {
             let face = try await HTTPFace(
-                address: configuration.http.address, verifier: verifier, usage: usage, invocation: invocation, serving: serving, logger: logger)
+                configuration: configuration.http, verifier: verifier, adminVerifier: adminVerifier, recordedHeaders: configuration.recordedHeaders, usage: usage, invocation: invocation,
+                serving: serving, logger: logger)
             httpFace = face
-            let modelService = ModelServiceHandlers(invocation: invocation, verifier: verifier)
+            let modelService = ModelServiceHandlers(
+                invocation: invocation, verifier: verifier, wireLimits: configuration.wire, recordedHeaders: configuration.recordedHeaders)
             let health = HealthHandlers(serving: serving, services: ["", ModelServiceHandlers.service])
             let grpcServer = try GRPCServer(
                 configuration: .init(
-                    address: configuration.grpc.address, tls: configuration.grpc.tls, maxReceiveMessageBytes: configuration.grpc.maxReceiveMessageBytes),
+                    address: configuration.grpc.address, tls: configuration.grpc.tls, maxReceiveMessageBytes: configuration.grpc.maxReceiveMessageBytes,
+                    maxConcurrentStreams: configuration.grpc.maxConcurrentStreams),
                 handlers: modelService.methods.merging(health.methods) { first, _ in first })
             return ModelManagerServer(
                 configuration: configuration, invocation: invocation, grpcServer: grpcServer, httpFace: face, httpClient: httpClient,
@@ -80,7 +86,8 @@ public final class ModelManagerServer: Sendable {
             "model-manager listening",
             metadata: [
                 "grpc_address": "\(configuration.grpc.address)", "grpc_port": "\(grpcServer.port)", "http_port": "\(httpFace.port)",
-                "tls": "\(configuration.grpc.tls != nil)",
+                "tls": "\(configuration.grpc.tls != nil)", "admin_api": "\(configuration.auth.adminJWTSecrets.isEmpty ? "off" : "on")",
+                "max_concurrent_calls": "\(configuration.limits.maximumConcurrentCalls)",
                 "providers": "\(invocation.router.configuredProviders.map(\.rawValue).joined(separator: ","))",
             ])
     }

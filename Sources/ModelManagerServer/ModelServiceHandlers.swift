@@ -8,6 +8,8 @@ import ModelManagerWire
 struct ModelServiceHandlers: Sendable {
     let invocation: InvocationService
     let verifier: JWTVerifier
+    let wireLimits: WireLimits
+    let recordedHeaders: RecordedHeaders
 
     static let service = "model_service.ModelService"
 
@@ -26,7 +28,7 @@ struct ModelServiceHandlers: Sendable {
         guard let (bytes, context) = await accept(call) else { return }
         let request: ModelRequest
         do {
-            request = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeRequestItem(buffer) }
+            request = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeRequestItem(buffer, limits: wireLimits) }
         } catch {
             await call.finish(error.grpcStatus)
             return
@@ -76,16 +78,18 @@ struct ModelServiceHandlers: Sendable {
         guard let (bytes, context) = await accept(call) else { return }
         let requests: [ModelRequest]
         do {
-            requests = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeBatchRequest(buffer) }
+            requests = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeBatchRequest(buffer, limits: wireLimits) }
         } catch {
             await call.finish(error.grpcStatus)
             return
         }
-        guard !requests.isEmpty else {
-            await call.finish(ModelManagerError(.invalidArgument, "batch request has no items").grpcStatus)
+        let results: [Result<ResponseChunk, ModelManagerError>]
+        do {
+            results = try await invocation.invokeBatch(requests, context: context)
+        } catch {
+            await call.finish(error.grpcStatus)
             return
         }
-        let results = await invocation.invokeBatch(requests, context: context)
         let items = zip(requests, results).map { request, result in
             switch result {
             case .success(let chunk): WireResponseItem(chunk: chunk, customID: request.customID, requestID: context.requestID)
@@ -139,11 +143,7 @@ struct ModelServiceHandlers: Sendable {
         }
         let requestID = call.metadata["x-request-id"].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
         let origin = call.metadata["x-origin-request-id"].flatMap { $0.isEmpty ? nil : $0 }
-        // Caller-supplied context for the usage record: pass-through headers such as x-user-ip.
-        var metadata: [String: String] = [:]
-        for entry in call.metadata where entry.key.hasPrefix("x-") && entry.key != "x-request-id" && entry.key != "x-origin-request-id" {
-            metadata[entry.key] = entry.value
-        }
+        let metadata = recordedHeaders.metadata(from: call.metadata.lazy.map { (name: $0.key, value: $0.value) })
         return (message, InvocationContext(requestID: requestID, originRequestID: origin, deadline: call.deadline, metadata: metadata))
     }
 }

@@ -3,6 +3,7 @@ public import ModelManagerCore
 public import ModelManagerGRPC
 public import ModelManagerProviders
 public import ModelManagerUsage
+public import ModelManagerWire
 
 /// Everything `model-manager serve` needs, with embedded defaults; read from a JSON file
 /// and then the environment (the environment wins).
@@ -12,22 +13,37 @@ public struct ServerConfiguration: Sendable {
         public var tls: TLSServerConfiguration?
         public var maxReceiveMessageBytes = 64 << 20
         public var shutdownGrace: Duration = .seconds(10)
+        /// Calls one HTTP/2 connection may run at once.
+        public var maxConcurrentStreams = 1000
     }
 
     public struct Auth: Sendable {
-        /// Every accepted HS256 secret; the first is the current one.
+        /// Every accepted HS256 secret of the clients; the first is the current one.
         public var jwtSecrets: [Secret] = []
+        /// The secrets of admin tokens, never the clients' (a client could mint itself admin).
+        /// None: the admin API is off.
+        public var adminJWTSecrets: [Secret] = []
         public var leeway: Duration = .seconds(30)
     }
 
     public struct HTTP: Sendable {
         /// The admin API and health (and the HTTP face of the invoke calls).
         public var address = "0.0.0.0:8080"
+        /// A connection that sends nothing for this long (a half-sent request among them) is closed.
+        public var idleTimeout: Duration = .seconds(60)
     }
 
     public var grpc = GRPC()
     public var http = HTTP()
     public var auth = Auth()
+    public var limits = InvocationLimits()
+    /// Nesting and size of a request's `extra`, checked on its bytes before decoding.
+    public var wire = WireLimits()
+    /// Caller headers kept with each usage record.
+    public var recordedHeaders = RecordedHeaders()
+    /// Connections to one upstream host at once; at least `limits.maximumConcurrentCalls`, so no
+    /// call waits for a connection.
+    public var upstreamConnectionsPerHost: Int?
     public var usage = UsageService.Configuration()
     public var providers: [ProviderSettings] = []
     /// Model names that stand for a list of upstream models, tried in order.
@@ -51,6 +67,10 @@ public struct ServerConfiguration: Sendable {
             configuration.auth.jwtSecrets.removeAll { $0.revealed == secret }
             configuration.auth.jwtSecrets.insert(Secret(secret), at: 0)
         }
+        if let secret = environment["MODEL_MANAGER_SERVER_ADMIN_JWT_SECRET_KEY"], !secret.isEmpty {
+            configuration.auth.adminJWTSecrets.removeAll { $0.revealed == secret }
+            configuration.auth.adminJWTSecrets.insert(Secret(secret), at: 0)
+        }
         try configuration.applyUsage(environment: environment)
         if let previous = environment["MODEL_MANAGER_SERVER_JWT_PREVIOUS_SECRET_KEYS"] {
             for secret in previous.split(separator: ",").map(String.init) where !secret.isEmpty {
@@ -70,10 +90,16 @@ public struct ServerConfiguration: Sendable {
         } catch {
             throw Invalid("configuration file '\(path)' is not valid JSON: \(error)")
         }
+        let unknown = ConfigurationSchema.unknownKeys(in: root)
+        guard unknown.isEmpty else {
+            let keys = unknown.map { "'\($0)'" }.joined(separator: ", ")
+            throw Invalid("configuration file '\(path)' has unknown \(unknown.count == 1 ? "key" : "keys") \(keys)")
+        }
         if let grpc = root["grpc"] {
             if let address = grpc["address"]?.stringValue { self.grpc.address = address }
-            if let bytes = grpc["max_receive_message_bytes"]?.integerValue { self.grpc.maxReceiveMessageBytes = Int(bytes) }
-            if let grace = grpc["shutdown_grace_seconds"]?.doubleValue { self.grpc.shutdownGrace = .milliseconds(Int64(grace * 1000)) }
+            if let bytes = try Self.count(grpc, "max_receive_message_bytes", section: "grpc") { self.grpc.maxReceiveMessageBytes = bytes }
+            if let grace = grpc["shutdown_grace_seconds"]?.doubleValue { self.grpc.shutdownGrace = Duration.clampedSeconds(grace) ?? self.grpc.shutdownGrace }
+            if let streams = try Self.count(grpc, "max_concurrent_streams", section: "grpc") { self.grpc.maxConcurrentStreams = streams }
             if let tls = grpc["tls"] {
                 guard let certificate = tls["certificate_file"]?.stringValue, let key = tls["private_key_file"]?.stringValue else {
                     throw Invalid("grpc.tls needs 'certificate_file' and 'private_key_file'")
@@ -86,23 +112,66 @@ public struct ServerConfiguration: Sendable {
                 guard let text = secret.stringValue, !text.isEmpty else { throw Invalid("auth.jwt_secrets must hold non-empty strings") }
                 self.auth.jwtSecrets.append(Secret(text))
             }
-            if let leeway = auth["leeway_seconds"]?.integerValue { self.auth.leeway = .seconds(leeway) }
+            for secret in auth["admin_jwt_secrets"]?.arrayValue ?? [] {
+                guard let text = secret.stringValue, !text.isEmpty else { throw Invalid("auth.admin_jwt_secrets must hold non-empty strings") }
+                self.auth.adminJWTSecrets.append(Secret(text))
+            }
+            if let leeway = auth["leeway_seconds"]?.doubleValue { self.auth.leeway = Duration.clampedSeconds(leeway) ?? self.auth.leeway }
+        }
+        if let limits = root["limits"] {
+            if let calls = try Self.count(limits, "max_concurrent_calls", section: "limits") { self.limits.maximumConcurrentCalls = calls }
+            if let items = try Self.count(limits, "max_batch_items", section: "limits") { self.limits.maximumBatchItems = items }
+            if let width = try Self.count(limits, "batch_concurrency", section: "limits") { self.limits.batchConcurrency = width }
+            if let connections = try Self.count(limits, "upstream_connections_per_host", section: "limits") { upstreamConnectionsPerHost = connections }
+            if let depth = try Self.count(limits, "max_extra_depth", section: "limits") { wire.maximumDepth = depth }
+            if let values = try Self.count(limits, "max_extra_values", section: "limits") { wire.maximumValues = values }
         }
         for (index, entry) in (root["providers"]?.arrayValue ?? []).enumerated() {
             try upsertProvider(entry, index: index, environment: environment)
         }
-        if let http = root["http"], let address = http["address"]?.stringValue { self.http.address = address }
+        if let http = root["http"] {
+            if let address = http["address"]?.stringValue { self.http.address = address }
+            if let idle = http["idle_timeout_seconds"]?.doubleValue { self.http.idleTimeout = Duration.clampedSeconds(idle) ?? self.http.idleTimeout }
+        }
         if let usageSettings = root["usage"] {
             if let database = usageSettings["database"]?.stringValue { try setDatabase(database) }
             if let nats = usageSettings["nats_url"]?.stringValue { usage.natsURL = nats }
             if let mqtt = usageSettings["mqtt_url"]?.stringValue { try setMQTT(mqtt) }
             if let mode = usageSettings["ledger_mode"]?.stringValue { try setLedgerMode(mode) }
             if let prices = usageSettings["price_file"]?.stringValue { usage.priceFile = prices }
+            if let names = usageSettings["recorded_headers"] {
+                guard let list = names.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
+                    throw Invalid("usage.recorded_headers must be an array of header names, got \(names.jsonText)")
+                }
+                recordedHeaders.names = Set(list.compactMap { $0.stringValue?.lowercased() })
+            }
         }
-        if let cooldown = root["credential_cooldown_seconds"]?.doubleValue { credentialCooldown = .milliseconds(Int64(cooldown * 1000)) }
+        if let cooldown = root["credential_cooldown_seconds"]?.doubleValue { credentialCooldown = Duration.clampedSeconds(cooldown) ?? credentialCooldown }
         for (name, targets) in root["aliases"]?.objectValue ?? [:] {
             aliases.removeAll { $0.name == name }
             aliases.append(try Self.alias(name, targets))
+        }
+    }
+
+    /// A positive integer setting, or an error naming it.
+    private static func count(_ section: JSONValue, _ key: String, section name: String) throws -> Int? {
+        guard let value = section[key] else { return nil }
+        guard let number = value.integerValue, number >= 1, number <= Int64(Int32.max) else {
+            throw Invalid("\(name).\(key) must be a positive integer, got \(value.jsonText)")
+        }
+        return Int(number)
+    }
+
+    /// Checks what no single setting can: the admin secrets are not the clients'.
+    public func validate() throws {
+        guard !auth.jwtSecrets.isEmpty else {
+            throw Invalid("no JWT secret configured: set MODEL_MANAGER_SERVER_JWT_SECRET_KEY or auth.jwt_secrets in the configuration file")
+        }
+        if auth.adminJWTSecrets.contains(where: auth.jwtSecrets.contains) {
+            throw Invalid("the admin JWT secret must differ from every client JWT secret, or any client could make itself admin")
+        }
+        guard limits.batchConcurrency <= limits.maximumConcurrentCalls else {
+            throw Invalid("limits.batch_concurrency (\(limits.batchConcurrency)) exceeds limits.max_concurrent_calls (\(limits.maximumConcurrentCalls))")
         }
     }
 

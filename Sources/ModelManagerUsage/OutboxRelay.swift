@@ -1,4 +1,5 @@
 public import Logging
+import ModelManagerCore
 import Synchronization
 
 /// Publishes each outbox row to its broker and marks it sent only after the broker acknowledged
@@ -79,7 +80,7 @@ public final class OutboxRelay: Sendable {
                 let pending = await refreshBacklog()[publisher.sink] ?? 0
                 logger.warning(
                     "billing events delayed: broker unavailable; retrying",
-                    metadata: ["sink": "\(publisher.sink)", "backlog": "\(pending)", "retry_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)", "error": "\(error)"])
+                    metadata: ["sink": "\(publisher.sink)", "backlog": "\(pending)", "retry_ms": "\(delay.wholeMilliseconds)", "error": "\(error)"])
                 try? await Task.sleep(for: delay)
             }
         }

@@ -1,4 +1,5 @@
 public import Logging
+import ModelManagerCore
 import Synchronization
 
 /// Writes usage records through one writer that commits them in batches (group commit), off
@@ -96,7 +97,7 @@ public final class UsageLedger: Sendable {
                 try await repository.insert(records)
                 return
             } catch {
-                logger.error("usage ledger commit failed; retrying", metadata: ["records": "\(records.count)", "error": "\(error)", "retry_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+                logger.error("usage ledger commit failed; retrying", metadata: ["records": "\(records.count)", "error": "\(error)", "retry_ms": "\(delay.wholeMilliseconds)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }

@@ -100,9 +100,14 @@ public struct UsageRecord: Sendable, Hashable {
     /// The subject a billing event is published on.
     public var billingSubject: String { "billing.usage.recorded.\(Self.subjectToken(model))" }
 
-    /// NATS subject tokens cannot hold '.', '*', '>' or spaces.
+    /// One subject token (and MQTT topic level) from a caller-chosen name, in a safe alphabet:
+    /// letters, digits, '-' and '_' (anything else, NATS's `. * >`, MQTT's `+ #`, spaces and
+    /// control characters among it, becomes '_'), at most 128 bytes.
     static func subjectToken(_ text: String) -> String {
-        let cleaned = String(text.map { ".*> \t".contains($0) ? "_" : $0 })
-        return cleaned.isEmpty ? "unknown" : cleaned
+        let cleaned = text.utf8.prefix(128).map { byte -> Character in
+            let isSafe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
+            return isSafe ? Character(Unicode.Scalar(byte)) : "_"
+        }
+        return cleaned.isEmpty ? "unknown" : String(cleaned)
     }
 }

@@ -24,14 +24,18 @@ package struct WireResponseItem: Sendable, Hashable {
 package enum ModelServiceCodec {
     // MARK: requests
 
-    package static func decodeRequestItem(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> ModelRequest {
-        try withUnpacked("model_service.ModelRequestItem", from: bytes, unpack: { model_service__model_request_item__unpack(nil, $0, $1) }) {
+    /// A request item, after `WirePreScan` checked its bytes against `limits`.
+    package static func decodeRequestItem(_ bytes: UnsafeRawBufferPointer, limits: WireLimits = WireLimits()) throws(ModelManagerError) -> ModelRequest {
+        try WirePreScan.check(bytes, as: .requestItem, limits: limits)
+        return try withUnpacked("model_service.ModelRequestItem", from: bytes, unpack: { model_service__model_request_item__unpack(nil, $0, $1) }) {
             item throws(ModelManagerError) in try decode(item, path: "")
         }
     }
 
-    package static func decodeBatchRequest(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> [ModelRequest] {
-        try withUnpacked("model_service.ModelRequest", from: bytes, unpack: { model_service__model_request__unpack(nil, $0, $1) }) {
+    /// A batch, after `WirePreScan` checked its bytes against `limits`.
+    package static func decodeBatchRequest(_ bytes: UnsafeRawBufferPointer, limits: WireLimits = WireLimits()) throws(ModelManagerError) -> [ModelRequest] {
+        try WirePreScan.check(bytes, as: .requestBatch, limits: limits)
+        return try withUnpacked("model_service.ModelRequest", from: bytes, unpack: { model_service__model_request__unpack(nil, $0, $1) }) {
             batch throws(ModelManagerError) in
             var items: [ModelRequest] = []
             items.reserveCapacity(batch.pointee.n_items)

@@ -19,13 +19,15 @@ package struct WireTaskStatus: Sendable, Hashable {
 
 package enum TaskStatusCodec {
     package static func decodeRequest(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> String {
-        try withUnpacked("model_service.GetTaskStatusRequest", from: bytes, unpack: { model_service__get_task_status_request__unpack(nil, $0, $1) }) {
+        try WirePreScan.check(bytes, as: .taskRequest, limits: WireLimits())
+        return try withUnpacked("model_service.GetTaskStatusRequest", from: bytes, unpack: { model_service__get_task_status_request__unpack(nil, $0, $1) }) {
             request throws(ModelManagerError) in try decodeString(request.pointee.task_id, field: "task_id")
         }
     }
 
     package static func decodeBatchRequest(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> [String] {
-        try withUnpacked("model_service.BatchGetTaskStatusRequest", from: bytes, unpack: { model_service__batch_get_task_status_request__unpack(nil, $0, $1) }) {
+        try WirePreScan.check(bytes, as: .taskBatchRequest, limits: WireLimits())
+        return try withUnpacked("model_service.BatchGetTaskStatusRequest", from: bytes, unpack: { model_service__batch_get_task_status_request__unpack(nil, $0, $1) }) {
             request throws(ModelManagerError) in
             var ids: [String] = []
             for index in 0..<request.pointee.n_task_ids {

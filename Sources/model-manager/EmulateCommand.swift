@@ -10,9 +10,10 @@ struct EmulateCommand: AsyncParsableCommand {
     @Option var port = 8090
 
     func run() async throws {
+        let signals = TerminationSignals()
         let emulator = try await ProviderEmulator(configuration: .init(host: host, port: port))
         print("provider emulator on \(emulator.openAIBaseURL) (API key: \(ProviderEmulator.defaultAPIKey))")
-        await waitForTerminationSignal(logger: Logger(label: "provider-emulator"))
+        await signals.next(logger: Logger(label: "provider-emulator"))
         await emulator.stop()
     }
 }

@@ -74,27 +74,45 @@ struct ServeCommand: AsyncParsableCommand {
             emulator = started
         }
 
+        let signals = TerminationSignals()
         let server = try await ModelManagerServer.start(configuration: configuration, logger: logger)
-        await waitForTerminationSignal(logger: logger)
+        await signals.next(logger: logger)
+        // A second signal means "now": the graceful stop is abandoned.
+        let impatience = Task {
+            await signals.next(logger: logger)
+            logger.warning("second signal during shutdown: exiting at once")
+            Foundation.exit(130)
+        }
         await server.shutdown()
         await emulator?.stop()
+        impatience.cancel()
     }
 }
 
-/// Returns on the first SIGTERM or SIGINT.
-func waitForTerminationSignal(logger: Logger) async {
-    let (signals, continuation) = AsyncStream.makeStream(of: Int32.self)
-    var sources: [any DispatchSourceSignal] = []
-    for signalNumber in [SIGTERM, SIGINT] {
-        signal(signalNumber, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-        source.setEventHandler { continuation.yield(signalNumber) }
-        source.resume()
-        sources.append(source)
+/// SIGTERM and SIGINT as an async sequence, installed before anything starts.
+final class TerminationSignals: Sendable {
+    private let signals: AsyncStream<Int32>
+    /// Kept only to be cancelled; the sources run on their own queue.
+    nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
+
+    init() {
+        let (signals, continuation) = AsyncStream.makeStream(of: Int32.self)
+        self.signals = signals
+        sources = [SIGTERM, SIGINT].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { continuation.yield(signalNumber) }
+            source.resume()
+            return source
+        }
     }
-    for await signalNumber in signals {
+
+    deinit { sources.forEach { $0.cancel() } }
+
+    /// Returns on the next signal (or when the task is cancelled).
+    func next(logger: Logger) async {
+        var iterator = signals.makeAsyncIterator()
+        guard let signalNumber = await iterator.next() else { return }
         logger.notice("received signal", metadata: ["signal": "\(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT")"])
-        break
     }
-    sources.forEach { $0.cancel() }
 }

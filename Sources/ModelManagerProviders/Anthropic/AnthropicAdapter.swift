@@ -21,12 +21,12 @@ public struct AnthropicAdapter: ProviderAdapter {
         var body = try RequestParameters.body(from: request.extra, integerKeys: Self.integerKeys)
         body["stream"] = .bool(request.stream)
         var headers = [("x-api-key", try target.apiKey()), ("anthropic-version", Self.version)]
-        for (name, value) in RequestParameters.headers(from: request.extra) {
+        for (name, value) in try RequestParameters.headers(from: request.extra) {
             headers.removeAll { $0.0.lowercased() == name.lowercased() }
             headers.append((name, value))
         }
         let call = UpstreamHTTP.Call(
-            url: RequestParameters.url("\(target.baseURL)/v1/messages", extra: request.extra), headers: headers, body: .object(body),
+            url: try RequestParameters.url("\(target.baseURL)/v1/messages", extra: request.extra), headers: headers, body: .object(body),
             timeout: RequestParameters.timeout(from: request.extra))
         let response = try await http.send(call, provider: provider, context: context)
         guard request.stream else {
@@ -44,13 +44,13 @@ public struct AnthropicAdapter: ProviderAdapter {
 
     /// Anthropic's `input_tokens` excludes cache reads and writes; the prompt is all three.
     static func usage(_ usage: JSONValue?) -> Usage? {
-        guard let usage, let input = usage["input_tokens"]?.integerValue else { return nil }
-        let cacheRead = usage["cache_read_input_tokens"]?.integerValue ?? 0
-        let cacheWrite = usage["cache_creation_input_tokens"]?.integerValue ?? 0
+        guard let usage, let input = usage["input_tokens"]?.tokenCount else { return nil }
+        let cacheRead = usage["cache_read_input_tokens"]?.tokenCount ?? 0
+        let cacheWrite = usage["cache_creation_input_tokens"]?.tokenCount ?? 0
         return Usage(
-            promptTokens: Int(input + cacheRead + cacheWrite),
-            completionTokens: Int(usage["output_tokens"]?.integerValue ?? 0),
-            cachedTokens: Int(cacheRead))
+            promptTokens: input + cacheRead + cacheWrite,
+            completionTokens: usage["output_tokens"]?.tokenCount ?? 0,
+            cachedTokens: cacheRead)
     }
 
     /// Errors Anthropic sends inside a stream, mapped like their HTTP twins.

@@ -108,16 +108,16 @@ enum GeminiCodec {
 
     /// `usageMetadata` → usage; thoughts count as completion (and reasoning) tokens.
     static func usage(_ metadata: JSONValue?) -> Usage? {
-        guard let metadata, let prompt = metadata["promptTokenCount"]?.integerValue else { return nil }
-        let candidates = metadata["candidatesTokenCount"]?.integerValue ?? 0
-        let thoughts = metadata["thoughtsTokenCount"]?.integerValue
-        let toolPrompt = metadata["toolUsePromptTokenCount"]?.integerValue ?? 0
+        guard let metadata, let prompt = metadata["promptTokenCount"]?.tokenCount else { return nil }
+        let candidates = metadata["candidatesTokenCount"]?.tokenCount ?? 0
+        let thoughts = metadata["thoughtsTokenCount"]?.tokenCount
+        let toolPrompt = metadata["toolUsePromptTokenCount"]?.tokenCount ?? 0
         return Usage(
-            promptTokens: Int(prompt + toolPrompt),
-            completionTokens: Int(candidates + (thoughts ?? 0)),
-            totalTokens: metadata["totalTokenCount"]?.integerValue.map { Int($0) },
-            cachedTokens: metadata["cachedContentTokenCount"]?.integerValue.map { Int($0) },
-            reasoningTokens: thoughts.map { Int($0) })
+            promptTokens: prompt + toolPrompt,
+            completionTokens: candidates + (thoughts ?? 0),
+            totalTokens: metadata["totalTokenCount"]?.tokenCount,
+            cachedTokens: metadata["cachedContentTokenCount"]?.tokenCount,
+            reasoningTokens: thoughts)
     }
 
     /// `streamGenerateContent?alt=sse`: each event a partial response, usage cumulative,

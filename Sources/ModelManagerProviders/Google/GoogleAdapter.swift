@@ -32,12 +32,12 @@ public struct GoogleAdapter: ProviderAdapter {
 
     public func invoke(_ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext, emit: ChunkSink) async throws {
         let provider = request.provider
-        let model = request.model ?? ""
+        let model = try RequestParameters.pathSegment(request.model ?? "", parameter: "model")
         let isImage = invokeType != .generation
         let body = isImage ? try ImagenCodec.body(request.extra) : try GeminiCodec.body(request.extra)
         let method = isImage ? "predict" : request.stream ? "streamGenerateContent" : "generateContent"
 
-        var headers = RequestParameters.headers(from: request.extra)
+        var headers = try RequestParameters.headers(from: request.extra)
         let resource: String
         switch flavor {
         case .aiStudio:
@@ -55,7 +55,7 @@ public struct GoogleAdapter: ProviderAdapter {
             resource = "\(target.baseURL)/v1/projects/\(project)/locations/\(location)/publishers/google/models/\(model):\(method)"
         }
         let streams = request.stream && !isImage
-        let url = RequestParameters.url(resource, extra: request.extra, fixed: streams ? [("alt", "sse")] : [])
+        let url = try RequestParameters.url(resource, extra: request.extra, fixed: streams ? [("alt", "sse")] : [])
         let call = UpstreamHTTP.Call(url: url, headers: headers, body: body, timeout: RequestParameters.timeout(from: request.extra))
         let response = try await http.send(call, provider: provider, context: context)
         guard streams else {

@@ -57,17 +57,18 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
             throw ModelManagerError(.invalidArgument, "invoke_type '\(invokeType)' is not served for provider '\(provider)'")
         }
         let key = try target.apiKey()
-        var headers = RequestParameters.headers(from: request.extra)
+        var headers = try RequestParameters.headers(from: request.extra)
         let url: String
         switch flavor {
         case .openAI, .compatible:
             headers.append(("Authorization", "Bearer \(key)"))
-            url = RequestParameters.url("\(target.baseURL)/\(path)", extra: request.extra)
+            url = try RequestParameters.url("\(target.baseURL)/\(path)", extra: request.extra)
         case .azure:
             headers.append(("api-key", key))
             let version = [("api-version", target.settings.apiVersion ?? "2025-04-01-preview")]
-            let resource = invokeType == .responses ? "\(target.baseURL)/openai/responses" : "\(target.baseURL)/openai/deployments/\(target.deployment ?? request.model ?? "")/\(path)"
-            url = RequestParameters.url(resource, extra: request.extra, fixed: version)
+            let deployment = try RequestParameters.pathSegment(target.deployment ?? request.model ?? "", parameter: "Azure deployment")
+            let resource = invokeType == .responses ? "\(target.baseURL)/openai/responses" : "\(target.baseURL)/openai/deployments/\(deployment)/\(path)"
+            url = try RequestParameters.url(resource, extra: request.extra, fixed: version)
         }
         let subject = flavor == .azure ? "deployment '\(target.deployment ?? request.model ?? "")'" : nil
         let call = UpstreamHTTP.Call(url: url, headers: headers, body: body, timeout: RequestParameters.timeout(from: request.extra), subject: subject)

@@ -4,25 +4,25 @@ import ModelManagerCore
 enum OpenAIUsage {
     /// Chat Completions (also DeepSeek's and Perplexity's).
     static func chat(_ usage: JSONValue?) -> Usage? {
-        guard let usage, case .object = usage, let prompt = usage["prompt_tokens"]?.integerValue else { return nil }
+        guard let usage, case .object = usage, let prompt = usage["prompt_tokens"]?.tokenCount else { return nil }
         // DeepSeek reports cache hits at the top level.
-        let cached = usage["prompt_tokens_details"]?["cached_tokens"]?.integerValue ?? usage["prompt_cache_hit_tokens"]?.integerValue
+        let cached = usage["prompt_tokens_details"]?["cached_tokens"]?.tokenCount ?? usage["prompt_cache_hit_tokens"]?.tokenCount
         return Usage(
-            promptTokens: Int(prompt),
-            completionTokens: Int(usage["completion_tokens"]?.integerValue ?? 0),
-            totalTokens: usage["total_tokens"]?.integerValue.map { Int($0) },
-            cachedTokens: cached.map { Int($0) },
-            reasoningTokens: usage["completion_tokens_details"]?["reasoning_tokens"]?.integerValue.map { Int($0) })
+            promptTokens: prompt,
+            completionTokens: usage["completion_tokens"]?.tokenCount ?? 0,
+            totalTokens: usage["total_tokens"]?.tokenCount,
+            cachedTokens: cached,
+            reasoningTokens: usage["completion_tokens_details"]?["reasoning_tokens"]?.tokenCount)
     }
 
     /// The Responses API.
     static func responses(_ usage: JSONValue?) -> Usage? {
-        guard let usage, case .object = usage, let input = usage["input_tokens"]?.integerValue else { return nil }
+        guard let usage, case .object = usage, let input = usage["input_tokens"]?.tokenCount else { return nil }
         return Usage(
-            promptTokens: Int(input),
-            completionTokens: Int(usage["output_tokens"]?.integerValue ?? 0),
-            totalTokens: usage["total_tokens"]?.integerValue.map { Int($0) },
-            cachedTokens: usage["input_tokens_details"]?["cached_tokens"]?.integerValue.map { Int($0) },
-            reasoningTokens: usage["output_tokens_details"]?["reasoning_tokens"]?.integerValue.map { Int($0) })
+            promptTokens: input,
+            completionTokens: usage["output_tokens"]?.tokenCount ?? 0,
+            totalTokens: usage["total_tokens"]?.tokenCount,
+            cachedTokens: usage["input_tokens_details"]?["cached_tokens"]?.tokenCount,
+            reasoningTokens: usage["output_tokens_details"]?["reasoning_tokens"]?.tokenCount)
     }
 }

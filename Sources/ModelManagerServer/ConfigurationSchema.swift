@@ -1,0 +1,50 @@
+import ModelManagerCore
+
+/// Every key the configuration file may hold. A key outside it is an error naming the key and
+/// the file: a misspelt `max_concurrent_calls` must not silently leave the default in force.
+enum ConfigurationSchema {
+    /// Section pattern → its keys. `providers[]` is each element of `providers`; a section whose
+    /// keys are free names (an alias, a model's deployments) is absent, and so is not checked.
+    static let sections: [String: Set<String>] = [
+        "": ["grpc", "http", "auth", "usage", "limits", "providers", "aliases", "credential_cooldown_seconds"],
+        "grpc": ["address", "max_receive_message_bytes", "shutdown_grace_seconds", "tls", "max_concurrent_streams"],
+        "grpc.tls": ["certificate_file", "private_key_file"],
+        "http": ["address", "idle_timeout_seconds"],
+        "auth": ["jwt_secrets", "admin_jwt_secrets", "leeway_seconds"],
+        "usage": ["database", "nats_url", "mqtt_url", "ledger_mode", "price_file", "recorded_headers"],
+        "limits": [
+            "max_concurrent_calls", "max_batch_items", "batch_concurrency", "upstream_connections_per_host", "max_extra_depth",
+            "max_extra_values",
+        ],
+        "providers[]": [
+            "name", "kind", "base_url", "api_key_env", "api_key", "api_keys", "service_account_file", "channels", "models",
+            "api_version", "project", "location", "deployments",
+        ],
+        "aliases.*[]": ["provider", "channel", "model"],
+    ]
+
+    /// The dotted paths of keys the schema does not know, in file order of discovery.
+    static func unknownKeys(in value: JSONValue, pattern: String = "", path: String = "") -> [String] {
+        switch value {
+        case .object(let object):
+            let known = sections[pattern]
+            var unknown: [String] = []
+            for key in object.keys.sorted() {
+                let keyPath = path.isEmpty ? key : "\(path).\(key)"
+                if let known, !known.contains(key) {
+                    unknown.append(keyPath)
+                    continue
+                }
+                let childPattern = known == nil ? "\(pattern).*" : pattern.isEmpty ? key : "\(pattern).\(key)"
+                unknown += unknownKeys(in: object[key]!, pattern: childPattern, path: keyPath)
+            }
+            return unknown
+        case .array(let elements):
+            return elements.enumerated().flatMap { index, element in
+                unknownKeys(in: element, pattern: pattern + "[]", path: "\(path)[\(index)]")
+            }
+        default:
+            return []
+        }
+    }
+}
