@@ -154,7 +154,7 @@ let package = Package(
             name: "ModelManagerUnitTests",
             dependencies: [
                 "ModelManagerCore", "ModelManagerWire", "ModelManagerAuth", "ModelManagerProviders",
-                "ModelManagerClient",
+                "ModelManagerClient", "ModelManagerGRPC", "ModelManagerUsage",
             ],
             swiftSettings: swiftSettings
         ),

@@ -88,8 +88,7 @@ enum RequestParameters {
         guard lowered.hasPrefix("x-"), !lowered.hasPrefix("x-goog-"), !lowered.hasPrefix("x-amz-"), !lowered.hasPrefix("x-ms-") else {
             return false
         }
-        let credentialWords = ["key", "token", "secret", "auth", "credential", "password", "cookie", "session", "signature"]
-        return !credentialWords.contains { lowered.contains($0) }
+        return !CredentialNames.matches(lowered)
     }
 
     /// A header name is an RFC 9110 token; a value has no CR, LF or NUL (no header injection).
@@ -153,9 +152,14 @@ enum RequestParameters {
         return url + (url.contains("?") ? "&" : "?") + encoded
     }
 
-    /// The caller's `timeout` (seconds, as in the OpenAI SDK).
-    static func timeout(from extra: [String: JSONValue]) -> Duration? {
-        extra["timeout"]?.doubleValue.flatMap { Duration.clampedSeconds($0) }
+    /// The caller's `timeout` (seconds, as in the OpenAI SDK), bounded above by the deadline;
+    /// a number that is not positive is refused.
+    static func timeout(from extra: [String: JSONValue]) throws(ModelManagerError) -> Duration? {
+        guard let value = extra["timeout"], !value.isNull else { return nil }
+        guard let seconds = value.doubleValue, seconds > 0, let timeout = Duration.clampedSeconds(seconds) else {
+            throw ModelManagerError(.invalidArgument, "parameter 'timeout' must be a positive number of seconds, got \(value.jsonText)")
+        }
+        return timeout
     }
 
     /// A required non-empty array (or, where `allowString`, string) parameter.

@@ -10,14 +10,12 @@ public struct RecordedHeaders: Sendable, Hashable {
 
     public init() {}
 
-    static let credentialWords = ["key", "token", "secret", "auth", "credential", "password", "cookie", "session", "signature"]
-
     /// The metadata of one call from its headers (name, value), names compared in lower case.
     func metadata(from headers: some Sequence<(name: String, value: String)>) -> [String: String] {
         var kept: [String: String] = [:]
         for (name, value) in headers {
             let lowered = name.lowercased()
-            guard names.contains(lowered), !Self.credentialWords.contains(where: lowered.contains) else { continue }
+            guard names.contains(lowered), !CredentialNames.matches(lowered) else { continue }
             kept[lowered] = value.prefix(utf8Bytes: maximumValueBytes)
         }
         return kept

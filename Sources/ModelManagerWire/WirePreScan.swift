@@ -54,6 +54,20 @@ struct WirePreScan {
             }
         }
 
+        /// The protobuf name of a root message, for errors.
+        var protoName: String {
+            switch self {
+            case .requestBatch: "model_service.ModelRequest"
+            case .requestItem: "model_service.ModelRequestItem"
+            case .taskRequest: "model_service.GetTaskStatusRequest"
+            case .taskBatchRequest: "model_service.BatchGetTaskStatusRequest"
+            case .structure: "google.protobuf.Struct"
+            case .mapEntry: "google.protobuf.Struct.FieldsEntry"
+            case .value: "google.protobuf.Value"
+            case .list: "google.protobuf.ListValue"
+            }
+        }
+
         /// Nesting that counts against `maximumDepth`.
         var nests: Bool { self == .structure || self == .list }
         var isRepeatedRoot: Bool { self == .requestBatch || self == .taskBatchRequest }
@@ -67,17 +81,23 @@ struct WirePreScan {
     }
 
     private let limits: WireLimits
+    private let root: Message
+    private let byteCount: Int
     private var values = 0
     private var path: [Segment] = []
 
     /// Checks `bytes` as a `message`; throws INVALID_ARGUMENT naming the offending field.
     static func check(_ bytes: UnsafeRawBufferPointer, as message: Message, limits: WireLimits) throws(ModelManagerError) {
-        var scan = WirePreScan(limits: limits)
+        var scan = WirePreScan(limits: limits, root: message, byteCount: bytes.count)
         scan.path.reserveCapacity(16)
         try scan.walk(bytes, as: message, depth: 0)
     }
 
-    private init(limits: WireLimits) { self.limits = limits }
+    private init(limits: WireLimits, root: Message, byteCount: Int) {
+        self.limits = limits
+        self.root = root
+        self.byteCount = byteCount
+    }
 
     private mutating func walk(_ bytes: UnsafeRawBufferPointer, as message: Message, depth: Int) throws(ModelManagerError) {
         var reader = Reader(bytes: bytes)
@@ -160,7 +180,8 @@ struct WirePreScan {
     }
 
     private func malformed() -> ModelManagerError {
-        ModelManagerError(.invalidArgument, "request bytes are not a valid protobuf message (at '\(pathText())')")
+        ModelManagerError(
+            .invalidArgument, "request body (\(byteCount) bytes) does not decode as \(root.protoName) (malformed at '\(pathText())')")
     }
 
     /// Protobuf's primitive encodings over a byte range, bounds-checked.

@@ -73,8 +73,11 @@ import Testing
             let http = HTTPClient.shared
             let base = "http://127.0.0.1:\(server.server.httpPort)"
             let minter = JWTMinter(secret: TestServer.jwtSecret)
-            let admin = minter.mint(claims: ["user_id": "root", "role": "admin"]).token
+            let admin = JWTMinter(secret: TestServer.adminJWTSecret).mint(claims: ["user_id": "root", "role": "admin"]).token
             let user = minter.mint(claims: ["user_id": "alice"]).token
+            // A client minting itself admin with the clients' secret is not authenticated here.
+            let selfMadeAdmin = minter.mint(claims: ["user_id": "mallory", "role": "admin"]).token
+            let adminSecretWithoutRole = JWTMinter(secret: TestServer.adminJWTSecret).mint(claims: ["user_id": "root"]).token
 
             func get(_ path: String, token: String?) async throws -> (Int, JSONValue) {
                 var request = HTTPClientRequest(url: base + path)
@@ -99,7 +102,12 @@ import Testing
             #expect(list["results"]?.arrayValue?.count == 2)
             #expect(list["page_size"] == .integer(2))
 
-            let (forbidden, _) = try await get("/api/v1/admin/token-stats", token: user)
+            let (rejectedUser, _) = try await get("/api/v1/admin/token-stats", token: user)
+            #expect(rejectedUser == 401)
+            let (rejectedSelfMade, selfMadeError) = try await get("/api/v1/admin/token-stats", token: selfMadeAdmin)
+            #expect(rejectedSelfMade == 401)
+            #expect(selfMadeError["error"]?.stringValue?.contains("signature") == true)
+            let (forbidden, _) = try await get("/api/v1/admin/token-stats", token: adminSecretWithoutRole)
             #expect(forbidden == 403)
             let (unauthenticated, _) = try await get("/api/v1/admin/token-stats", token: nil)
             #expect(unauthenticated == 401)
@@ -111,6 +119,50 @@ import Testing
             let (ready, readiness) = try await get("/readyz", token: nil)
             #expect(ready == 200)
             #expect(readiness["ledger"] == "ok")
+        }
+    }
+
+    @Test func withoutAnAdminSecretTheAdminAPIIsOffAndSaysSo() async throws {
+        try await withTestServer(configure: { $0.auth.adminJWTSecrets = [] }) { server in
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(server.server.httpPort)/api/v1/admin/token-stats")
+            let token = JWTMinter(secret: TestServer.jwtSecret).mint(claims: ["user_id": "root", "role": "admin"]).token
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let body = try JSONValue(parsing: try await response.body.collect(upTo: 1 << 20).readableBytesView)
+            #expect(response.status.code == 501)
+            #expect(body["error"]?.stringValue?.contains("MODEL_MANAGER_SERVER_ADMIN_JWT_SECRET_KEY") == true)
+        }
+    }
+
+    @Test func theAdminSecretMustDifferFromTheClients() async throws {
+        await #expect(throws: ServerConfiguration.Invalid.self) {
+            try await withTestServer(configure: { $0.auth.adminJWTSecrets = [.init(TestServer.jwtSecret)] }) { _ in }
+        }
+    }
+
+    @Test func onlyAllowListedHeadersReachTheRecordAndNeverACredential() async throws {
+        try await withTestServer { server in
+            var request = HTTPClientRequest(url: "\(server.httpURL)/v1/invoke")
+            request.method = .POST
+            let token = JWTMinter(secret: TestServer.jwtSecret).mint(claims: ["user_id": "alice"]).token
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            request.headers.add(name: "X-Request-ID", value: "headers-1")
+            request.headers.add(name: "X-Api-Key", value: "sk-live-0123456789")
+            request.headers.add(name: "X-User-IP", value: "203.0.113.7")
+            request.headers.add(name: "X-Idempotency-Key", value: String(repeating: "k", count: 1000))
+            request.headers.add(name: "X-Something-Else", value: "not kept")
+            let body: JSONValue = ["provider": "openai", "invoke_type": "chat-completions", "model": "gpt-4o-mini",
+                                   "messages": [["role": "user", "content": "hi"]], "user_context": ["org_id": "acme", "user_id": "alice", "client_type": "t"]]
+            request.body = .bytes(ByteBuffer(string: body.jsonText))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(response.status.code == 200)
+            let stored = try #require(try await server.server.usageService.repository.records(requestIDs: ["headers-1"]).first)
+            #expect(stored.metadata["x-user-ip"] == .string("203.0.113.7"))
+            #expect(stored.metadata["x-api-key"] == nil)
+            #expect(stored.metadata["x-something-else"] == nil)
+            // Kept values are cut to 256 bytes.
+            #expect(stored.metadata["x-idempotency-key"] == .string(String(repeating: "k", count: 256)))
+            #expect(!stored.metadata.description.contains("sk-live"))
         }
     }
 }

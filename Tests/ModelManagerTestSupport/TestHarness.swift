@@ -12,6 +12,8 @@ public import ProviderEmulator
 public struct TestServer: Sendable {
     public static let jwtSecret = "test-secret-0123456789abcdef0123456789abcdef"
     public static let previousJWTSecret = "previous-secret-0123456789abcdef0123456789"
+    /// Signs admin tokens only; the clients' secrets cannot grant admin.
+    public static let adminJWTSecret = "admin-secret-0123456789abcdef0123456789abcdef"
 
     public let emulator: ProviderEmulator
     public let server: ModelManagerServer
@@ -45,6 +47,7 @@ public func withTestServer<Result>(
     configuration.usage.database = .sqlite(path: ledgerPath)
     configuration.grpc.shutdownGrace = .seconds(1)
     configuration.auth.jwtSecrets = [.init(TestServer.jwtSecret), .init(TestServer.previousJWTSecret)]
+    configuration.auth.adminJWTSecrets = [.init(TestServer.adminJWTSecret)]
     configuration.routeAllProviders(
         toEmulatorAt: emulator.baseURL, apiKey: ProviderEmulator.defaultAPIKey,
         serviceAccount: try ServiceAccount(json: emulator.serviceAccountJSON, source: "emulator"))

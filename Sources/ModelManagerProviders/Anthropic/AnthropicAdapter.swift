@@ -27,7 +27,7 @@ public struct AnthropicAdapter: ProviderAdapter {
         }
         let call = UpstreamHTTP.Call(
             url: try RequestParameters.url("\(target.baseURL)/v1/messages", extra: request.extra), headers: headers, body: .object(body),
-            timeout: RequestParameters.timeout(from: request.extra))
+            timeout: try RequestParameters.timeout(from: request.extra))
         let response = try await http.send(call, provider: provider, context: context)
         guard request.stream else {
             let message = try await http.readJSON(response, provider: provider, context: context)

@@ -56,7 +56,7 @@ public struct GoogleAdapter: ProviderAdapter {
         }
         let streams = request.stream && !isImage
         let url = try RequestParameters.url(resource, extra: request.extra, fixed: streams ? [("alt", "sse")] : [])
-        let call = UpstreamHTTP.Call(url: url, headers: headers, body: body, timeout: RequestParameters.timeout(from: request.extra))
+        let call = UpstreamHTTP.Call(url: url, headers: headers, body: body, timeout: try RequestParameters.timeout(from: request.extra))
         let response = try await http.send(call, provider: provider, context: context)
         guard streams else {
             let json = try await http.readJSON(response, provider: provider, context: context)

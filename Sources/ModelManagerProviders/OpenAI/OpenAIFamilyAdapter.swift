@@ -71,7 +71,7 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
             url = try RequestParameters.url(resource, extra: request.extra, fixed: version)
         }
         let subject = flavor == .azure ? "deployment '\(target.deployment ?? request.model ?? "")'" : nil
-        let call = UpstreamHTTP.Call(url: url, headers: headers, body: body, timeout: RequestParameters.timeout(from: request.extra), subject: subject)
+        let call = UpstreamHTTP.Call(url: url, headers: headers, body: body, timeout: try RequestParameters.timeout(from: request.extra), subject: subject)
         let response = try await http.send(call, provider: provider, context: context)
 
         let streams = request.stream && invokeType != .imageGeneration
