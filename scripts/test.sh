@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: generated code is fresh, Swift tests (unit, gRPC layer, integration),
-# then the Python interop tests against the real binaries. Installs what it needs first.
+# then the Python interop tests against the real binaries, for the debug and the release build.
+# Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-system-packages.sh
@@ -21,9 +22,14 @@ echo "== servers the tests need"
 # nats-server and mosquitto are started by the tests that need them, on free ports.
 source scripts/postgres-for-tests.sh
 
-echo "== swift tests"
-swift build --build-tests
-swift test --skip-build
+# Debug first (assertions on), then release: the binary users run is built -O, and -O has
+# miscompiled code here before. MM_TEST_CONFIGURATIONS=debug runs one of them while iterating.
+for configuration in ${MM_TEST_CONFIGURATIONS:-debug release}; do
+  echo "== swift tests ($configuration)"
+  swift build -c "$configuration" --build-tests
+  swift test -c "$configuration" --skip-build
 
-echo "== interop tests"
-.venv/bin/python -m pytest Tests/interop -q
+  echo "== interop tests against the $configuration binary"
+  MODEL_MANAGER_BIN=".build/$configuration/model-manager" MODEL_MANAGER_EXAMPLES_BIN=".build/$configuration/client-examples" \
+    .venv/bin/python -m pytest Tests/interop -q
+done

@@ -30,7 +30,7 @@ public struct ModelResponse: Sendable, Hashable {
             requestID: json["request_id"]?.stringValue, customID: json["custom_id"]?.stringValue)
     }
 
-    init(content: String, usageJSON: JSONValue?, rawResponse: JSONValue?, error: String?, requestID: String?, customID: String?) {
+    package init(content: String, usageJSON: JSONValue?, rawResponse: JSONValue?, error: String?, requestID: String?, customID: String?) {
         self.content = content
         self.usageJSON = usageJSON
         usage = usageJSON.flatMap(Usage.init(json:))
@@ -98,6 +98,12 @@ public struct ToolCall: Sendable, Hashable {
     public var id: String
     public var name: String
     public var arguments: String
+
+    public init(id: String, name: String, arguments: String) {
+        self.id = id
+        self.name = name
+        self.arguments = arguments
+    }
 }
 
 public struct BatchModelResponse: Sendable, Hashable {

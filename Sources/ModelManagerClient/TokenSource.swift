@@ -5,14 +5,14 @@ import Synchronization
 
 /// The `authorization` value for a call: a minted HS256 token (cached per claims, re-minted
 /// 60 s before it expires) or the configured fixed token.
-final class TokenSource: Sendable {
+package final class TokenSource: Sendable {
     private let minter: JWTMinter?
     private let fixedToken: String?
     private let payload: [String: String]?
     private let lifetime: Duration
     private let cache = Mutex([[String: String]: (token: String, expiresAt: Int64)]())
 
-    init(configuration: ClientConfiguration) {
+    package init(configuration: ClientConfiguration) {
         minter = configuration.jwtSecret.map { JWTMinter(secret: $0) }
         fixedToken = configuration.jwtToken
         payload = configuration.jwtPayload
@@ -20,10 +20,10 @@ final class TokenSource: Sendable {
     }
 
     /// Whether a rejected token can be replaced by a fresh one.
-    var canRefresh: Bool { minter != nil }
+    package var canRefresh: Bool { minter != nil }
 
     /// `fresh` mints a new token even when the cached one looks valid (after UNAUTHENTICATED).
-    func authorization(orgID: String, userID: String, fresh: Bool = false) -> String? {
+    package func authorization(orgID: String, userID: String, fresh: Bool = false) -> String? {
         guard let minter else { return fixedToken.map { "Bearer \($0)" } }
         let claims = payload ?? ["org_id": orgID, "user_id": userID]
         let now = Int64(Date().timeIntervalSince1970)

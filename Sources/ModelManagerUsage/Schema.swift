@@ -49,7 +49,19 @@ enum Schema {
             )
             """,
             "CREATE INDEX outbox_pending ON outbox (sink, created_at) WHERE sent_at IS NULL",
-        ])
+        ]),
+        // Records the database refused however often they were retried: kept whole as JSON (NUL
+        // and every other byte escaped), out of the way of the records after them.
+        Migration(version: 2, statements: [
+            """
+            CREATE TABLE dead_letters (
+                record_id TEXT PRIMARY KEY,
+                payload TEXT NOT NULL,
+                error TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """
+        ]),
     ]
 
     static let recordColumns = [

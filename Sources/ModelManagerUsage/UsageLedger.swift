@@ -26,6 +26,7 @@ public final class UsageLedger: Sendable {
     private let wakeups: AsyncStream<Void>.Continuation
     private let writer: Mutex<Task<Void, Never>?> = Mutex(nil)
     private let committedCount = Atomic<Int>(0)
+    private let deadLettered = Atomic<Int>(0)
     private let logger: Logger
     /// Called after each commit (the outbox relay listens, to publish at once).
     private let onCommit: @Sendable () -> Void
@@ -51,7 +52,7 @@ public final class UsageLedger: Sendable {
                     return Array(state.entries.prefix(count))
                 }
                 guard !batch.isEmpty else { break }
-                await Self.commit(batch.map(\.record), repository: repository, logger: logger)
+                await commit(batch.map(\.record))
                 committedCount.add(batch.count, ordering: .relaxed)
                 batch.forEach { $0.waiter?.resume() }
                 onCommit()
@@ -88,19 +89,54 @@ public final class UsageLedger: Sendable {
         await writer.withLock { $0 }?.value
     }
 
-    /// Commits `records`, retrying with backoff until the database takes them: callers wait rather
-    /// than lose a record.
-    private static func commit(_ records: [UsageRecord], repository: UsageRepository, logger: Logger) async {
+    /// Commits `records`, retrying with backoff: callers wait rather than lose a record. A batch
+    /// that keeps failing is split, so one record the database can never accept (PostgreSQL
+    /// refuses NUL) cannot hold the others; that record alone goes to the dead letters.
+    private func commit(_ records: [UsageRecord]) async {
         var delay = Duration.milliseconds(50)
+        var failures = 0
         while true {
             do {
                 try await repository.insert(records)
                 return
             } catch {
-                logger.error("usage ledger commit failed; retrying", metadata: ["records": "\(records.count)", "error": "\(error)", "retry_ms": "\(delay.wholeMilliseconds)"])
+                failures += 1
+                if failures >= Self.attemptsBeforeIsolating {
+                    if records.count > 1 {
+                        let middle = records.count / 2
+                        await commit(Array(records[..<middle]))
+                        await commit(Array(records[middle...]))
+                        return
+                    }
+                    if await deadLetter(records[0], error: error) { return }
+                }
+                logger.error(
+                    "usage ledger commit failed; retrying",
+                    metadata: ["records": "\(records.count)", "error": "\(error)", "retry_ms": "\(delay.wholeMilliseconds)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
         }
     }
+
+    /// Failed inserts of one batch before it is split (a database that is down fails every
+    /// batch alike; a poisoned row fails only its own).
+    static let attemptsBeforeIsolating = 3
+
+    /// Whether `record` reached the dead letters; false while the database takes nothing at all.
+    private func deadLetter(_ record: UsageRecord, error: any Error) async -> Bool {
+        do {
+            try await repository.deadLetter(record, error: "\(error)")
+        } catch {
+            return false
+        }
+        deadLettered.add(1, ordering: .relaxed)
+        logger.critical(
+            "usage record refused by the database; kept in dead_letters",
+            metadata: ["record_id": "\(record.id)", "request_id": "\(record.requestID)", "error": "\(error)"])
+        return true
+    }
+
+    /// Records moved to the dead letters since start.
+    public var deadLetteredCount: Int { deadLettered.load(ordering: .relaxed) }
 }

@@ -42,6 +42,24 @@ public struct UsageRepository: Sendable {
         try await database.write(statements)
     }
 
+    /// Keeps a record the database refused, as escaped JSON, so that it neither blocks the
+    /// records behind it nor is lost.
+    public func deadLetter(_ record: UsageRecord, error: String) async throws {
+        try await database.write([SQLStatement(
+            "INSERT INTO dead_letters (record_id, payload, error, created_at) VALUES (?, ?, ?, ?)",
+            [.text(Self.escaped(record.id)), .text(record.json.jsonText), .text(Self.escaped(error)), .integer(UsageFilter.milliseconds(Date()))])])
+    }
+
+    /// The dead-lettered records, oldest first (payload is the record's JSON).
+    public func deadLetters(limit: Int = 100) async throws -> [(recordID: String, payload: JSONValue, error: String)] {
+        try await database.read(SQLStatement(
+            "SELECT record_id, payload, error FROM dead_letters ORDER BY created_at, record_id LIMIT ?", [.integer(Int64(limit))]
+        )).map { ($0[0].text ?? "", (try? JSONValue(parsing: $0[1].text ?? "")) ?? .null, $0[2].text ?? "") }
+    }
+
+    /// Text whose every byte a database column takes (PostgreSQL refuses NUL).
+    private static func escaped(_ text: String) -> String { text.replacingOccurrences(of: "\u{0}", with: "\\u0000") }
+
     static func values(_ record: UsageRecord) -> [SQLValue] {
         [
             .text(record.id), .text(record.requestID), record.originRequestID.map { .text($0) } ?? .null, .text(record.orgID),

@@ -1,5 +1,5 @@
 import ModelManagerAuth
-@testable import ModelManagerClient
+import ModelManagerClient
 import Testing
 
 @Suite struct ClientConfigurationTests {

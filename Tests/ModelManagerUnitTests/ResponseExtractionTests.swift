@@ -1,4 +1,4 @@
-@testable import ModelManagerClient
+import ModelManagerClient
 import ModelManagerCore
 import Testing
 

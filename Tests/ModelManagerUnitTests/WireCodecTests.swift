@@ -1,5 +1,5 @@
 import ModelManagerCore
-@testable import ModelManagerWire
+import ModelManagerWire
 import Testing
 
 @Suite struct WireCodecTests {

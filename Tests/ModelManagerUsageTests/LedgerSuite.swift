@@ -187,6 +187,30 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
     }
 
     @Test(arguments: Backend.allCases)
+    func aRecordTheDatabaseRefusesIsDeadLetteredWithoutHoldingTheOthers(_ backend: Backend) async throws {
+        let repository = try await backend.repository()
+        let ledger = UsageLedger(repository: repository, logger: Logger(label: "ledger-tests"))
+        // PostgreSQL refuses NUL in text: this record can never be inserted there.
+        let poisoned = record("poison", org: "o\u{0}1", at: Date())
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await ledger.record(poisoned) }
+            for index in 0..<20 { group.addTask { await ledger.record(record("ok\(index)", at: Date())) } }
+        }
+        await ledger.record(record("after", at: Date()))
+        let expected = backend == .postgres ? 21 : 22
+        #expect(try await repository.summary(UsageFilter()).calls == Int64(expected))
+        let dead = try await repository.deadLetters()
+        if backend == .postgres {
+            #expect(dead.map(\.recordID) == ["poison"])
+            #expect(dead.first?.payload["org_id"] == .string("o\u{0}1"))
+            #expect(ledger.deadLetteredCount == 1)
+        } else {
+            #expect(dead.isEmpty)
+        }
+        await ledger.shutdown()
+    }
+
+    @Test(arguments: Backend.allCases)
     func bufferedModeFlushesOnShutdown(_ backend: Backend) async throws {
         let repository = try await backend.repository()
         let ledger = UsageLedger(repository: repository, mode: .buffered(capacity: 1000), logger: Logger(label: "ledger-tests"))
