@@ -30,6 +30,6 @@ for configuration in ${MM_TEST_CONFIGURATIONS:-debug release}; do
   swift test -c "$configuration" --skip-build
 
   echo "== interop tests against the $configuration binary"
-  MODEL_MANAGER_BIN=".build/$configuration/model-manager" MODEL_MANAGER_EXAMPLES_BIN=".build/$configuration/client-examples" \
+  MODEL_MANAGER_BIN="$PWD/.build/$configuration/model-manager" MODEL_MANAGER_EXAMPLES_BIN="$PWD/.build/$configuration/client-examples" \
     .venv/bin/python -m pytest Tests/interop -q
 done

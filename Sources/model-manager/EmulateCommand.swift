@@ -10,10 +10,10 @@ struct EmulateCommand: AsyncParsableCommand {
     @Option var port = 8090
 
     func run() async throws {
-        let signals = TerminationSignals()
+        let signals = TerminationSignals(logger: Logger(label: "provider-emulator"))
         let emulator = try await ProviderEmulator(configuration: .init(host: host, port: port))
         print("provider emulator on \(emulator.openAIBaseURL) (API key: \(ProviderEmulator.defaultAPIKey))")
-        await signals.next(logger: Logger(label: "provider-emulator"))
+        await signals.first()
         await emulator.stop()
     }
 }

@@ -6,6 +6,7 @@ import ModelManagerClient
 import ModelManagerProviders
 import ModelManagerServer
 import ProviderEmulator
+import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the server (gRPC on 50051 by default).")
@@ -74,34 +75,38 @@ struct ServeCommand: AsyncParsableCommand {
             emulator = started
         }
 
-        let signals = TerminationSignals()
+        let signals = TerminationSignals(logger: logger)
         let server = try await ModelManagerServer.start(configuration: configuration, logger: logger)
-        await signals.next(logger: logger)
-        // A second signal means "now": the graceful stop is abandoned.
-        let impatience = Task {
-            await signals.next(logger: logger)
-            logger.warning("second signal during shutdown: exiting at once")
-            Foundation.exit(130)
-        }
+        await signals.first()
         await server.shutdown()
         await emulator?.stop()
-        impatience.cancel()
     }
 }
 
-/// SIGTERM and SIGINT as an async sequence, installed before anything starts.
+/// SIGTERM and SIGINT, installed before anything starts. The first ends `first()`, which
+/// begins the graceful stop; a second one means "now": the process exits at once (130).
 final class TerminationSignals: Sendable {
     private let signals: AsyncStream<Int32>
     /// Kept only to be cancelled; the sources run on their own queue.
     nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
 
-    init() {
+    init(logger: Logger) {
         let (signals, continuation) = AsyncStream.makeStream(of: Int32.self)
         self.signals = signals
+        let count = SignalCount()
         sources = [SIGTERM, SIGINT].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { continuation.yield(signalNumber) }
+            source.setEventHandler {
+                let name = signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"
+                guard count.increment() == 1 else {
+                    logger.warning("second signal during shutdown: exiting at once", metadata: ["signal": "\(name)"])
+                    Foundation.exit(130)
+                }
+                logger.notice("received signal", metadata: ["signal": "\(name)"])
+                continuation.yield(signalNumber)
+                continuation.finish()
+            }
             source.resume()
             return source
         }
@@ -109,10 +114,14 @@ final class TerminationSignals: Sendable {
 
     deinit { sources.forEach { $0.cancel() } }
 
-    /// Returns on the next signal (or when the task is cancelled).
-    func next(logger: Logger) async {
-        var iterator = signals.makeAsyncIterator()
-        guard let signalNumber = await iterator.next() else { return }
-        logger.notice("received signal", metadata: ["signal": "\(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT")"])
+    /// Returns on the first signal.
+    func first() async {
+        for await _ in signals { break }
     }
+}
+
+/// Signals received so far (the handlers run on a concurrent queue).
+private final class SignalCount: Sendable {
+    private let value = Atomic<Int>(0)
+    func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
 }
