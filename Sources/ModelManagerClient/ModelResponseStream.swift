@@ -84,7 +84,12 @@ final class StreamSession: @unchecked Sendable {
                     state = .done
                     return nil
                 }
-                pending = parser.feed(buffer.readableBytesView)
+                do {
+                    pending = try parser.feed(buffer.readableBytesView)
+                } catch {
+                    state = .done
+                    throw HTTPFallback.error(.unavailable, "the HTTP fallback stream failed: \(error)", core.httpHeaders(ids, caller: caller))
+                }
                 state = .http(body, parser, pending)
             }
         }

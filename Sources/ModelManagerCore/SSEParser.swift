@@ -11,16 +11,25 @@ public struct SSEParser: Sendable {
         }
     }
 
+    /// Raised when one line or one event's data grows past `maximumEventBytes`: a peer that
+    /// never ends a line must not grow memory without bound.
+    public struct EventTooLarge: Error, Sendable, CustomStringConvertible {
+        public let limit: Int
+        public var description: String { "a server-sent event exceeded \(limit) bytes" }
+    }
+
+    /// The largest line, and the largest event's data, that is buffered.
+    public let maximumEventBytes: Int
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var hasData = false
     private var name: String?
     private var lastByteWasCarriageReturn = false
 
-    public init() {}
+    public init(maximumEventBytes: Int = 32 << 20) { self.maximumEventBytes = maximumEventBytes }
 
     /// Feeds bytes; returns the events they completed.
-    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Event] {
+    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(EventTooLarge) -> [Event] {
         var events: [Event] = []
         for byte in bytes {
             if byte == 0x0A, lastByteWasCarriageReturn {
@@ -30,8 +39,9 @@ public struct SSEParser: Sendable {
             }
             lastByteWasCarriageReturn = byte == 0x0D
             if byte == 0x0A || byte == 0x0D {
-                if let event = endLine() { events.append(event) }
+                if let event = try endLine() { events.append(event) }
             } else {
+                guard line.count < maximumEventBytes else { throw EventTooLarge(limit: maximumEventBytes) }
                 line.append(byte)
             }
         }
@@ -41,7 +51,7 @@ public struct SSEParser: Sendable {
     /// Whether bytes of an unfinished event are buffered (a stream cut mid-event).
     public var hasPartialEvent: Bool { !line.isEmpty || hasData }
 
-    private mutating func endLine() -> Event? {
+    private mutating func endLine() throws(EventTooLarge) -> Event? {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {
             guard hasData else {
@@ -63,6 +73,8 @@ public struct SSEParser: Sendable {
         case "data":
             if hasData { data.append(0x0A) }
             data.append(contentsOf: value)
+            // An event of many short data lines is bounded too.
+            guard data.count <= maximumEventBytes else { throw EventTooLarge(limit: maximumEventBytes) }
             hasData = true
         case "event":
             name = String(decoding: value, as: UTF8.self)

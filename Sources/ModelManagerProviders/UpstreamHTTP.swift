@@ -76,7 +76,13 @@ public struct UpstreamHTTP: Sendable {
         var parser = SSEParser()
         do {
             for try await buffer in response.body {
-                for event in parser.feed(buffer.readableBytesView) {
+                let events: [SSEParser.Event]
+                do {
+                    events = try parser.feed(buffer.readableBytesView)
+                } catch {
+                    throw ModelManagerError(.unavailable, "\(provider) stream: \(error)")
+                }
+                for event in events {
                     guard try await onEvent(event) else { return }
                 }
             }

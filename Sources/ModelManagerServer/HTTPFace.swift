@@ -29,13 +29,14 @@ final class HTTPFace: Sendable {
         router.post("/v1/batch-invoke") { request, _ in await invoke.batchInvoke(request) }
         router.get("/healthz") { _, _ in HTTPJSON.response(200, ["status": "ok"]) }
         router.get("/readyz") { _, _ in
-            let backlog = await usage.relay.refreshBacklog()
-            let ledgerUsable = (try? await usage.repository.summary(UsageFilter(start: Date()))) != nil
+            let ledgerUsable = await Self.answersWithin(.seconds(1)) { try await usage.repository.probeWrite() }
+            let backlog = ledgerUsable ? await usage.relay.refreshBacklog() : usage.relay.backlog
             let ready = ledgerUsable && serving.isServing
             return HTTPJSON.response(ready ? 200 : 503, [
                 "status": .string(ready ? "ready" : "not ready"), "ledger": .string(ledgerUsable ? "ok" : "unavailable"),
                 "serving": .bool(serving.isServing), "records_committed": .integer(Int64(usage.ledger.committed)),
                 "outbox_backlog": .object(backlog.mapValues { .integer($0) }),
+                "dead_letters": .integer(Int64(usage.ledger.deadLetteredCount)),
             ])
         }
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
@@ -71,6 +72,21 @@ final class HTTPFace: Sendable {
         self.port = bound
     }
 
+    /// Whether `probe` succeeds within `limit`: a stalled database is not ready, and /readyz
+    /// must answer in time for the load balancer that asks. A probe still running then is left
+    /// to end on its own (the database's busy timeout bounds it).
+    static func answersWithin(_ limit: Duration, _ probe: @escaping @Sendable () async throws -> Void) async -> Bool {
+        let answer = FirstAnswer()
+        return await withCheckedContinuation { continuation in
+            answer.wait(with: continuation)
+            Task { answer.give((try? await probe()) != nil) }
+            Task {
+                try? await Task.sleep(for: limit)
+                answer.give(false)
+            }
+        }
+    }
+
     func shutdown() async {
         await group.triggerGracefulShutdown()
         _ = try? await runner.value
@@ -100,4 +116,13 @@ enum HTTPJSON {
             "request_id": requestID.map { .string($0) } ?? nil,
         ])
     }
+}
+
+/// A continuation resumed once, with whichever answer comes first.
+private final class FirstAnswer: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+
+    func wait(with continuation: CheckedContinuation<Bool, Never>) { self.continuation.withLock { $0 = continuation } }
+
+    func give(_ answer: Bool) { continuation.withLock { $0.take() }?.resume(returning: answer) }
 }

@@ -3,17 +3,23 @@ import GRDB
 
 /// The embedded default: a SQLite file in WAL mode, through GRDB.
 public final class SQLiteDatabase: SQLDatabase {
+    public enum Synchronous: String, Sendable {
+        case full = "FULL"
+        case normal = "NORMAL"
+    }
+
     public let dialect = SQLDialect(kind: .sqlite)
     private let pool: DatabasePool
 
-    /// Opens (creating when needed) the database at `path`.
-    public init(path: String) throws {
+    /// Opens (creating when needed) the database at `path`. `synchronous` FULL (the durable
+    /// ledger's) syncs the WAL at every commit, so an acknowledged record survives a power loss
+    /// too; NORMAL survives a crash of the process only.
+    public init(path: String, synchronous: Synchronous = .full) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            // WAL is DatabasePool's mode; NORMAL sync is durable across process crashes in WAL.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
             try db.execute(sql: "PRAGMA busy_timeout = 5000")
         }
         pool = try DatabasePool(path: path, configuration: configuration)

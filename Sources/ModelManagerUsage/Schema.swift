@@ -60,7 +60,9 @@ enum Schema {
                 error TEXT NOT NULL,
                 created_at BIGINT NOT NULL
             )
-            """
+            """,
+            // One row that /readyz rewrites: readiness means the ledger takes a write now.
+            "CREATE TABLE readiness (id INTEGER PRIMARY KEY, checked_at BIGINT NOT NULL)",
         ]),
     ]
 

@@ -50,6 +50,13 @@ public struct UsageRepository: Sendable {
             [.text(Self.escaped(record.id)), .text(record.json.jsonText), .text(Self.escaped(error)), .integer(UsageFilter.milliseconds(Date()))])])
     }
 
+    /// Writes the readiness row: succeeds only while the database takes writes.
+    public func probeWrite() async throws {
+        try await database.write([SQLStatement(
+            "INSERT INTO readiness (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+            [.integer(UsageFilter.milliseconds(Date()))])])
+    }
+
     /// The dead-lettered records, oldest first (payload is the record's JSON).
     public func deadLetters(limit: Int = 100) async throws -> [(recordID: String, payload: JSONValue, error: String)] {
         try await database.read(SQLStatement(

@@ -27,7 +27,7 @@ public final class UsageService: Sendable {
     public init(configuration: Configuration, logger: Logger) async throws {
         let database: any SQLDatabase =
             switch configuration.database {
-            case .sqlite(let path): try SQLiteDatabase(path: path)
+            case .sqlite(let path): try SQLiteDatabase(path: path, synchronous: configuration.ledgerMode == .durable ? .full : .normal)
             case .postgres(let url): try PostgresDatabase(url: url, logger: logger)
             }
         var publishers: [any BillingPublisher] = []

@@ -147,3 +147,40 @@ def test_admin_tokens_come_from_the_admin_secret_only():
         assert status(token(role="admin")) == 401, "the clients' secret must not grant admin"
     finally:
         assert process.stop() == 0
+
+
+def test_readyz_writes_and_answers_503_within_a_second_while_the_ledger_is_locked():
+    import sqlite3
+
+    ledger = os.path.join(tempfile.mkdtemp(prefix="mm-readyz-"), "ledger.sqlite")
+    process = serve(["--http-address", f"127.0.0.1:{free_port()}"], env={"MODEL_MANAGER_SQLITE_PATH": ledger})
+    try:
+        listening = process.wait_for_log("model-manager listening")
+        url = f"http://127.0.0.1:{listening['http_port']}/readyz"
+
+        def readiness():
+            started = time.time()
+            try:
+                response = urllib.request.urlopen(url, timeout=10)
+                status, body = response.status, json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                status, body = error.code, json.loads(error.read())
+            return status, body, time.time() - started
+
+        status, body, _ = readiness()
+        assert status == 200 and body["ledger"] == "ok"
+        other = sqlite3.connect(ledger, timeout=1, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            status, body, took = readiness()
+            assert status == 503 and body["ledger"] == "unavailable"
+            assert took < 3, f"/readyz took {took:.1f} s"
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        deadline = time.time() + 10
+        while readiness()[0] != 200 and time.time() < deadline:
+            time.sleep(0.2)
+        assert readiness()[0] == 200
+    finally:
+        assert process.stop() == 0
