@@ -11,7 +11,7 @@ enum ConfigurationSchema {
         "grpc.tls": ["certificate_file", "private_key_file"],
         "http": ["address", "idle_timeout_seconds"],
         "auth": ["jwt_secrets", "admin_jwt_secrets", "leeway_seconds"],
-        "usage": ["database", "nats_url", "mqtt_url", "ledger_mode", "price_file", "recorded_headers"],
+        "usage": ["database", "nats_url", "mqtt_url", "ledger_mode", "price_file", "recorded_headers", "spill_file"],
         "limits": [
             "max_concurrent_calls", "max_batch_items", "batch_concurrency", "upstream_connections_per_host", "max_extra_depth",
             "max_extra_values",

@@ -50,7 +50,8 @@ public struct InvocationService: Sendable {
             }
         } catch {
             let failure = Self.normalize(error)
-            await usage.ledger.record(record(request, context: context, final: nil, progress: progress, started: started, failure: failure))
+            await usage.ledger.record(
+                record(request, context: context, final: nil, progress: progress, started: started, failure: failure), deadline: context.deadline)
             logger.warning(
                 "invoke failed",
                 metadata: ["code": "\(failure.code)", "error": "\(failure.message)", "latency_ms": "\(Self.milliseconds(since: started))"])
@@ -59,7 +60,14 @@ public struct InvocationService: Sendable {
         var final = progress.held ?? ResponseChunk(isFinal: true)
         final.currency = usage.prices.currency
         final.cost = final.usage.flatMap { usage.prices.cost(of: $0, model: final.servedBy?.model ?? request.model ?? "") }
-        await usage.ledger.record(record(request, context: context, final: final, progress: progress, started: started, failure: nil))
+        let committed = await usage.ledger.record(
+            record(request, context: context, final: final, progress: progress, started: started, failure: nil), deadline: context.deadline)
+        guard committed else {
+            // No answer leaves without its record: the caller is told, and the record says so.
+            logger.error("answer withheld: its usage record was not committed in time", metadata: ["latency_ms": "\(Self.milliseconds(since: started))"])
+            throw ModelManagerError(
+                .unavailable, "the answer was withheld because its usage record could not be committed in time (the usage ledger is slow or down); retry")
+        }
         logger.info("invoke ok", metadata: ["latency_ms": "\(Self.milliseconds(since: started))"])
         try await Self.deliver(final, to: emit)
     }

@@ -139,6 +139,7 @@ public struct ServerConfiguration: Sendable {
             if let mqtt = usageSettings["mqtt_url"]?.stringValue { try setMQTT(mqtt) }
             if let mode = usageSettings["ledger_mode"]?.stringValue { try setLedgerMode(mode) }
             if let prices = usageSettings["price_file"]?.stringValue { usage.priceFile = prices }
+            if let spill = usageSettings["spill_file"]?.stringValue { usage.spillFile = spill }
             if let names = usageSettings["recorded_headers"] {
                 guard let list = names.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
                     throw Invalid("usage.recorded_headers must be an array of header names, got \(names.jsonText)")

@@ -14,54 +14,80 @@ public final class UsageLedger: Sendable {
     }
 
     /// A record and, when its caller waits for the commit, that caller.
-    private typealias Entry = (record: UsageRecord, waiter: UnsafeContinuation<Void, Never>?)
+    private typealias Entry = (record: UsageRecord, waiter: CommitWaiter?)
 
     private struct Pending {
         var entries: [Entry] = []
+        /// The batch the writer is committing now.
+        var inFlight: [Entry] = []
+        var stopped = false
     }
 
     public let repository: UsageRepository
     public let mode: Mode
+    /// Where records still uncommitted at shutdown are written, to be replayed at the next start.
+    public let spillFile: String?
+    /// How long a caller with no deadline waits for its record's commit.
+    public let maximumCommitWait: Duration
     private let pending = Mutex(Pending())
     private let wakeups: AsyncStream<Void>.Continuation
     private let writer: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let watchdog: Mutex<Task<Void, Never>?> = Mutex(nil)
     private let committedCount = Atomic<Int>(0)
     private let deadLettered = Atomic<Int>(0)
+    private let withheldCount = Atomic<Int>(0)
     private let logger: Logger
     /// Called after each commit (the outbox relay listens, to publish at once).
     private let onCommit: @Sendable () -> Void
     static let maximumBatch = 1000
+    /// A withheld answer is reported this long before the call's deadline, so that the caller
+    /// hears why rather than a bare DEADLINE_EXCEEDED.
+    static let deadlineMargin: Duration = .milliseconds(50)
 
-    public init(repository: UsageRepository, mode: Mode = .durable, logger: Logger, onCommit: @escaping @Sendable () -> Void = {}) {
+    public init(
+        repository: UsageRepository, mode: Mode = .durable, spillFile: String? = nil, maximumCommitWait: Duration = .seconds(30),
+        logger: Logger, onCommit: @escaping @Sendable () -> Void = {}
+    ) {
         self.repository = repository
         self.mode = mode
+        self.spillFile = spillFile
+        self.maximumCommitWait = maximumCommitWait
         self.logger = logger
         self.onCommit = onCommit
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         wakeups = continuation
         let task = Task { await self.runWriter(wakeups: stream) }
         writer.withLock { $0 = task }
+        let watching = Task { await self.watchDeadlines() }
+        watchdog.withLock { $0 = watching }
     }
 
     private func runWriter(wakeups: AsyncStream<Void>) async {
         for await _ in wakeups {
-            while true {
+            while !Task.isCancelled {
                 let batch = pending.withLock { state -> [Entry] in
                     let count = min(state.entries.count, Self.maximumBatch)
                     defer { state.entries.removeFirst(count) }
-                    return Array(state.entries.prefix(count))
+                    state.inFlight = Array(state.entries.prefix(count))
+                    return state.inFlight
                 }
                 guard !batch.isEmpty else { break }
-                await commit(batch.map(\.record))
+                let records = batch.map { entry in entry.waiter?.takeForCommit() == true ? entry.record.withheld : entry.record }
+                guard await commit(records) else { return }
+                pending.withLock { $0.inFlight = [] }
                 committedCount.add(batch.count, ordering: .relaxed)
-                batch.forEach { $0.waiter?.resume() }
+                let late = batch.filter { $0.waiter?.committed() == true }.map(\.record)
+                if !late.isEmpty { await correct(late) }
                 onCommit()
             }
         }
     }
 
-    /// Records `record`: in durable mode, returns once it is committed.
-    public func record(_ record: UsageRecord) async {
+    /// Records `record`. In durable mode, returns once it is committed (true), or false when
+    /// `deadline` (less a small margin) came first: the caller must then withhold the answer,
+    /// and the record, when it is written, says so.
+    @discardableResult
+    public func record(_ record: UsageRecord, deadline: ContinuousClock.Instant? = nil) async -> Bool {
         if case .buffered(let capacity) = mode {
             let accepted = pending.withLock { state -> Bool in
                 guard state.entries.count < capacity else { return false }
@@ -70,45 +96,138 @@ public final class UsageLedger: Sendable {
             }
             if accepted {
                 wakeups.yield()
-                return
+                return true
             }
             // The buffer is bounded: past it, the caller waits like a durable one.
         }
-        await withUnsafeContinuation { continuation in
-            pending.withLock { $0.entries.append((record, continuation)) }
-            wakeups.yield()
+        let waiter = CommitWaiter(deadline: (deadline ?? .now + maximumCommitWait) - Self.deadlineMargin)
+        let committed = await withUnsafeContinuation { continuation in
+            waiter.wait(with: continuation)
+            let accepted = pending.withLock { state -> Bool in
+                guard !state.stopped else { return false }
+                state.entries.append((record, waiter))
+                return true
+            }
+            if accepted { wakeups.yield() } else { waiter.giveUp() }
+        }
+        if !committed { withheldCount.add(1, ordering: .relaxed) }
+        return committed
+    }
+
+    /// One task for the whole ledger (no timer per call): every 20 ms it tells the callers whose
+    /// deadline has come that their record was not committed in time.
+    private func watchDeadlines() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
+            let now = ContinuousClock.now
+            let expired = pending.withLock { state in
+                (state.entries + state.inFlight).compactMap { entry in entry.waiter.flatMap { $0.deadline <= now ? $0 : nil } }
+            }
+            expired.forEach { $0.giveUp() }
         }
     }
 
     /// Records committed since start.
     public var committed: Int { committedCount.load(ordering: .relaxed) }
+    /// Answers withheld because their record was not committed in time.
+    public var withheld: Int { withheldCount.load(ordering: .relaxed) }
 
-    /// Commits what is pending, then stops the writer.
-    public func shutdown() async {
+    /// Commits what is pending within `grace`; what is still uncommitted then goes to the spill
+    /// file (replayed by `replaySpill` at the next start) and its callers are told.
+    public func shutdown(grace: Duration = .seconds(5)) async {
         wakeups.finish()
-        await writer.withLock { $0 }?.value
+        let writerTask = writer.withLock { $0 }
+        let finished = await Self.finishes(writerTask, within: grace)
+        if !finished {
+            writerTask?.cancel()
+            let left = pending.withLock { state -> [Entry] in
+                state.stopped = true
+                defer {
+                    state.entries = []
+                    state.inFlight = []
+                }
+                return state.inFlight + state.entries
+            }
+            spill(left)
+        }
+        pending.withLock { $0.stopped = true }
+        watchdog.withLock { $0 }?.cancel()
+    }
+
+    private static func finishes(_ task: Task<Void, Never>?, within limit: Duration) async -> Bool {
+        guard let task else { return true }
+        let done = Atomic<Bool>(false)
+        let waiting = Task {
+            await task.value
+            done.store(true, ordering: .relaxed)
+        }
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline, !done.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(10)) }
+        waiting.cancel()
+        return done.load(ordering: .relaxed)
+    }
+
+    /// Writes `entries` to the spill file; their waiting callers are told the record was not
+    /// committed (so they withhold the answer), and the spilled record says so.
+    private func spill(_ entries: [Entry]) {
+        guard !entries.isEmpty else { return }
+        let records = entries.map { entry -> UsageRecord in
+            guard let waiter = entry.waiter else { return entry.record }
+            waiter.giveUp()
+            return entry.record.withheld
+        }
+        guard let spillFile else {
+            logger.critical("usage records lost at shutdown: the ledger took no write and no spill file is set", metadata: ["records": "\(records.count)"])
+            return
+        }
+        do {
+            try SpillFile(path: spillFile).append(records)
+            logger.warning("usage records spilled at shutdown; they are replayed at the next start", metadata: ["records": "\(records.count)", "file": "\(spillFile)"])
+        } catch {
+            logger.critical("usage records lost at shutdown: the spill file could not be written", metadata: ["records": "\(records.count)", "file": "\(spillFile)", "error": "\(error)"])
+        }
+    }
+
+    /// Inserts the records a previous run spilled (skipping any that were committed after
+    /// all), then removes the file. Runs at start, before any call.
+    public static func replaySpill(_ path: String, into repository: UsageRepository, logger: Logger) async throws {
+        let file = SpillFile(path: path)
+        let records = try file.read()
+        guard !records.isEmpty else { return }
+        try await repository.insert(records, skippingExisting: true)
+        try file.remove()
+        logger.notice("replayed usage records spilled at the last shutdown", metadata: ["records": "\(records.count)", "file": "\(path)"])
+    }
+
+    /// Marks committed records whose callers gave up while the commit ran.
+    private func correct(_ records: [UsageRecord]) async {
+        do {
+            try await repository.markWithheld(records.map(\.withheld))
+        } catch {
+            logger.error("could not mark records whose answers were withheld", metadata: ["records": "\(records.count)", "error": "\(error)"])
+        }
     }
 
     /// Commits `records`, retrying with backoff: callers wait rather than lose a record. A batch
     /// that keeps failing is split, so one record the database can never accept (PostgreSQL
     /// refuses NUL) cannot hold the others; that record alone goes to the dead letters.
-    private func commit(_ records: [UsageRecord]) async {
+    /// Returns false only when the writer is cancelled (shutdown past its grace) first.
+    private func commit(_ records: [UsageRecord]) async -> Bool {
         var delay = Duration.milliseconds(50)
         var failures = 0
-        while true {
+        while !Task.isCancelled {
             do {
                 try await repository.insert(records)
-                return
+                return true
             } catch {
                 failures += 1
                 if failures >= Self.attemptsBeforeIsolating {
                     if records.count > 1 {
                         let middle = records.count / 2
-                        await commit(Array(records[..<middle]))
-                        await commit(Array(records[middle...]))
-                        return
+                        guard await commit(Array(records[..<middle])) else { return false }
+                        return await commit(Array(records[middle...]))
                     }
-                    if await deadLetter(records[0], error: error) { return }
+                    if await deadLetter(records[0], error: error) { return true }
                 }
                 logger.error(
                     "usage ledger commit failed; retrying",
@@ -117,6 +236,7 @@ public final class UsageLedger: Sendable {
                 delay = min(delay * 2, .seconds(5))
             }
         }
+        return false
     }
 
     /// Failed inserts of one batch before it is split (a database that is down fails every

@@ -17,8 +17,10 @@ public struct UsageRepository: Sendable {
 
     // MARK: writes
 
-    /// Inserts the records and their outbox rows, all or nothing.
-    public func insert(_ records: [UsageRecord]) async throws {
+    /// Inserts the records and their outbox rows, all or nothing. `skippingExisting` (replaying
+    /// a spill file) leaves records, and their outbox rows, that are already there untouched.
+    public func insert(_ records: [UsageRecord], skippingExisting: Bool = false) async throws {
+        let onConflict = skippingExisting ? " ON CONFLICT DO NOTHING" : ""
         guard !records.isEmpty else { return }
         var statements: [SQLStatement] = []
         // Multi-row inserts, within both databases' bind limits.
@@ -26,13 +28,13 @@ public struct UsageRepository: Sendable {
             let row = "(" + Array(repeating: "?", count: Schema.recordColumns.count).joined(separator: ", ") + ")"
             statements.append(SQLStatement(
                 "INSERT INTO usage_records (\(Schema.recordColumns.joined(separator: ", "))) VALUES "
-                    + Array(repeating: row, count: chunk.count).joined(separator: ", "),
+                    + Array(repeating: row, count: chunk.count).joined(separator: ", ") + onConflict,
                 chunk.flatMap(Self.values)))
             if !sinks.isEmpty {
                 let outboxRows = chunk.flatMap { record in sinks.map { (record, $0) } }
                 statements.append(SQLStatement(
                     "INSERT INTO outbox (record_id, sink, subject, payload, created_at) VALUES "
-                        + Array(repeating: "(?, ?, ?, ?, ?)", count: outboxRows.count).joined(separator: ", "),
+                        + Array(repeating: "(?, ?, ?, ?, ?)", count: outboxRows.count).joined(separator: ", ") + onConflict,
                     outboxRows.flatMap { record, sink in
                         [.text(record.id), .text(sink), .text(record.billingSubject), .text(record.billingEvent.jsonText),
                          .integer(UsageFilter.milliseconds(record.createdAt))]
@@ -48,6 +50,14 @@ public struct UsageRepository: Sendable {
         try await database.write([SQLStatement(
             "INSERT INTO dead_letters (record_id, payload, error, created_at) VALUES (?, ?, ?, ?)",
             [.text(Self.escaped(record.id)), .text(record.json.jsonText), .text(Self.escaped(error)), .integer(UsageFilter.milliseconds(Date()))])])
+    }
+
+    /// Rewrites committed records as failed with their (withheld) error: their callers gave up
+    /// waiting while the commit ran.
+    public func markWithheld(_ records: [UsageRecord]) async throws {
+        try await database.write(records.map { record in
+            SQLStatement("UPDATE usage_records SET success = ?, error = ? WHERE id = ?", [.bool(false), .text(record.error ?? ""), .text(record.id)])
+        })
     }
 
     /// Writes the readiness row: succeeds only while the database takes writes.

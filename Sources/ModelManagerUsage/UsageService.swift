@@ -15,6 +15,15 @@ public final class UsageService: Sendable {
         public var natsURL: String?
         public var mqtt: (host: String, port: Int, topicPrefix: String)?
         public var priceFile: String?
+        /// Where records still uncommitted at shutdown go (replayed at start). Default: beside
+        /// the SQLite file, or `model-manager.spill.jsonl` for PostgreSQL.
+        public var spillFile: String?
+
+        var resolvedSpillFile: String {
+            if let spillFile { return spillFile }
+            if case .sqlite(let path) = database { return path + ".spill.jsonl" }
+            return "model-manager.spill.jsonl"
+        }
 
         public init() {}
     }
@@ -35,10 +44,13 @@ public final class UsageService: Sendable {
         if let mqtt = configuration.mqtt { publishers.append(MQTTPublisher(host: mqtt.host, port: mqtt.port, topicPrefix: mqtt.topicPrefix)) }
         repository = UsageRepository(database: database, sinks: publishers.map(\.sink))
         try await repository.migrate()
+        try await UsageLedger.replaySpill(configuration.resolvedSpillFile, into: repository, logger: logger)
         prices = try configuration.priceFile.map { try PriceTable.load(file: $0, logger: logger) } ?? PriceTable(logger: logger)
         let relay = OutboxRelay(repository: repository, publishers: publishers, logger: logger)
         self.relay = relay
-        ledger = UsageLedger(repository: repository, mode: configuration.ledgerMode, logger: logger) { relay.wake() }
+        ledger = UsageLedger(repository: repository, mode: configuration.ledgerMode, spillFile: configuration.resolvedSpillFile, logger: logger) {
+            relay.wake()
+        }
         relay.start()
     }
 

@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+import ModelManagerCore
+import ModelManagerUsage
+import Synchronization
+import Testing
+
+/// A real database whose writes fail while `down` is set, as a locked or unreachable one does.
+final class OutageDatabase: SQLDatabase {
+    let base: any SQLDatabase
+    let down = Atomic<Bool>(false)
+
+    struct Outage: Error {}
+
+    init(_ base: any SQLDatabase) { self.base = base }
+
+    var dialect: SQLDialect { base.dialect }
+
+    func write(_ statements: [SQLStatement]) async throws {
+        guard !down.load(ordering: .relaxed) else {
+            try await Task.sleep(for: .milliseconds(20))
+            throw Outage()
+        }
+        try await base.write(statements)
+    }
+
+    func read(_ statement: SQLStatement) async throws -> [[SQLValue]] { try await base.read(statement) }
+    func migrate(_ migrations: [Migration]) async throws { try await base.migrate(migrations) }
+    func close() async { await base.close() }
+}
+
+@Suite struct LedgerFaultTests {
+    static func repository() async throws -> (UsageRepository, OutageDatabase) {
+        let base = try await Backend.sqlite.repository()
+        let outage = OutageDatabase(base.database)
+        return (UsageRepository(database: outage, sinks: base.sinks), outage)
+    }
+
+    @Test func aRecordNotCommittedByTheDeadlineWithholdsTheAnswerAndSaysSo() async throws {
+        let (repository, database) = try await Self.repository()
+        let ledger = UsageLedger(repository: repository, logger: Logger(label: "ledger-fault-tests"))
+        database.down.store(true, ordering: .relaxed)
+        let committed = await ledger.record(record("late", at: Date()), deadline: .now + .milliseconds(300))
+        #expect(!committed)
+        #expect(ledger.withheld == 1)
+        database.down.store(false, ordering: .relaxed)
+        // The writer keeps retrying; once the database is back the record is written as withheld.
+        var stored: UsageRecord?
+        // It was in the writer's batch when its caller gave up: written, then corrected.
+        for _ in 0..<200 where stored?.success != false {
+            stored = try await repository.records(requestIDs: ["req-late"]).first
+            if stored?.success != false { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        let late = try #require(stored)
+        #expect(!late.success)
+        #expect(late.error?.contains("answer was withheld") == true)
+        // A healthy ledger commits within the deadline as before.
+        #expect(await ledger.record(record("on-time", at: Date()), deadline: .now + .seconds(5)))
+        await ledger.shutdown()
+    }
+
+    @Test func recordsStillPendingAtShutdownAreSpilledAndReplayedAtStart() async throws {
+        let (repository, database) = try await Self.repository()
+        let spill = FileManager.default.temporaryDirectory.appendingPathComponent("spill-\(UUID().uuidString).jsonl").path
+        let ledger = UsageLedger(repository: repository, mode: .buffered(capacity: 100), spillFile: spill, logger: Logger(label: "ledger-fault-tests"))
+        database.down.store(true, ordering: .relaxed)
+        for index in 0..<5 { await ledger.record(record("spilled\(index)", at: Date())) }
+        let started = ContinuousClock.now
+        await ledger.shutdown(grace: .milliseconds(300))
+        #expect(ContinuousClock.now - started < .seconds(5), "shutdown must not wait for a stalled database")
+        #expect(FileManager.default.fileExists(atPath: spill))
+
+        database.down.store(false, ordering: .relaxed)
+        try await UsageLedger.replaySpill(spill, into: repository, logger: Logger(label: "ledger-fault-tests"))
+        let replayed = try await repository.records(requestIDs: (0..<5).map { "req-spilled\($0)" })
+        #expect(replayed.count == 5)
+        #expect(replayed.allSatisfy { $0.success }, "buffered records were acknowledged: they keep their outcome")
+        #expect(!FileManager.default.fileExists(atPath: spill))
+        #expect(try await repository.backlog()["nats"] == 5, "their billing events ride the outbox as usual")
+        // Replaying again (a crash after the insert, before the file was removed) adds nothing.
+        let again = UsageLedger(repository: repository, mode: .buffered(capacity: 100), spillFile: spill, logger: Logger(label: "ledger-fault-tests"))
+        await again.shutdown()
+        #expect(try await repository.summary(UsageFilter()).calls == 5)
+    }
+}
