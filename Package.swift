@@ -127,6 +127,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer,address and
+        // -D MM_FUZZING); an ordinary build replays corpus files through them.
+        .executableTarget(
+            name: "model-manager-fuzz",
+            dependencies: ["ModelManagerCore", "ModelManagerWire", "ModelManagerAuth"],
+            path: "Fuzz/model-manager-fuzz",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "client-examples",
             dependencies: [

@@ -238,6 +238,8 @@ private struct JSONByteParser {
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isInteger, let integer = Int64(text) { return .integer(integer) }
         guard let double = Double(text) else { throw JSONParseError(offset: start, reason: "invalid number") }
+        // 1e400 is no number a double holds; it would be passed on as null.
+        guard double.isFinite else { throw JSONParseError(offset: start, reason: "number \(text.prefix(32)) is out of range") }
         return .double(double)
     }
 

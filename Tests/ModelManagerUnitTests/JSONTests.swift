@@ -19,7 +19,7 @@ import Testing
         #expect(try JSONValue(parsing: text) == value)
     }
 
-    @Test(arguments: ["", "{", "[1,]", "{\"a\":}", "tru", "01", "1.", "\"\\x\"", "{} x", "\"\u{01}\""])
+    @Test(arguments: ["", "{", "[1,]", "{\"a\":}", "tru", "01", "1.", "\"\\x\"", "{} x", "\"\u{01}\"", "1e400", "[-1e999]"])
     func malformedInputIsRefused(_ text: String) {
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
     }
