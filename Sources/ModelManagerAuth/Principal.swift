@@ -18,4 +18,9 @@ public struct Principal: Sendable, Hashable {
     }
 
     public var isAdmin: Bool { role == "admin" }
+
+    /// The token's subject: `sub` when it has one, else `org_id/user_id`.
+    public var subject: String {
+        claims["sub"]?.stringValue ?? "\(orgID ?? "")/\(userID ?? "")"
+    }
 }

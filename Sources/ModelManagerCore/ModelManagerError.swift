@@ -142,6 +142,9 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
     public var cause: String?
     /// Seconds the caller should wait before retrying, when the upstream said so.
     public var retryAfterSeconds: Double?
+    /// Tokens the upstream reported before it failed (a stream cut after its prompt was
+    /// counted): they are billed like any others.
+    public var reportedUsage: Usage?
 
     public init(_ code: Code, _ message: String, cause: (any Error)? = nil, retryAfterSeconds: Double? = nil) {
         self.code = code

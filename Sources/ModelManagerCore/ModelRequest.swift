@@ -52,11 +52,18 @@ public struct InvocationContext: Sendable {
     public var deadline: ContinuousClock.Instant?
     /// Caller-supplied context kept with the usage record (pass-through headers such as `x-user-ip`).
     public var metadata: [String: String]
+    /// Who the verified token says called (its `sub`, else `org_id/user_id`), kept beside the
+    /// request's own `org_id`/`user_id`, which accounting uses (the Python SDK freezes its claims).
+    public var tokenSubject: String?
 
-    public init(requestID: String, originRequestID: String? = nil, deadline: ContinuousClock.Instant? = nil, metadata: [String: String] = [:]) {
+    public init(
+        requestID: String, originRequestID: String? = nil, deadline: ContinuousClock.Instant? = nil, metadata: [String: String] = [:],
+        tokenSubject: String? = nil
+    ) {
         self.requestID = requestID
         self.originRequestID = originRequestID
         self.deadline = deadline
         self.metadata = metadata
+        self.tokenSubject = tokenSubject
     }
 }

@@ -16,12 +16,18 @@ extension UpstreamHTTP {
     func drive(
         _ decoder: inout some StreamDecoder, response: HTTPClientResponse, provider: Provider, context: InvocationContext, emit: ChunkSink
     ) async throws {
-        try await readEvents(response, provider: provider, context: context) { event in
-            if let chunk = try decoder.decode(event) { try await emit(chunk) }
-            return !decoder.isComplete
-        }
-        guard decoder.isComplete else {
-            throw ModelManagerError(.unavailable, "\(provider) stream ended before the answer was complete")
+        do {
+            try await readEvents(response, provider: provider, context: context) { event in
+                if let chunk = try decoder.decode(event) { try await emit(chunk) }
+                return !decoder.isComplete
+            }
+            guard decoder.isComplete else {
+                throw ModelManagerError(.unavailable, "\(provider) stream ended before the answer was complete")
+            }
+        } catch var failure as ModelManagerError {
+            // What the upstream counted before failing is still billed.
+            if failure.reportedUsage == nil { failure.reportedUsage = decoder.finalChunk.usage }
+            throw failure
         }
         var final = decoder.finalChunk
         final.isFinal = true

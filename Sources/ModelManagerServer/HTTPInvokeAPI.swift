@@ -78,11 +78,12 @@ struct HTTPInvokeAPI: Sendable {
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!
 
     private func accept(_ request: Request) throws(ModelManagerError) -> InvocationContext {
-        _ = try verifier.verify(authorization: request.headers[.authorization])
+        let principal = try verifier.verify(authorization: request.headers[.authorization])
         let requestID = request.headers[Self.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
         let metadata = recordedHeaders.metadata(from: request.headers.lazy.map { (name: $0.name.canonicalName, value: $0.value) })
         return InvocationContext(
-            requestID: requestID, originRequestID: request.headers[HTTPField.Name("X-Origin-Request-ID")!], metadata: metadata)
+            requestID: requestID, originRequestID: request.headers[HTTPField.Name("X-Origin-Request-ID")!], metadata: metadata,
+            tokenSubject: principal.subject)
     }
 
     /// The body as a JSON object, or a 4xx naming what is wrong with it.

@@ -91,11 +91,12 @@ public struct InvocationService: Sendable {
             requestID: context.requestID, originRequestID: context.originRequestID, orgID: request.orgID, userID: request.userID,
             clientType: request.clientType, provider: (served?.provider ?? request.provider).rawValue,
             channel: (served?.channel ?? request.channel).rawValue, invokeType: request.invokeType.rawValue,
-            model: served?.model ?? request.model ?? "", usage: final?.usage, cost: final?.cost, currency: usage.prices.currency,
+            model: served?.model ?? request.model ?? "", usage: final?.usage ?? failure?.reportedUsage,
+            cost: final?.cost ?? failure?.reportedUsage.flatMap { usage.prices.cost(of: $0, model: request.model ?? "") }, currency: usage.prices.currency,
             latencyMilliseconds: Int(Self.milliseconds(since: started)),
             timeToFirstTokenMilliseconds: progress.firstChunkAt.map { Int(Self.milliseconds(from: started, to: $0)) },
             stream: request.stream, success: failure == nil, error: failure.map { "\($0.code): \($0.message)" },
-            metadata: context.metadata.mapValues { .string($0) })
+            metadata: context.metadata.mapValues { .string($0) }, tokenSubject: context.tokenSubject)
     }
 
     /// Collects a non-stream answer: exactly one chunk.

@@ -131,8 +131,9 @@ struct ModelServiceHandlers: Sendable {
 
     /// Authenticates the call and reads its request; on failure the call is already finished.
     private func accept(_ call: ServerCall) async -> (ReceivedMessage, InvocationContext)? {
+        let principal: Principal
         do {
-            _ = try verifier.verify(authorization: call.metadata["authorization"])
+            principal = try verifier.verify(authorization: call.metadata["authorization"])
         } catch {
             await call.finish(error.grpcStatus)
             return nil
@@ -144,7 +145,10 @@ struct ModelServiceHandlers: Sendable {
         let requestID = call.metadata["x-request-id"].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
         let origin = call.metadata["x-origin-request-id"].flatMap { $0.isEmpty ? nil : $0 }
         let metadata = recordedHeaders.metadata(from: call.metadata.lazy.map { (name: $0.key, value: $0.value) })
-        return (message, InvocationContext(requestID: requestID, originRequestID: origin, deadline: call.deadline, metadata: metadata))
+        return (
+            message,
+            InvocationContext(requestID: requestID, originRequestID: origin, deadline: call.deadline, metadata: metadata, tokenSubject: principal.subject)
+        )
     }
 }
 

@@ -30,5 +30,12 @@ public struct RelayBackoff: Sendable, Hashable {
 
 public struct PublishError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The broker refused this event and will refuse it again (an invalid subject, a payload
+    /// over its limit): retrying cannot help, unlike a broker that is down.
+    public let isPermanent: Bool
+
+    public init(_ description: String, permanent: Bool = false) {
+        self.description = description
+        isPermanent = permanent
+    }
 }

@@ -54,8 +54,10 @@ public final class MQTTPublisher: BillingPublisher, @unchecked Sendable {
             return result
         }
         guard result == Int32(MOSQ_ERR_SUCCESS.rawValue) else {
-            disconnect()
-            throw PublishError("MQTT publish failed: \(String(cString: mosquitto_strerror(result)))")
+            let permanent = [MOSQ_ERR_INVAL, MOSQ_ERR_PAYLOAD_SIZE, MOSQ_ERR_MALFORMED_UTF8, MOSQ_ERR_OVERSIZE_PACKET]
+                .map { Int32($0.rawValue) }.contains(result)
+            if !permanent { disconnect() }
+            throw PublishError("MQTT publish failed: \(String(cString: mosquitto_strerror(result)))", permanent: permanent)
         }
         guard acknowledged.wait(timeout: .now() + 5) == .success else {
             acknowledgements.waiters.withLock { _ = $0.removeValue(forKey: messageID) }

@@ -42,8 +42,9 @@ public final class NATSPublisher: BillingPublisher, @unchecked Sendable {
         }
         if let ack { jsPubAck_Destroy(ack) }
         guard status == NATS_OK else {
-            disconnect()
-            throw PublishError("NATS publish failed: \(String(cString: natsStatus_GetText(status)))")
+            let permanent = [NATS_INVALID_SUBJECT, NATS_INVALID_ARG, NATS_MAX_PAYLOAD].contains(status)
+            if !permanent { disconnect() }
+            throw PublishError("NATS publish failed: \(String(cString: natsStatus_GetText(status)))", permanent: permanent)
         }
     }
 

@@ -45,12 +45,17 @@ public final class OutboxRelay: Sendable {
         for publisher in publishers { await publisher.close() }
     }
 
+    /// Failed publishes after which a row the broker refuses for good is set aside.
+    public static let permanentFailuresBeforeSettingAside = 3
+    /// How long a claimed row is this relay's alone; a relay that dies leaves it to expire.
+    static let claimLease: Duration = .seconds(30)
+
     private func run(_ publisher: any BillingPublisher) async {
         var backoff = RelayBackoff()
         var failing = false
         while !Task.isCancelled {
             do {
-                let rows = try await repository.pending(sink: publisher.sink, limit: 200)
+                let rows = try await repository.claim(sink: publisher.sink, limit: 200, lease: Self.claimLease)
                 guard !rows.isEmpty else {
                     if failing {
                         logger.notice("billing events flowing again", metadata: ["sink": "\(publisher.sink)"])
@@ -64,11 +69,23 @@ public final class OutboxRelay: Sendable {
                     for row in rows {
                         // Shutdown does not wait for a whole batch against a stalled broker.
                         try Task.checkCancellation()
-                        try await publisher.publish(recordID: row.recordID, subject: row.subject, payload: row.payload)
-                        sent.append(row.recordID)
+                        do {
+                            try await publisher.publish(recordID: row.recordID, subject: row.subject, payload: row.payload)
+                            sent.append(row.recordID)
+                        } catch let error as PublishError where error.isPermanent {
+                            // This row alone is refused: it is counted (and set aside), the others go on.
+                            try await setAside(row, error: error, sink: publisher.sink)
+                        }
                     }
                 } catch {
                     try await repository.markSent(sink: publisher.sink, recordIDs: sent)
+                    // The broker is down: the row that failed is counted, and the claims are
+                    // released so that the backlog drains as soon as it is back.
+                    let unsent = rows.map(\.recordID).filter { !sent.contains($0) }
+                    if let first = unsent.first {
+                        try? await repository.markFailed(sink: publisher.sink, recordID: first, error: "\(error)", permanent: false, setAsideAfter: .max)
+                    }
+                    try? await repository.releaseClaims(sink: publisher.sink, recordIDs: Array(unsent.dropFirst()))
                     throw error
                 }
                 try await repository.markSent(sink: publisher.sink, recordIDs: sent)
@@ -83,6 +100,18 @@ public final class OutboxRelay: Sendable {
                     metadata: ["sink": "\(publisher.sink)", "backlog": "\(pending)", "retry_ms": "\(delay.wholeMilliseconds)", "error": "\(error)"])
                 try? await Task.sleep(for: delay)
             }
+        }
+    }
+
+    private func setAside(_ row: UsageRepository.OutboxRow, error: PublishError, sink: String) async throws {
+        let limit = Self.permanentFailuresBeforeSettingAside
+        try await repository.markFailed(sink: sink, recordID: row.recordID, error: error.description, permanent: true, setAsideAfter: limit)
+        if row.attempts + 1 >= limit {
+            logger.critical(
+                "billing event refused by the broker for good; set aside in the outbox (failed_at)",
+                metadata: ["sink": "\(sink)", "record_id": "\(row.recordID)", "subject": "\(row.subject)", "error": "\(error)"])
+        } else {
+            logger.error("billing event refused by the broker", metadata: ["sink": "\(sink)", "record_id": "\(row.recordID)", "error": "\(error)"])
         }
     }
 }

@@ -47,6 +47,10 @@ public final class PostgresDatabase: SQLDatabase {
         return rows
     }
 
+    public func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] {
+        try await read(statement)
+    }
+
     /// Each migration in its own transaction under an advisory lock, so instances starting together agree.
     public func migrate(_ migrations: [Migration]) async throws {
         let logger = logger

@@ -86,6 +86,8 @@ public protocol SQLDatabase: Sendable {
     func write(_ statements: [SQLStatement]) async throws
     /// Rows as column values in select order.
     func read(_ statement: SQLStatement) async throws -> [[SQLValue]]
+    /// One writing statement (`UPDATE … RETURNING`) and the rows it returns.
+    func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]]
     /// Applies the migrations not yet applied, in order, safely with other instances doing the same.
     func migrate(_ migrations: [Migration]) async throws
     func close() async

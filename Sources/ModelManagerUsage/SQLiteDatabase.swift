@@ -41,6 +41,14 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    public func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] {
+        try await pool.write { db in
+            try Row.fetchAll(db, sql: statement.sql, arguments: Self.arguments(statement.arguments)).map { row in
+                row.databaseValues.map(Self.value)
+            }
+        }
+    }
+
     public func migrate(_ migrations: [Migration]) async throws {
         var migrator = DatabaseMigrator()
         for migration in migrations {

@@ -61,6 +61,14 @@ enum Schema {
                 created_at BIGINT NOT NULL
             )
             """,
+            "ALTER TABLE usage_records ADD COLUMN token_subject TEXT",
+            // Outbox rows are claimed for a while by one relay (several instances share one
+            // PostgreSQL); a row a broker refuses for good is set aside with its error.
+            "ALTER TABLE outbox ADD COLUMN claimed_until BIGINT",
+            "ALTER TABLE outbox ADD COLUMN failed_at BIGINT",
+            "ALTER TABLE outbox ADD COLUMN last_error TEXT",
+            "DROP INDEX outbox_pending",
+            "CREATE INDEX outbox_pending ON outbox (sink, created_at) WHERE sent_at IS NULL AND failed_at IS NULL",
             // One row that /readyz rewrites: readiness means the ledger takes a write now.
             "CREATE TABLE readiness (id INTEGER PRIMARY KEY, checked_at BIGINT NOT NULL)",
         ]),
@@ -69,6 +77,6 @@ enum Schema {
     static let recordColumns = [
         "id", "request_id", "origin_request_id", "org_id", "user_id", "client_type", "provider", "channel", "invoke_type", "model",
         "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens", "image_count", "cost", "currency",
-        "latency_ms", "ttft_ms", "stream", "success", "error", "metadata", "created_at",
+        "latency_ms", "ttft_ms", "stream", "success", "error", "metadata", "created_at", "token_subject",
     ]
 }

@@ -65,6 +65,7 @@ extension UsageRecord {
             latencyMilliseconds: Int(clamping: json["latency_ms"]?.integerValue ?? 0),
             timeToFirstTokenMilliseconds: json["ttft_ms"]?.integerValue.map { Int(clamping: $0) }, stream: json["stream"]?.boolValue ?? false,
             success: json["success"]?.boolValue ?? false, error: json["error"]?.stringValue, metadata: json["metadata"]?.objectValue ?? [:],
+            tokenSubject: json["token_subject"]?.stringValue,
             createdAt: Date(timeIntervalSince1970: Double(createdAt) / 1000))
     }
 }

@@ -29,14 +29,17 @@ public struct UsageRecord: Sendable, Hashable {
     public var error: String?
     /// Caller-supplied context (request metadata), as a JSON object.
     public var metadata: [String: JSONValue]
+    /// The verified token's subject, beside the request's own identity above.
+    public var tokenSubject: String?
     public var createdAt: Date
 
     public init(
         id: String = UUID().uuidString.lowercased(), requestID: String, originRequestID: String? = nil, orgID: String, userID: String,
         clientType: String, provider: String, channel: String, invokeType: String, model: String, usage: Usage?, cost: Double?,
         currency: String = "USD", latencyMilliseconds: Int, timeToFirstTokenMilliseconds: Int? = nil, stream: Bool, success: Bool,
-        error: String? = nil, metadata: [String: JSONValue] = [:], createdAt: Date = Date()
+        error: String? = nil, metadata: [String: JSONValue] = [:], tokenSubject: String? = nil, createdAt: Date = Date()
     ) {
+        self.tokenSubject = tokenSubject
         self.id = id
         self.requestID = requestID
         self.originRequestID = originRequestID
@@ -76,7 +79,8 @@ public struct UsageRecord: Sendable, Hashable {
             "cost": cost.map { .double($0) } ?? .null, "currency": .string(currency),
             "latency_ms": .integer(Int64(latencyMilliseconds)), "ttft_ms": timeToFirstTokenMilliseconds.map { .integer(Int64($0)) } ?? .null,
             "stream": .bool(stream), "success": .bool(success), "error": error.map { .string($0) } ?? .null,
-            "metadata": .object(metadata), "created_at": .string(createdAt.formatted(.iso8601)),
+            "metadata": .object(metadata), "token_subject": tokenSubject.map { .string($0) } ?? .null,
+            "created_at": .string(createdAt.formatted(.iso8601)),
         ]
     }
 

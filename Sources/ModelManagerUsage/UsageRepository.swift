@@ -87,6 +87,7 @@ public struct UsageRepository: Sendable {
             .integer(Int64(record.latencyMilliseconds)), record.timeToFirstTokenMilliseconds.map { .integer(Int64($0)) } ?? .null,
             .bool(record.stream), .bool(record.success), record.error.map { .text($0) } ?? .null,
             .text(JSONValue.object(record.metadata).jsonText), .integer(UsageFilter.milliseconds(record.createdAt)),
+            record.tokenSubject.map { .text($0) } ?? .null,
         ]
     }
 
@@ -96,28 +97,77 @@ public struct UsageRepository: Sendable {
         public var recordID: String
         public var subject: String
         public var payload: String
+        /// Failed publishes so far.
+        public var attempts: Int = 0
     }
 
-    /// Unsent rows of `sink`, oldest first.
+    /// Unsent rows of `sink`, oldest first, without claiming them.
     public func pending(sink: String, limit: Int) async throws -> [OutboxRow] {
         try await database.read(SQLStatement(
-            "SELECT record_id, subject, payload FROM outbox WHERE sink = ? AND sent_at IS NULL ORDER BY created_at, record_id LIMIT ?",
+            "SELECT record_id, subject, payload, attempts FROM outbox WHERE sink = ? AND sent_at IS NULL AND failed_at IS NULL "
+                + "ORDER BY created_at, record_id LIMIT ?",
             [.text(sink), .integer(Int64(limit))]
-        )).map { OutboxRow(recordID: $0[0].text ?? "", subject: $0[1].text ?? "", payload: $0[2].text ?? "") }
+        )).map(Self.outboxRow)
+    }
+
+    /// Claims up to `limit` unsent rows of `sink` for `lease`: rows another relay claimed and
+    /// still holds are skipped (PostgreSQL: `FOR UPDATE SKIP LOCKED`), so with several
+    /// instances on one database each row is published by one of them. A relay that dies
+    /// leaves its claim to expire.
+    public func claim(sink: String, limit: Int, lease: Duration) async throws -> [OutboxRow] {
+        let now = UsageFilter.milliseconds(Date())
+        let locking = database.dialect.kind == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        let rows = try await database.writeReturning(SQLStatement(
+            "UPDATE outbox SET claimed_until = ? WHERE sink = ? AND record_id IN (SELECT record_id FROM outbox WHERE sink = ? "
+                + "AND sent_at IS NULL AND failed_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?) "
+                + "ORDER BY created_at, record_id LIMIT ?\(locking)) RETURNING record_id, subject, payload, attempts, created_at",
+            [.integer(now + lease.wholeMilliseconds), .text(sink), .text(sink), .integer(now), .integer(Int64(limit))]))
+        return rows.sorted { ($0[4].integer, $0[0].text ?? "") < ($1[4].integer, $1[0].text ?? "") }.map(Self.outboxRow)
+    }
+
+    /// A failed publish of one row: counted; a failure the broker will repeat forever sets
+    /// the row aside (`failed_at`), with its error, once it has happened `setAsideAfter` times.
+    public func markFailed(sink: String, recordID: String, error: String, permanent: Bool, setAsideAfter: Int) async throws {
+        let now = UsageFilter.milliseconds(Date())
+        try await database.write([SQLStatement(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_until = NULL, "
+                + "failed_at = CASE WHEN ? AND attempts + 1 >= ? THEN ? ELSE NULL END WHERE sink = ? AND record_id = ?",
+            [.text(Self.escaped(String(error.prefix(1000)))), .bool(permanent), .integer(Int64(setAsideAfter)), .integer(now), .text(sink), .text(recordID)])])
+    }
+
+    /// Gives claimed rows back before their lease ends.
+    public func releaseClaims(sink: String, recordIDs: [String]) async throws {
+        guard !recordIDs.isEmpty else { return }
+        try await database.write([SQLStatement(
+            "UPDATE outbox SET claimed_until = NULL WHERE sink = ? AND record_id IN ("
+                + Array(repeating: "?", count: recordIDs.count).joined(separator: ", ") + ")",
+            [.text(sink)] + recordIDs.map { .text($0) })])
+    }
+
+    /// Rows set aside because their broker refused them for good.
+    public func failedOutboxRows(sink: String) async throws -> [(row: OutboxRow, error: String)] {
+        try await database.read(SQLStatement(
+            "SELECT record_id, subject, payload, attempts, last_error FROM outbox WHERE sink = ? AND failed_at IS NOT NULL ORDER BY created_at",
+            [.text(sink)])).map { (Self.outboxRow($0), $0[4].text ?? "") }
+    }
+
+    private static func outboxRow(_ columns: [SQLValue]) -> OutboxRow {
+        OutboxRow(recordID: columns[0].text ?? "", subject: columns[1].text ?? "", payload: columns[2].text ?? "", attempts: Int(columns[3].integer))
     }
 
     public func markSent(sink: String, recordIDs: [String]) async throws {
         guard !recordIDs.isEmpty else { return }
         let now = UsageFilter.milliseconds(Date())
         try await database.write([SQLStatement(
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE sink = ? AND record_id IN ("
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE sink = ? AND record_id IN ("
                 + Array(repeating: "?", count: recordIDs.count).joined(separator: ", ") + ")",
             [.integer(now), .text(sink)] + recordIDs.map { .text($0) })])
     }
 
     /// Unsent rows per sink.
     public func backlog() async throws -> [String: Int64] {
-        let rows = try await database.read(SQLStatement("SELECT sink, CAST(COUNT(*) AS BIGINT) FROM outbox WHERE sent_at IS NULL GROUP BY sink"))
+        let rows = try await database.read(SQLStatement(
+            "SELECT sink, CAST(COUNT(*) AS BIGINT) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL GROUP BY sink"))
         return Dictionary(uniqueKeysWithValues: rows.map { ($0[0].text ?? "", $0[1].integer) })
     }
 
@@ -183,7 +233,7 @@ public struct UsageRepository: Sendable {
             invokeType: row[8].text ?? "", model: row[9].text ?? "", usage: nil, cost: row[16].double, currency: row[17].text ?? "",
             latencyMilliseconds: Int(row[18].integer), timeToFirstTokenMilliseconds: row[19] == .null ? nil : Int(row[19].integer),
             stream: row[20].bool, success: row[21].bool, error: row[22].text,
-            metadata: (try? JSONValue(parsing: row[23].text ?? "{}"))?.objectValue ?? [:],
+            metadata: (try? JSONValue(parsing: row[23].text ?? "{}"))?.objectValue ?? [:], tokenSubject: row[25].text,
             createdAt: Date(timeIntervalSince1970: Double(row[24].integer) / 1000))
         record.promptTokens = Int(row[10].integer)
         record.completionTokens = Int(row[11].integer)

@@ -216,4 +216,22 @@ import Testing
             #expect(stored.error?.hasPrefix("cancelled") == true, "\(stored.error ?? "")")
         }
     }
+
+    @Test func aStreamCutAfterItsPromptWasCountedStillBillsThoseTokens() async throws {
+        try await withTestServer { server in
+            let request = ModelRequest(
+                provider: .anthropic, channel: .anthropic, invokeType: .messages, stream: true, orgID: "o", userID: "u", clientType: "c",
+                extra: [
+                    "model": "claude-haiku-4-5", "max_tokens": 64, "messages": [["role": "user", "content": "one two three four five"]],
+                    "extra_headers": ["x-emulator-fault": "truncate-after=2"],
+                ])
+            var chunks: [ModelResponse] = []
+            for try await chunk in server.asyncClient().invokeStream(request, requestID: "cut-1") { chunks.append(chunk) }
+            #expect(chunks.last?.error != nil)
+            let stored = try #require(try await server.server.usageService.repository.records(requestIDs: ["cut-1"]).first)
+            #expect(!stored.success)
+            #expect(stored.promptTokens > 0, "message_start counted the prompt: it is billed")
+            #expect(stored.tokenSubject == "o/u")
+        }
+    }
 }

@@ -25,6 +25,7 @@ final class OutageDatabase: SQLDatabase {
     }
 
     func read(_ statement: SQLStatement) async throws -> [[SQLValue]] { try await base.read(statement) }
+    func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] { try await base.writeReturning(statement) }
     func migrate(_ migrations: [Migration]) async throws { try await base.migrate(migrations) }
     func close() async { await base.close() }
 }
@@ -81,5 +82,50 @@ final class OutageDatabase: SQLDatabase {
         let again = UsageLedger(repository: repository, mode: .buffered(capacity: 100), spillFile: spill, logger: Logger(label: "ledger-fault-tests"))
         await again.shutdown()
         #expect(try await repository.summary(UsageFilter()).calls == 5)
+    }
+
+    /// Records what it was given; refuses a model named "refused" for good, as a broker refuses an invalid subject.
+    final class RecordingPublisher: BillingPublisher {
+        let sink: String
+        let published = Mutex<[String]>([])
+
+        init(sink: String) { self.sink = sink }
+
+        func publish(recordID: String, subject: String, payload: String) async throws {
+            if subject.hasSuffix(".refused") { throw PublishError("invalid subject", permanent: true) }
+            published.withLock { $0.append(recordID) }
+        }
+
+        func close() async {}
+    }
+
+    @Test(arguments: Backend.allCases)
+    func twoRelaysOnOneDatabasePublishEachRowOnce(_ backend: Backend) async throws {
+        let repository = try await backend.repository(sinks: ["mqtt"])
+        try await repository.insert((0..<300).map { record("shared\($0)", at: Date()) })
+        let publishers = [RecordingPublisher(sink: "mqtt"), RecordingPublisher(sink: "mqtt")]
+        let relays = publishers.map { OutboxRelay(repository: repository, publishers: [$0], logger: Logger(label: "relay-tests"), pollInterval: .milliseconds(20)) }
+        relays.forEach { $0.start() }
+        for _ in 0..<250 where try await repository.backlog()["mqtt", default: 0] > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        for relay in relays { await relay.shutdown() }
+        let all = publishers.flatMap { $0.published.withLock { $0 } }
+        #expect(all.count == 300, "each row once: MQTT subscribers have no broker-side de-duplication")
+        #expect(Set(all).count == 300)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aRowTheBrokerRefusesForGoodIsSetAsideWithoutHoldingTheOthers(_ backend: Backend) async throws {
+        let repository = try await backend.repository(sinks: ["nats"])
+        try await repository.insert([record("before", at: Date()), record("refused", model: "refused", at: Date()), record("after", at: Date())])
+        let publisher = RecordingPublisher(sink: "nats")
+        let relay = OutboxRelay(repository: repository, publishers: [publisher], logger: Logger(label: "relay-tests"), pollInterval: .milliseconds(20))
+        relay.start()
+        for _ in 0..<250 where try await repository.backlog()["nats", default: 0] > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        await relay.shutdown()
+        #expect(Set(publisher.published.withLock { $0 }) == ["before", "after"])
+        let setAside = try await repository.failedOutboxRows(sink: "nats")
+        #expect(setAside.map(\.row.recordID) == ["refused"])
+        #expect(setAside.first?.row.attempts == OutboxRelay.permanentFailuresBeforeSettingAside)
+        #expect(setAside.first?.error.contains("invalid subject") == true)
     }
 }
