@@ -32,7 +32,7 @@ struct Bench {
         defer { server.stop() }
 
         let client = AsyncModelManagerClient(configuration: ClientConfiguration(
-            serverAddress: "127.0.0.1:\(server.port)", jwtSecret: secret, useTLS: false, timeout: .seconds(30)))
+            serverAddress: "127.0.0.1:\(server.port)", jwtSecret: Secret(secret), useTLS: false, timeout: .seconds(30)))
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         let request = ModelRequest(
             provider: .openai, channel: .openai, invokeType: .chatCompletions, orgID: "bench", userID: "bench", clientType: "bench",

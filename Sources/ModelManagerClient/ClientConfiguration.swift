@@ -9,9 +9,9 @@ public struct ClientConfiguration: Sendable {
     /// `host:port`.
     public var serverAddress: String
     /// HS256 secret to mint tokens with; nil (and no `jwtToken`) sends no authorization.
-    public var jwtSecret: String?
+    public var jwtSecret: Secret?
     /// A ready-made token, used as is when there is no secret (never refreshed).
-    public var jwtToken: String?
+    public var jwtToken: Secret?
     /// Claims for minted tokens; when nil, each request's `org_id`/`user_id`.
     public var jwtPayload: [String: String]?
     public var tokenLifetime: Duration = .seconds(3600)
@@ -44,7 +44,7 @@ public struct ClientConfiguration: Sendable {
         var isActive: Bool { enabled && httpFallbackURL != nil }
     }
 
-    public init(serverAddress: String, jwtSecret: String? = nil, jwtToken: String? = nil, useTLS: Bool = true, timeout: Duration = .seconds(30)) {
+    public init(serverAddress: String, jwtSecret: Secret? = nil, jwtToken: Secret? = nil, useTLS: Bool = true, timeout: Duration = .seconds(30)) {
         self.serverAddress = serverAddress
         self.jwtSecret = jwtSecret
         self.jwtToken = jwtToken
@@ -88,7 +88,7 @@ public struct ClientConfiguration: Sendable {
             throw Invalid(description: "MODEL_MANAGER_SERVER_ADDRESS is not set (expected host:port)")
         }
         var configuration = ClientConfiguration(serverAddress: address)
-        configuration.jwtSecret = value("MODEL_MANAGER_SERVER_JWT_SECRET_KEY")
+        configuration.jwtSecret = value("MODEL_MANAGER_SERVER_JWT_SECRET_KEY").map { Secret($0) }
         configuration.useTLS = (value("MODEL_MANAGER_SERVER_GRPC_USE_TLS") ?? "true").lowercased() == "true"
         if let timeout = try seconds("MODEL_MANAGER_SERVER_INVOKE_TIMEOUT") { configuration.timeout = timeout }
         if let retries = try integer("MODEL_MANAGER_SERVER_GRPC_MAX_RETRIES") { configuration.retry.maximumRetries = retries }

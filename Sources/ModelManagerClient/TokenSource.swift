@@ -13,8 +13,8 @@ package final class TokenSource: Sendable {
     private let cache = Mutex([[String: String]: (token: String, expiresAt: Int64)]())
 
     package init(configuration: ClientConfiguration) {
-        minter = configuration.jwtSecret.map { JWTMinter(secret: $0) }
-        fixedToken = configuration.jwtToken
+        minter = configuration.jwtSecret.map { JWTMinter(secret: $0.revealed) }
+        fixedToken = configuration.jwtToken?.revealed
         payload = configuration.jwtPayload
         lifetime = configuration.tokenLifetime
     }

@@ -8,3 +8,13 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }
 }
+
+extension Secret: ExpressibleByStringLiteral {
+    /// A secret written in code (tests, examples); configuration reads them with `init(_:)`.
+    public init(stringLiteral value: String) { self.init(value) }
+}
+
+extension Secret: CustomReflectable {
+    /// `dump` and the default description of a struct holding a secret show it redacted too.
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+}

@@ -1,11 +1,12 @@
 internal import CGRPC
+public import ModelManagerCore
 
 /// A server's certificate chain and private key, PEM encoded.
 public struct TLSServerConfiguration: Sendable {
     public var certificateChainPEM: String
-    public var privateKeyPEM: String
+    public var privateKeyPEM: Secret
 
-    public init(certificateChainPEM: String, privateKeyPEM: String) {
+    public init(certificateChainPEM: String, privateKeyPEM: Secret) {
         self.certificateChainPEM = certificateChainPEM
         self.privateKeyPEM = privateKeyPEM
     }
@@ -13,7 +14,7 @@ public struct TLSServerConfiguration: Sendable {
     /// Consumed by `grpc_server_add_http2_port`.
     func makeCredentials() -> OpaquePointer {
         certificateChainPEM.withCString { chain in
-            privateKeyPEM.withCString { key in
+            privateKeyPEM.revealed.withCString { key in
                 var pair = grpc_ssl_pem_key_cert_pair(private_key: key, cert_chain: chain)
                 return grpc_ssl_server_credentials_create(nil, &pair, 1, 0, nil)
             }

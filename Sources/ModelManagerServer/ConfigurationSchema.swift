@@ -2,6 +2,7 @@ import ModelManagerCore
 
 /// Every key the configuration file may hold. A key outside it is an error naming the key and
 /// the file: a misspelt `max_concurrent_calls` must not silently leave the default in force.
+/// Keys starting with `_` are comments.
 enum ConfigurationSchema {
     /// Section pattern → its keys. `providers[]` is each element of `providers`; a section whose
     /// keys are free names (an alias, a model's deployments) is absent, and so is not checked.
@@ -31,6 +32,8 @@ enum ConfigurationSchema {
             var unknown: [String] = []
             for key in object.keys.sorted() {
                 let keyPath = path.isEmpty ? key : "\(path).\(key)"
+                // `_comment` and any other key starting with '_' is a comment, at any level.
+                if key.hasPrefix("_") { continue }
                 if let known, !known.contains(key) {
                     unknown.append(keyPath)
                     continue

@@ -284,7 +284,7 @@ public struct ServerConfiguration: Sendable {
         guard let key = try? String(contentsOfFile: privateKey, encoding: .utf8) else {
             throw Invalid("cannot read TLS private key file '\(privateKey)'")
         }
-        return TLSServerConfiguration(certificateChainPEM: chain, privateKeyPEM: key)
+        return TLSServerConfiguration(certificateChainPEM: chain, privateKeyPEM: Secret(key))
     }
 
     /// Points every provider at the provider emulator (`serve --demo`, tests): `root` is its

@@ -193,7 +193,7 @@ import Testing
     @Test func tlsWithASelfSignedCertificate() async throws {
         let pair = try SelfSignedCertificate.make()
         let server = try GRPCServer(
-            configuration: .init(address: "127.0.0.1:0", tls: TLSServerConfiguration(certificateChainPEM: pair.certificate, privateKeyPEM: pair.privateKey)),
+            configuration: .init(address: "127.0.0.1:0", tls: TLSServerConfiguration(certificateChainPEM: pair.certificate, privateKeyPEM: Secret(pair.privateKey))),
             handlers: Self.echoHandlers())
         // 127.0.0.1 with the certificate's name, so no DNS resolver runs.
         let trusted = GRPCChannel(configuration: .init(

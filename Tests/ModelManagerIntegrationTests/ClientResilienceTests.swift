@@ -75,7 +75,7 @@ import Testing
     @Test func unauthenticatedIsRetriedExactlyOnceWithAFreshToken() async throws {
         let service = TokenCountingService()
         let server = try GRPCServer(configuration: .init(address: "127.0.0.1:0"), handlers: service.handlers())
-        let configuration = ClientConfiguration(serverAddress: "127.0.0.1:\(server.port)", jwtSecret: TestServer.jwtSecret, useTLS: false, timeout: .seconds(30))
+        let configuration = ClientConfiguration(serverAddress: "127.0.0.1:\(server.port)", jwtSecret: Secret(TestServer.jwtSecret), useTLS: false, timeout: .seconds(30))
         let answer = try await AsyncModelManagerClient(configuration: configuration).invoke(Self.chat("x"))
         #expect(answer.content == "welcome back")
         #expect(service.calls.withLock { $0 } == 2)

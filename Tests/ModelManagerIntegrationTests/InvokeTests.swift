@@ -122,7 +122,7 @@ import Testing
             }
             #expect(missing?.message.contains("missing authorization") == true)
             // A rotated-out secret that is still accepted works.
-            configuration.jwtSecret = TestServer.previousJWTSecret
+            configuration.jwtSecret = Secret(TestServer.previousJWTSecret)
             _ = try await AsyncModelManagerClient(configuration: configuration).invoke(Self.chat("x"))
         }
     }

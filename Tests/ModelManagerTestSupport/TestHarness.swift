@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Logging
+import ModelManagerCore
 public import ModelManagerProviders
 public import ModelManagerClient
 public import ModelManagerServer
@@ -21,7 +22,7 @@ public struct TestServer: Sendable {
     public var address: String { "127.0.0.1:\(server.grpcPort)" }
 
     public var clientConfiguration: ClientConfiguration {
-        var configuration = ClientConfiguration(serverAddress: address, jwtSecret: Self.jwtSecret, useTLS: false, timeout: .seconds(15))
+        var configuration = ClientConfiguration(serverAddress: address, jwtSecret: Secret(Self.jwtSecret), useTLS: false, timeout: .seconds(15))
         // Retries in tests wait milliseconds, not the production second.
         configuration.retry.baseDelay = .milliseconds(20)
         return configuration

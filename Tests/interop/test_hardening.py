@@ -89,7 +89,7 @@ def test_a_busy_http_port_exits_non_zero_naming_it():
 def test_an_unknown_configuration_key_is_an_error_naming_key_and_file():
     path = os.path.join(tempfile.mkdtemp(prefix="mm-config-"), "config.json")
     with open(path, "w") as file:
-        json.dump({"limits": {"max_concurent_calls": 5}}, file)
+        json.dump({"_comment": "comments are allowed", "limits": {"max_concurent_calls": 5}}, file)
     result = subprocess.run([binary(), "serve", "--config", path], env={**os.environ, "MODEL_MANAGER_SERVER_JWT_SECRET_KEY": SECRET},
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
