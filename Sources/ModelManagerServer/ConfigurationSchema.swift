@@ -10,7 +10,8 @@ enum ConfigurationSchema {
         "": ["grpc", "http", "auth", "usage", "limits", "providers", "aliases", "credential_cooldown_seconds"],
         "grpc": ["address", "max_receive_message_bytes", "shutdown_grace_seconds", "tls", "max_concurrent_streams"],
         "grpc.tls": ["certificate_file", "private_key_file"],
-        "http": ["address", "idle_timeout_seconds"],
+        "http": ["address", "idle_timeout_seconds", "tls"],
+        "http.tls": ["certificate_file", "private_key_file"],
         "auth": ["jwt_secrets", "admin_jwt_secrets", "leeway_seconds"],
         "usage": ["database", "nats_url", "mqtt_url", "ledger_mode", "price_file", "recorded_headers", "spill_file"],
         "limits": [

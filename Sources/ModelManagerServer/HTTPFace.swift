@@ -1,5 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import ModelManagerGRPC
+import NIOSSL
 import Logging
 import ModelManagerAuth
 import ModelManagerCore
@@ -41,9 +45,10 @@ final class HTTPFace: Sendable {
         }
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let idle = configuration.idleTimeout.components
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(idle.seconds) + .nanoseconds(idle.attoseconds / 1_000_000_000)))
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(idle.seconds) + .nanoseconds(idle.attoseconds / 1_000_000_000))),
+            server: try configuration.tls.map { try .tls(http1, tlsConfiguration: Self.tlsConfiguration($0)) } ?? http1,
             configuration: .init(address: .hostname(host, port: port), serverName: "model-manager"),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
@@ -90,6 +95,23 @@ final class HTTPFace: Sendable {
     func shutdown() async {
         await group.triggerGracefulShutdown()
         _ = try? await runner.value
+    }
+
+    /// The PEM pair as swift-nio-ssl's server configuration; an unreadable PEM names which part.
+    static func tlsConfiguration(_ pem: TLSServerConfiguration) throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMBytes(Array(pem.certificateChainPEM.utf8))
+        } catch {
+            throw ServerConfiguration.Invalid("the HTTP TLS certificate is not a PEM certificate chain: \(error)")
+        }
+        do {
+            key = try NIOSSLPrivateKey(bytes: Array(pem.privateKeyPEM.revealed.utf8), format: .pem)
+        } catch {
+            throw ServerConfiguration.Invalid("the HTTP TLS private key is not a PEM private key")
+        }
+        return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
     }
 
     static func split(_ address: String) throws -> (String, Int) {

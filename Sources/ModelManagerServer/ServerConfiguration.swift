@@ -31,6 +31,8 @@ public struct ServerConfiguration: Sendable {
         public var address = "0.0.0.0:8080"
         /// A connection that sends nothing for this long (a half-sent request among them) is closed.
         public var idleTimeout: Duration = .seconds(60)
+        /// Serve HTTPS with this certificate and key; plaintext without.
+        public var tls: TLSServerConfiguration?
     }
 
     public var grpc = GRPC()
@@ -100,12 +102,7 @@ public struct ServerConfiguration: Sendable {
             if let bytes = try Self.count(grpc, "max_receive_message_bytes", section: "grpc") { self.grpc.maxReceiveMessageBytes = bytes }
             if let grace = grpc["shutdown_grace_seconds"]?.doubleValue { self.grpc.shutdownGrace = Duration.clampedSeconds(grace) ?? self.grpc.shutdownGrace }
             if let streams = try Self.count(grpc, "max_concurrent_streams", section: "grpc") { self.grpc.maxConcurrentStreams = streams }
-            if let tls = grpc["tls"] {
-                guard let certificate = tls["certificate_file"]?.stringValue, let key = tls["private_key_file"]?.stringValue else {
-                    throw Invalid("grpc.tls needs 'certificate_file' and 'private_key_file'")
-                }
-                self.grpc.tls = try Self.loadTLS(certificate: certificate, privateKey: key)
-            }
+            if let tls = grpc["tls"] { self.grpc.tls = try Self.tls(tls, section: "grpc.tls") }
         }
         if let auth = root["auth"] {
             for secret in auth["jwt_secrets"]?.arrayValue ?? [] {
@@ -132,6 +129,7 @@ public struct ServerConfiguration: Sendable {
         if let http = root["http"] {
             if let address = http["address"]?.stringValue { self.http.address = address }
             if let idle = http["idle_timeout_seconds"]?.doubleValue { self.http.idleTimeout = Duration.clampedSeconds(idle) ?? self.http.idleTimeout }
+            if let tls = http["tls"] { self.http.tls = try Self.tls(tls, section: "http.tls") }
         }
         if let usageSettings = root["usage"] {
             if let database = usageSettings["database"]?.stringValue { try setDatabase(database) }
@@ -275,6 +273,13 @@ public struct ServerConfiguration: Sendable {
         }
         guard !settings.baseURL.isEmpty else { throw Invalid("providers[\(index)] ('\(name)') needs a 'base_url'") }
         if let existing { providers[existing] = settings } else { providers.append(settings) }
+    }
+
+    private static func tls(_ section: JSONValue, section name: String) throws -> TLSServerConfiguration {
+        guard let certificate = section["certificate_file"]?.stringValue, let key = section["private_key_file"]?.stringValue else {
+            throw Invalid("\(name) needs 'certificate_file' and 'private_key_file'")
+        }
+        return try loadTLS(certificate: certificate, privateKey: key)
     }
 
     public static func loadTLS(certificate: String, privateKey: String) throws -> TLSServerConfiguration {

@@ -184,3 +184,26 @@ def test_readyz_writes_and_answers_503_within_a_second_while_the_ledger_is_locke
         assert readiness()[0] == 200
     finally:
         assert process.stop() == 0
+
+
+def test_the_http_face_serves_https_when_configured():
+    import ssl
+
+    directory = tempfile.mkdtemp(prefix="mm-https-")
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=60)
+    config = os.path.join(directory, "config.json")
+    with open(config, "w") as file:
+        json.dump({"http": {"tls": {"certificate_file": cert, "private_key_file": key}}}, file)
+    process = serve(["--http-address", f"127.0.0.1:{free_port()}", "--config", config])
+    try:
+        listening = process.wait_for_log("model-manager listening")
+        context = ssl.create_default_context(cafile=cert)
+        response = urllib.request.urlopen(f"https://127.0.0.1:{listening['http_port']}/healthz", context=context, timeout=10)
+        assert response.status == 200
+        with pytest.raises(Exception):
+            urllib.request.urlopen(f"http://127.0.0.1:{listening['http_port']}/healthz", timeout=5).read()
+    finally:
+        assert process.stop() == 0
