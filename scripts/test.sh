@@ -29,6 +29,11 @@ for configuration in ${MM_TEST_CONFIGURATIONS:-debug release}; do
   swift build -c "$configuration" --build-tests
   swift test -c "$configuration" --skip-build
 
+  echo "== fuzz seed corpora replayed through the $configuration build"
+  for target in request-decoding json sse http-invoke jwt; do
+    MM_FUZZ_TARGET=$target ".build/$configuration/model-manager-fuzz" Fuzz/corpus/$target/*
+  done
+
   echo "== interop tests against the $configuration binary"
   MODEL_MANAGER_BIN="$PWD/.build/$configuration/model-manager" MODEL_MANAGER_EXAMPLES_BIN="$PWD/.build/$configuration/client-examples" \
     .venv/bin/python -m pytest Tests/interop -q
