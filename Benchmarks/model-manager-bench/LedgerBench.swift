@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ModelManagerCore
 import ModelManagerUsage
+import ServiceLifecycle
 
 /// Ledger throughput with group commit: many callers each waiting for their record's commit
 /// (durable mode), on SQLite and, when given a URL, on PostgreSQL. Prints records/s and the
@@ -27,11 +28,23 @@ enum LedgerBench {
 
     static func measure(_ name: String, callers: Int, database: any SQLDatabase, logger: Logger) async throws {
         let repository = UsageRepository(database: database, sinks: ["nats"])
-        try await repository.migrate()
         let ledger = UsageLedger(repository: repository, logger: logger)
         let perCaller = callers == 1 ? 500 : 4000 / callers
-        let started = ContinuousClock.now
-        let latencies = await withTaskGroup(of: [Double].self) { group in
+        let (started, latencies) = try await withRunningServices([database as? any Service].compactMap { $0 } + [ledger], logger: logger) {
+            try await ledger.ready.wait()
+            return (ContinuousClock.now, await measureCalls(callers: callers, perCaller: perCaller, ledger: ledger))
+        }
+        let seconds = Bench.milliseconds(ContinuousClock.now - started) / 1000
+        await database.close()
+        let p50 = latencies[latencies.count / 2]
+        let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
+        print(name.padding(toLength: 10, withPad: " ", startingAt: 0)
+            + String(format: "  %7d  %8d  %12.0f  %13.2f  %13.2f", callers, latencies.count, Double(latencies.count) / seconds, p50, p99))
+    }
+
+    /// Each caller records `perCaller` records one after another; the sorted latencies in ms.
+    static func measureCalls(callers: Int, perCaller: Int, ledger: UsageLedger) async -> [Double] {
+        await withTaskGroup(of: [Double].self) { group in
             for _ in 0..<callers {
                 group.addTask {
                     var mine: [Double] = []
@@ -51,12 +64,5 @@ enum LedgerBench {
             for await part in group { all += part }
             return all.sorted()
         }
-        let seconds = Bench.milliseconds(ContinuousClock.now - started) / 1000
-        await ledger.shutdown()
-        await database.close()
-        let p50 = latencies[latencies.count / 2]
-        let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
-        print(name.padding(toLength: 10, withPad: " ", startingAt: 0)
-            + String(format: "  %7d  %8d  %12.0f  %13.2f  %13.2f", callers, latencies.count, Double(latencies.count) / seconds, p50, p99))
     }
 }

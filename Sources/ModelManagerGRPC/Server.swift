@@ -86,7 +86,7 @@ public final class GRPCServer: @unchecked Sendable {
             grpc_server_destroy(server)
             queues.forEach { $0.shutdown() }
             GRPCLibrary.release()
-            throw StartError(description: "cannot listen on \(configuration.address): address in use or invalid")
+            throw StartError(description: "the address is in use or invalid")
         }
         port = Int(bound)
         grpc_server_start(server)

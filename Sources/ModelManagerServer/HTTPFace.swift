@@ -12,17 +12,21 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// The server's HTTP side (Hummingbird): the admin statistics API and health. Runs beside gRPC.
-final class HTTPFace: Sendable {
-    let port: Int
-    private let group: ServiceGroup
-    private let runner: Task<Void, any Error>
+/// The server's HTTP side (Hummingbird): invoke fallback, the admin statistics API and health.
+/// A Service beside the gRPC face: it listens once the ledger is ready and, at graceful
+/// shutdown, stops accepting and lets running requests finish.
+final class HTTPFace: Service {
+    private let address: String
+    private let application: any Service
+    private let startsAfter: StartupGate
+    private let listening = StartupGate()
 
     init(
         configuration: ServerConfiguration.HTTP, verifier: JWTVerifier, adminVerifier: JWTVerifier?, recordedHeaders: RecordedHeaders, usage: UsageService,
-        invocation: InvocationService, serving: ServingState, logger: Logger
-    ) async throws {
-        let address = configuration.address
+        invocation: InvocationService, serving: ServingState, logger: Logger, onListening: @escaping @Sendable (Int) -> Void
+    ) throws {
+        address = configuration.address
+        startsAfter = usage.ready
         let (host, port) = try Self.split(address)
         let router = Router()
         let admin = AdminAPI(verifier: adminVerifier, repository: usage.repository)
@@ -43,38 +47,31 @@ final class HTTPFace: Sendable {
                 "dead_letters": .integer(Int64(usage.ledger.deadLetteredCount)),
             ])
         }
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let idle = configuration.idleTimeout.components
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(idle.seconds) + .nanoseconds(idle.attoseconds / 1_000_000_000)))
-        let app = Application(
+        let listening = listening
+        application = Application(
             router: router,
             server: try configuration.tls.map { try .tls(http1, tlsConfiguration: Self.tlsConfiguration($0)) } ?? http1,
             configuration: .init(address: .hostname(host, port: port), serverName: "model-manager"),
             onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
+                listening.open()
+                onListening(channel.localAddress?.port ?? 0)
             },
             logger: logger)
-        group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let group = group
-        runner = Task {
-            // A port that cannot be bound ends the group before it runs: the wait below ends too.
-            defer { portContinuation.finish() }
-            try await group.run()
+    }
+
+    /// A port that cannot be bound ends `run` at once with an error naming the address.
+    func run() async throws {
+        try await startsAfter.wait()
+        do {
+            try await application.run()
+        } catch where !listening.isOpen {
+            throw ServerConfiguration.Invalid("cannot listen for HTTP on \(address): \(error)")
         }
-        var bound = 0
-        for await value in ports { bound = value }
-        guard bound > 0 else {
-            let reason: String
-            do {
-                try await runner.value
-                reason = "the server stopped at once"
-            } catch {
-                reason = "\(error)"
-            }
-            throw ServerConfiguration.Invalid("cannot listen for HTTP on \(address): \(reason)")
+        if !listening.isOpen, !Task.isCancelled, !Task.isShuttingDownGracefully {
+            throw ServerConfiguration.Invalid("cannot listen for HTTP on \(address): the server stopped at once")
         }
-        self.port = bound
     }
 
     /// Whether `probe` succeeds within `limit`: a stalled database is not ready, and /readyz
@@ -90,11 +87,6 @@ final class HTTPFace: Sendable {
                 answer.give(false)
             }
         }
-    }
-
-    func shutdown() async {
-        await group.triggerGracefulShutdown()
-        _ = try? await runner.value
     }
 
     /// The PEM pair as swift-nio-ssl's server configuration; an unreadable PEM names which part.

@@ -5,28 +5,38 @@ import ModelManagerCore
 public import ModelManagerGRPC
 public import ModelManagerProviders
 public import ModelManagerUsage
+public import ServiceLifecycle
+public import UnixSignals
 
 /// The server: gRPC on libgrpc and HTTP on Hummingbird in front of one invocation service,
 /// routing to the provider adapters over one shared HTTP client, accounting in one ledger.
+///
+/// Every long-lived part runs as a Service in one ServiceGroup, in this order: the PostgreSQL
+/// pool (when the ledger is there), the outbox relay, the ledger writer, the HTTP face, the gRPC
+/// face. The group starts them together (the faces and the relay wait until the ledger has
+/// prepared the database) and stops them in reverse: gRPC stops accepting and gives running
+/// calls the grace period, then HTTP, then the ledger commits or spills what is pending, then
+/// the relay and the pool stop.
 public final class ModelManagerServer: Sendable {
     public let configuration: ServerConfiguration
     public let invocation: InvocationService
-    private let grpcServer: GRPCServer
-    private let httpFace: HTTPFace
-    private let httpClient: HTTPClient
-    private let serving: ServingState
-    private let logger: Logger
-
     /// The bound gRPC port (useful with port 0).
-    public var grpcPort: Int { grpcServer.port }
+    public let grpcPort: Int
     /// The bound HTTP port (invoke fallback, admin API, health).
-    public var httpPort: Int { httpFace.port }
+    public let httpPort: Int
+    private let group: ServiceGroup
+    private let running: Task<Void, any Error>
+
     public var usageService: UsageService { invocation.usage }
 
-    /// Opens the ledger, then starts HTTP and gRPC.
-    public static func start(configuration: ServerConfiguration, logger: Logger) async throws -> ModelManagerServer {
+    /// Builds every part, runs the group, and returns once both faces listen. A part that cannot
+    /// start (a busy port, a database that cannot be migrated) ends start-up with its error.
+    /// `shutdownSignals` begin the graceful stop (the CLI passes SIGTERM and SIGINT).
+    public static func start(
+        configuration: ServerConfiguration, shutdownSignals: [UnixSignal] = [], logger: Logger
+    ) async throws -> ModelManagerServer {
         try configuration.validate()
-        let usage = try await UsageService(configuration: configuration.usage, logger: logger)
+        let usage = try UsageService(configuration: configuration.usage, logger: logger)
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.timeout.connect = .seconds(5)
         // A refused upstream fails at once (UNAVAILABLE) so the invoker can move to the next
@@ -46,61 +56,99 @@ public final class ModelManagerServer: Sendable {
         let adminVerifier = configuration.auth.adminJWTSecrets.isEmpty
             ? nil : JWTVerifier(secrets: configuration.auth.adminJWTSecrets.map(\.revealed), leeway: configuration.auth.leeway)
         let serving = ServingState()
-        var httpFace: HTTPFace?
+        let (listening, report) = AsyncStream.makeStream(of: ListeningPort.self)
+        let httpFace: HTTPFace
         do {
-            let face = try await HTTPFace(
-                configuration: configuration.http, verifier: verifier, adminVerifier: adminVerifier, recordedHeaders: configuration.recordedHeaders, usage: usage, invocation: invocation,
-                serving: serving, logger: logger)
-            httpFace = face
-            let modelService = ModelServiceHandlers(
-                invocation: invocation, verifier: verifier, wireLimits: configuration.wire, recordedHeaders: configuration.recordedHeaders)
-            let health = HealthHandlers(serving: serving, services: ["", ModelServiceHandlers.service])
-            let grpcServer = try GRPCServer(
-                configuration: .init(
-                    address: configuration.grpc.address, tls: configuration.grpc.tls, maxReceiveMessageBytes: configuration.grpc.maxReceiveMessageBytes,
-                    maxConcurrentStreams: configuration.grpc.maxConcurrentStreams),
-                handlers: modelService.methods.merging(health.methods) { first, _ in first })
-            return ModelManagerServer(
-                configuration: configuration, invocation: invocation, grpcServer: grpcServer, httpFace: face, httpClient: httpClient,
-                serving: serving, logger: logger)
+            httpFace = try HTTPFace(
+                configuration: configuration.http, verifier: verifier, adminVerifier: adminVerifier, recordedHeaders: configuration.recordedHeaders,
+                usage: usage, invocation: invocation, serving: serving, logger: logger
+            ) { report.yield(.http($0)) }
         } catch {
-            await httpFace?.shutdown()
             try? await httpClient.shutdown()
-            await usage.shutdown()
             throw error
         }
-    }
+        let modelService = ModelServiceHandlers(
+            invocation: invocation, verifier: verifier, wireLimits: configuration.wire, recordedHeaders: configuration.recordedHeaders)
+        let health = HealthHandlers(serving: serving, services: ["", ModelServiceHandlers.service])
+        let grpcFace = GRPCFace(
+            configuration: .init(
+                address: configuration.grpc.address, tls: configuration.grpc.tls, maxReceiveMessageBytes: configuration.grpc.maxReceiveMessageBytes,
+                maxConcurrentStreams: configuration.grpc.maxConcurrentStreams),
+            handlers: modelService.methods.merging(health.methods) { first, _ in first }, grace: configuration.grpc.shutdownGrace,
+            startsAfter: usage.ready, serving: serving, logger: logger
+        ) { report.yield(.grpc($0)) }
 
-    private init(
-        configuration: ServerConfiguration, invocation: InvocationService, grpcServer: GRPCServer, httpFace: HTTPFace, httpClient: HTTPClient,
-        serving: ServingState, logger: Logger
-    ) {
-        self.configuration = configuration
-        self.invocation = invocation
-        self.grpcServer = grpcServer
-        self.httpFace = httpFace
-        self.httpClient = httpClient
-        self.serving = serving
-        self.logger = logger
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: usage.services + [httpFace, grpcFace], gracefulShutdownSignals: shutdownSignals, logger: logger)
+        // A part that ignores the stop is cancelled after every part's own bound has passed.
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.grpc.shutdownGrace + usage.ledger.shutdownGrace + .seconds(5)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        let running = Task {
+            defer { report.finish() }
+            var failure: (any Error)?
+            do {
+                try await group.run()
+            } catch {
+                failure = error
+            }
+            // Nothing calls upstream or writes any more.
+            try? await httpClient.shutdown()
+            await usage.close()
+            if let failure { throw failure }
+            logger.info("stopped")
+        }
+        var grpcPort: Int?
+        var httpPort: Int?
+        for await port in listening {
+            switch port {
+            case .grpc(let bound): grpcPort = bound
+            case .http(let bound): httpPort = bound
+            }
+            if grpcPort != nil, httpPort != nil { break }
+        }
+        guard let grpcPort, let httpPort else {
+            try await running.value
+            throw ServerConfiguration.Invalid("the server stopped during start-up")
+        }
+        let server = ModelManagerServer(
+            configuration: configuration, invocation: invocation, grpcPort: grpcPort, httpPort: httpPort, group: group, running: running)
         logger.info(
             "model-manager listening",
             metadata: [
-                "grpc_address": "\(configuration.grpc.address)", "grpc_port": "\(grpcServer.port)", "http_port": "\(httpFace.port)",
+                "grpc_address": "\(configuration.grpc.address)", "grpc_port": "\(grpcPort)", "http_port": "\(httpPort)",
                 "tls": "\(configuration.grpc.tls != nil)", "admin_api": "\(configuration.auth.adminJWTSecrets.isEmpty ? "off" : "on")",
                 "max_concurrent_calls": "\(configuration.limits.maximumConcurrentCalls)",
                 "providers": "\(invocation.router.configuredProviders.map(\.rawValue).joined(separator: ","))",
             ])
+        return server
     }
 
-    /// Graceful stop: health turns NOT_SERVING, running calls get the grace period, the rest are
-    /// cancelled; the ledger and the outbox go last, so every finished call has its record.
+    private enum ListeningPort {
+        case grpc(Int)
+        case http(Int)
+    }
+
+    private init(
+        configuration: ServerConfiguration, invocation: InvocationService, grpcPort: Int, httpPort: Int, group: ServiceGroup,
+        running: Task<Void, any Error>
+    ) {
+        self.configuration = configuration
+        self.invocation = invocation
+        self.grpcPort = grpcPort
+        self.httpPort = httpPort
+        self.group = group
+        self.running = running
+    }
+
+    /// Returns once the server has stopped: after a shutdown signal or `shutdown`, or when a
+    /// part failed (its error is thrown).
+    public func waitUntilStopped() async throws {
+        try await running.value
+    }
+
+    /// The graceful stop the shutdown signals begin, for callers that stop the server themselves.
     public func shutdown() async {
-        logger.info("shutting down", metadata: ["grace_seconds": "\(configuration.grpc.shutdownGrace.components.seconds)"])
-        serving.stopServing()
-        await grpcServer.shutdown(grace: configuration.grpc.shutdownGrace)
-        await httpFace.shutdown()
-        try? await httpClient.shutdown()
-        await invocation.usage.shutdown()
-        logger.info("stopped")
+        await group.triggerGracefulShutdown()
+        _ = try? await running.value
     }
 }

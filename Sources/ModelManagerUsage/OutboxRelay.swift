@@ -1,28 +1,51 @@
 public import Logging
 import ModelManagerCore
+public import ServiceLifecycle
 import Synchronization
 
 /// Publishes each outbox row to its broker and marks it sent only after the broker acknowledged
 /// it. A broker that is down delays events (retried with backoff) and never touches an invoke.
-public final class OutboxRelay: Sendable {
+/// A Service: it publishes from `run` until the group shuts down.
+public final class OutboxRelay: Service, Sendable {
     private let repository: UsageRepository
     private let publishers: [any BillingPublisher]
     private let logger: Logger
     private let pollInterval: Duration
+    private let startsAfter: StartupGate?
     private let signal = Signal()
-    private let tasks = Mutex<[Task<Void, Never>]>([])
     private let lastBacklog = Mutex<[String: Int64]>([:])
 
-    public init(repository: UsageRepository, publishers: [any BillingPublisher], logger: Logger, pollInterval: Duration = .seconds(1)) {
+    /// `startsAfter`: the ledger's `ready`, when the relay runs in its group (the outbox table
+    /// exists only once the ledger has migrated the database).
+    public init(
+        repository: UsageRepository, publishers: [any BillingPublisher], startsAfter: StartupGate? = nil, logger: Logger,
+        pollInterval: Duration = .seconds(1)
+    ) {
         self.repository = repository
         self.publishers = publishers
+        self.startsAfter = startsAfter
         self.logger = logger
         self.pollInterval = pollInterval
     }
 
-    public func start() {
-        let started = publishers.map { publisher in Task { await self.run(publisher) } }
-        tasks.withLock { $0 = started }
+    /// Publishes until graceful shutdown (a publish in progress is abandoned: its row stays
+    /// unsent, to be published by the next start or by another instance), then closes the publishers.
+    public func run() async {
+        do {
+            try await startsAfter?.wait()
+            if publishers.isEmpty {
+                try await gracefulShutdown()
+            } else {
+                await cancelWhenGracefulShutdown {
+                    await withDiscardingTaskGroup { group in
+                        for publisher in self.publishers { group.addTask { await self.run(publisher) } }
+                    }
+                }
+            }
+        } catch {
+            // Cancelled before the ledger was ready, or while waiting with nothing to publish.
+        }
+        for publisher in publishers { await publisher.close() }
     }
 
     /// New rows were committed: publish them now rather than at the next poll.
@@ -35,14 +58,6 @@ public final class OutboxRelay: Sendable {
         let counts = (try? await repository.backlog()) ?? backlog
         lastBacklog.withLock { $0 = counts }
         return counts
-    }
-
-    public func shutdown() async {
-        let running = tasks.withLock { $0 }
-        running.forEach { $0.cancel() }
-        signal.fire()
-        for task in running { await task.value }
-        for publisher in publishers { await publisher.close() }
     }
 
     /// Failed publishes after which a row the broker refuses for good is set aside.
@@ -140,7 +155,7 @@ final class Signal: Sendable {
         waiters.forEach { $0.resume() }
     }
 
-    /// Returns when fired or after `timeout`.
+    /// Returns when fired, after `timeout`, or when the task is cancelled.
     func wait(upTo timeout: Duration) async {
         let id = state.withLock { state -> Int in
             state.nextID += 1
@@ -151,17 +166,21 @@ final class Signal: Sendable {
             self?.resume(id)
         }
         defer { timer.cancel() }
-        await withCheckedContinuation { continuation in
-            let resumeNow = state.withLock { state -> Bool in
-                if state.expired.remove(id) != nil { return true }
-                if state.pending {
-                    state.pending = false
-                    return true
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.expired.remove(id) != nil { return true }
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiters[id] = continuation
+                    return false
                 }
-                state.waiters[id] = continuation
-                return false
+                if resumeNow { continuation.resume() }
             }
-            if resumeNow { continuation.resume() }
+        } onCancel: {
+            self.resume(id)
         }
     }
 

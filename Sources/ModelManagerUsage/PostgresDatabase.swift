@@ -2,12 +2,13 @@ import Foundation
 public import Logging
 import NIOCore
 import PostgresNIO
+public import ServiceLifecycle
 
-/// PostgreSQL, for several server instances sharing one ledger.
-public final class PostgresDatabase: SQLDatabase {
+/// PostgreSQL, for several server instances sharing one ledger. A Service: its connection pool
+/// serves queries while `run` runs (in the server's group, or `withRunningServices`).
+public final class PostgresDatabase: SQLDatabase, Service {
     public let dialect = SQLDialect(kind: .postgres)
     private let client: PostgresClient
-    private let runner: Task<Void, Never>
     private let logger: Logger
 
     public struct InvalidURL: Error, CustomStringConvertible {
@@ -25,26 +26,31 @@ public final class PostgresDatabase: SQLDatabase {
         let configuration = PostgresClient.Configuration(
             host: host, port: components.port ?? 5432, username: user, password: components.password, database: database, tls: .disable)
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let client = client
-        runner = Task { await client.run() }
         self.logger = logger
     }
 
+    /// Runs the connection pool until graceful shutdown or cancellation.
+    public func run() async { await client.run() }
+
     public func write(_ statements: [SQLStatement]) async throws {
         let logger = logger
-        try await client.withTransaction(logger: logger) { connection in
-            for statement in statements {
-                try await connection.query(Self.query(statement), logger: logger)
+        try await PostgresFailure.translating {
+            try await client.withTransaction(logger: logger) { connection in
+                for statement in statements {
+                    try await connection.query(Self.query(statement), logger: logger)
+                }
             }
         }
     }
 
     public func read(_ statement: SQLStatement) async throws -> [[SQLValue]] {
-        var rows: [[SQLValue]] = []
-        for try await row in try await client.query(Self.query(statement), logger: logger) {
-            rows.append(try row.map(Self.value))
+        try await PostgresFailure.translating {
+            var rows: [[SQLValue]] = []
+            for try await row in try await client.query(Self.query(statement), logger: logger) {
+                rows.append(try row.map(Self.value))
+            }
+            return rows
         }
-        return rows
     }
 
     public func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] {
@@ -71,9 +77,8 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
-    public func close() async {
-        runner.cancel()
-    }
+    /// The pool closes when `run` ends.
+    public func close() async {}
 
     /// `?` placeholders become `$1`, `$2`, … (our SQL has no `?` inside literals).
     static func query(_ statement: SQLStatement) -> PostgresQuery {

@@ -1,13 +1,17 @@
 public import Logging
 import ModelManagerCore
+public import ServiceLifecycle
 import Synchronization
 
 /// Writes usage records through one writer that commits them in batches (group commit), off
 /// the request path. In durable mode a caller's `record` returns only once its record is
 /// committed, so a record is never acknowledged and then lost. In buffered mode `record`
 /// returns at once while the buffer has room (records not yet committed are lost if the
-/// process dies; `shutdown` flushes them).
-public final class UsageLedger: Sendable {
+/// process dies; a graceful shutdown commits or spills them).
+///
+/// The writer is a Service: `run` prepares the database, opens `ready`, and commits until the
+/// group shuts down.
+public final class UsageLedger: Service, Sendable {
     public enum Mode: Sendable, Hashable {
         case durable
         case buffered(capacity: Int)
@@ -20,6 +24,7 @@ public final class UsageLedger: Sendable {
         var entries: [Entry] = []
         /// The batch the writer is committing now.
         var inFlight: [Entry] = []
+        /// Shutdown began: a record that arrives now goes to the spill file.
         var stopped = false
     }
 
@@ -29,10 +34,13 @@ public final class UsageLedger: Sendable {
     public let spillFile: String?
     /// How long a caller with no deadline waits for its record's commit.
     public let maximumCommitWait: Duration
+    /// How long records pending at graceful shutdown get to commit before they are spilled.
+    public let shutdownGrace: Duration
+    /// Opens once the database is migrated and the last run's spill file replayed.
+    public let ready: StartupGate
     private let pending = Mutex(Pending())
     private let wakeups: AsyncStream<Void>.Continuation
-    private let writer: Mutex<Task<Void, Never>?> = Mutex(nil)
-    private let watchdog: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let wakeupStream: AsyncStream<Void>
     private let committedCount = Atomic<Int>(0)
     private let deadLettered = Atomic<Int>(0)
     private let withheldCount = Atomic<Int>(0)
@@ -46,41 +54,83 @@ public final class UsageLedger: Sendable {
 
     public init(
         repository: UsageRepository, mode: Mode = .durable, spillFile: String? = nil, maximumCommitWait: Duration = .seconds(30),
-        logger: Logger, onCommit: @escaping @Sendable () -> Void = {}
+        shutdownGrace: Duration = .seconds(5), ready: StartupGate = StartupGate(), logger: Logger,
+        onCommit: @escaping @Sendable () -> Void = {}
     ) {
+        self.ready = ready
         self.repository = repository
         self.mode = mode
         self.spillFile = spillFile
         self.maximumCommitWait = maximumCommitWait
+        self.shutdownGrace = shutdownGrace
         self.logger = logger
         self.onCommit = onCommit
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        wakeups = continuation
-        let task = Task { await self.runWriter(wakeups: stream) }
-        writer.withLock { $0 = task }
-        let watching = Task { await self.watchDeadlines() }
-        watchdog.withLock { $0 = watching }
+        (wakeupStream, wakeups) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    private func runWriter(wakeups: AsyncStream<Void>) async {
-        for await _ in wakeups {
-            while !Task.isCancelled {
-                let batch = pending.withLock { state -> [Entry] in
-                    let count = min(state.entries.count, Self.maximumBatch)
-                    defer { state.entries.removeFirst(count) }
-                    state.inFlight = Array(state.entries.prefix(count))
-                    return state.inFlight
-                }
-                guard !batch.isEmpty else { break }
-                let records = batch.map { entry in entry.waiter?.takeForCommit() == true ? entry.record.withheld : entry.record }
-                guard await commit(records) else { return }
-                pending.withLock { $0.inFlight = [] }
-                committedCount.add(batch.count, ordering: .relaxed)
-                let late = batch.filter { $0.waiter?.committed() == true }.map(\.record)
-                if !late.isEmpty { await correct(late) }
-                onCommit()
+    /// Migrates the database and replays the spill file (a failure ends start-up with its
+    /// error), opens `ready`, then commits until graceful shutdown. Records pending then get
+    /// `shutdownGrace`; what is still uncommitted after it, or when the group is cancelled,
+    /// goes to the spill file and its waiting callers are told.
+    public func run() async throws {
+        try await repository.migrate()
+        if let spillFile { try await Self.replaySpill(spillFile, into: repository, logger: logger) }
+        ready.open()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.runWriter() }
+            group.addTask { await self.watchDeadlines() }
+            group.addTask {
+                guard (try? await gracefulShutdown()) != nil else { return }
+                self.stopTaking()
+                try? await Task.sleep(for: self.shutdownGrace)
             }
+            // The writer drained what was pending, or the grace ran out, or the group was cancelled.
+            await group.next()
+            group.cancelAll()
         }
+        stopTaking()
+        spill(pending.withLock { state -> [Entry] in
+            defer {
+                state.entries = []
+                state.inFlight = []
+            }
+            return state.inFlight + state.entries
+        })
+    }
+
+    private func stopTaking() {
+        pending.withLock { $0.stopped = true }
+        wakeups.finish()
+    }
+
+    /// Commits batches as records arrive; after `stopTaking`, commits what is left and returns.
+    /// Returns early, leaving the batch in flight, when cancelled.
+    private func runWriter() async {
+        for await _ in wakeupStream {
+            guard await commitPending() else { return }
+        }
+        _ = await commitPending()
+    }
+
+    /// Commits every pending record, a batch at a time; false when cancelled before the end.
+    private func commitPending() async -> Bool {
+        while !Task.isCancelled {
+            let batch = pending.withLock { state -> [Entry] in
+                let count = min(state.entries.count, Self.maximumBatch)
+                defer { state.entries.removeFirst(count) }
+                state.inFlight = Array(state.entries.prefix(count))
+                return state.inFlight
+            }
+            guard !batch.isEmpty else { return true }
+            let records = batch.map { entry in entry.waiter?.takeForCommit() == true ? entry.record.withheld : entry.record }
+            guard await commit(records) else { return false }
+            pending.withLock { $0.inFlight = [] }
+            committedCount.add(batch.count, ordering: .relaxed)
+            let late = batch.filter { $0.waiter?.committed() == true }.map(\.record)
+            if !late.isEmpty { await correct(late) }
+            onCommit()
+        }
+        return false
     }
 
     /// Records `record`. In durable mode, returns once it is committed (true), or false when
@@ -89,16 +139,24 @@ public final class UsageLedger: Sendable {
     @discardableResult
     public func record(_ record: UsageRecord, deadline: ContinuousClock.Instant? = nil) async -> Bool {
         if case .buffered(let capacity) = mode {
-            let accepted = pending.withLock { state -> Bool in
-                guard state.entries.count < capacity else { return false }
+            let admission = pending.withLock { state -> Admission in
+                guard !state.stopped else { return .stopped }
+                guard state.entries.count < capacity else { return .full }
                 state.entries.append((record, nil))
-                return true
+                return .accepted
             }
-            if accepted {
+            switch admission {
+            case .accepted:
                 wakeups.yield()
                 return true
+            case .stopped:
+                // Acknowledged as buffered records are: the spill file carries it to the next start.
+                spill([(record, nil)])
+                return true
+            case .full:
+                // The buffer is bounded: past it, the caller waits like a durable one.
+                break
             }
-            // The buffer is bounded: past it, the caller waits like a durable one.
         }
         let waiter = CommitWaiter(deadline: (deadline ?? .now + maximumCommitWait) - Self.deadlineMargin)
         let committed = await withUnsafeContinuation { continuation in
@@ -108,10 +166,14 @@ public final class UsageLedger: Sendable {
                 state.entries.append((record, waiter))
                 return true
             }
-            if accepted { wakeups.yield() } else { waiter.giveUp() }
+            if accepted { wakeups.yield() } else { spill([(record, waiter)]) }
         }
         if !committed { withheldCount.add(1, ordering: .relaxed) }
         return committed
+    }
+
+    private enum Admission {
+        case accepted, full, stopped
     }
 
     /// One task for the whole ledger (no timer per call): every 20 ms it tells the callers whose
@@ -131,41 +193,6 @@ public final class UsageLedger: Sendable {
     public var committed: Int { committedCount.load(ordering: .relaxed) }
     /// Answers withheld because their record was not committed in time.
     public var withheld: Int { withheldCount.load(ordering: .relaxed) }
-
-    /// Commits what is pending within `grace`; what is still uncommitted then goes to the spill
-    /// file (replayed by `replaySpill` at the next start) and its callers are told.
-    public func shutdown(grace: Duration = .seconds(5)) async {
-        wakeups.finish()
-        let writerTask = writer.withLock { $0 }
-        let finished = await Self.finishes(writerTask, within: grace)
-        if !finished {
-            writerTask?.cancel()
-            let left = pending.withLock { state -> [Entry] in
-                state.stopped = true
-                defer {
-                    state.entries = []
-                    state.inFlight = []
-                }
-                return state.inFlight + state.entries
-            }
-            spill(left)
-        }
-        pending.withLock { $0.stopped = true }
-        watchdog.withLock { $0 }?.cancel()
-    }
-
-    private static func finishes(_ task: Task<Void, Never>?, within limit: Duration) async -> Bool {
-        guard let task else { return true }
-        let done = Atomic<Bool>(false)
-        let waiting = Task {
-            await task.value
-            done.store(true, ordering: .relaxed)
-        }
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline, !done.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(10)) }
-        waiting.cancel()
-        return done.load(ordering: .relaxed)
-    }
 
     /// Writes `entries` to the spill file; their waiting callers are told the record was not
     /// committed (so they withhold the answer), and the spilled record says so.

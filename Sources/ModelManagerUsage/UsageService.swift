@@ -1,8 +1,8 @@
 public import Logging
 public import ModelManagerCore
+public import ServiceLifecycle
 
-/// Everything usage accounting needs, built from configuration and shut down in order:
-/// the ledger is flushed first, then the relay stops.
+/// Everything usage accounting needs, built from configuration.
 public final class UsageService: Sendable {
     public struct Configuration: Sendable {
         public enum Database: Sendable, Hashable {
@@ -32,8 +32,14 @@ public final class UsageService: Sendable {
     public let ledger: UsageLedger
     public let relay: OutboxRelay
     public let prices: PriceTable
+    /// The parts that run, in start order: the database's connection pool (PostgreSQL), the
+    /// relay, the ledger. A ServiceGroup stops them in reverse: the ledger commits (or spills)
+    /// what is pending, then the relay stops, then the pool closes.
+    public let services: [any Service]
 
-    public init(configuration: Configuration, logger: Logger) async throws {
+    /// Builds the parts; nothing touches the database until `services` run (the ledger migrates it
+    /// first and then opens `ready`).
+    public init(configuration: Configuration, logger: Logger) throws {
         let database: any SQLDatabase =
             switch configuration.database {
             case .sqlite(let path): try SQLiteDatabase(path: path, synchronous: configuration.ledgerMode == .durable ? .full : .normal)
@@ -43,20 +49,21 @@ public final class UsageService: Sendable {
         if let url = configuration.natsURL { publishers.append(NATSPublisher(url: url)) }
         if let mqtt = configuration.mqtt { publishers.append(MQTTPublisher(host: mqtt.host, port: mqtt.port, topicPrefix: mqtt.topicPrefix)) }
         repository = UsageRepository(database: database, sinks: publishers.map(\.sink))
-        try await repository.migrate()
-        try await UsageLedger.replaySpill(configuration.resolvedSpillFile, into: repository, logger: logger)
         prices = try configuration.priceFile.map { try PriceTable.load(file: $0, logger: logger) } ?? PriceTable(logger: logger)
-        let relay = OutboxRelay(repository: repository, publishers: publishers, logger: logger)
+        let ready = StartupGate()
+        let relay = OutboxRelay(repository: repository, publishers: publishers, startsAfter: ready, logger: logger)
         self.relay = relay
-        ledger = UsageLedger(repository: repository, mode: configuration.ledgerMode, spillFile: configuration.resolvedSpillFile, logger: logger) {
-            relay.wake()
-        }
-        relay.start()
+        ledger = UsageLedger(
+            repository: repository, mode: configuration.ledgerMode, spillFile: configuration.resolvedSpillFile, ready: ready, logger: logger
+        ) { relay.wake() }
+        services = [database as? any Service].compactMap { $0 } + [relay, ledger]
     }
 
-    public func shutdown() async {
-        await ledger.shutdown()
-        await relay.shutdown()
+    /// Opens once the ledger has prepared the database.
+    public var ready: StartupGate { ledger.ready }
+
+    /// Closes the database, after `services` have stopped.
+    public func close() async {
         await repository.database.close()
     }
 }

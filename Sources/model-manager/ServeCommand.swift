@@ -6,6 +6,7 @@ import ModelManagerClient
 import ModelManagerProviders
 import ModelManagerServer
 import ProviderEmulator
+import ServiceLifecycle
 import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
@@ -76,17 +77,25 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let signals = TerminationSignals(logger: logger)
-        let server = try await ModelManagerServer.start(configuration: configuration, logger: logger)
-        await signals.first()
-        await server.shutdown()
+        let server = try await ModelManagerServer.start(configuration: configuration, shutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The group hears signals only once it runs; one that came during start-up still stops it.
+        if signals.received { await server.shutdown() }
+        do {
+            try await server.waitUntilStopped()
+        } catch {
+            await emulator?.stop()
+            throw error
+        }
         await emulator?.stop()
     }
 }
 
-/// SIGTERM and SIGINT, installed before anything starts. The first ends `first()`, which
-/// begins the graceful stop; a second one means "now": the process exits at once (130).
+/// SIGTERM and SIGINT, installed before anything starts. The first ends `first()` (the server's
+/// ServiceGroup hears it too and begins the graceful stop); a second one means "now": the process
+/// exits at once (130).
 final class TerminationSignals: Sendable {
     private let signals: AsyncStream<Int32>
+    private let count: SignalCount
     /// Kept only to be cancelled; the sources run on their own queue.
     nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
 
@@ -94,6 +103,7 @@ final class TerminationSignals: Sendable {
         let (signals, continuation) = AsyncStream.makeStream(of: Int32.self)
         self.signals = signals
         let count = SignalCount()
+        self.count = count
         sources = [SIGTERM, SIGINT].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
@@ -114,6 +124,9 @@ final class TerminationSignals: Sendable {
 
     deinit { sources.forEach { $0.cancel() } }
 
+    /// Whether a signal came.
+    var received: Bool { count.value > 0 }
+
     /// Returns on the first signal.
     func first() async {
         for await _ in signals { break }
@@ -122,6 +135,7 @@ final class TerminationSignals: Sendable {
 
 /// Signals received so far (the handlers run on a concurrent queue).
 private final class SignalCount: Sendable {
-    private let value = Atomic<Int>(0)
-    func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+    private let count = Atomic<Int>(0)
+    func increment() -> Int { count.add(1, ordering: .relaxed).newValue }
+    var value: Int { count.load(ordering: .relaxed) }
 }

@@ -4,6 +4,7 @@ import Logging
 import ModelManagerCore
 import ModelManagerServer
 import ModelManagerUsage
+import ServiceLifecycle
 
 /// `model-manager usage …`: the admin API's queries, straight from the ledger.
 struct UsageCommand: AsyncParsableCommand {
@@ -22,17 +23,29 @@ struct UsageCommand: AsyncParsableCommand {
         @Option(name: .customLong("org-id")) var orgID: String?
         @Flag(help: "Print JSON.") var json = false
 
-        func repository() async throws -> (UsageRepository, any SQLDatabase) {
+        /// Runs `body` with the ledger's repository (migrated), its database running for that long.
+        func withRepository<Value>(_ body: (UsageRepository) async throws -> Value) async throws -> Value {
             var configuration = try ServerConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
             if let database { try configuration.setDatabase(database) }
+            let logger = Logger(label: "model-manager-usage")
             let db: any SQLDatabase =
                 switch configuration.usage.database {
                 case .sqlite(let path): try SQLiteDatabase(path: path)
-                case .postgres(let url): try PostgresDatabase(url: url, logger: Logger(label: "model-manager-usage"))
+                case .postgres(let url): try PostgresDatabase(url: url, logger: logger)
                 }
-            let repository = UsageRepository(database: db, sinks: [])
-            try await repository.migrate()
-            return (repository, db)
+            let outcome: Result<Value, any Error>
+            do {
+                outcome = .success(
+                    try await withRunningServices([db as? any Service].compactMap { $0 }, logger: logger) {
+                        let repository = UsageRepository(database: db, sinks: [])
+                        try await repository.migrate()
+                        return try await body(repository)
+                    })
+            } catch {
+                outcome = .failure(error)
+            }
+            await db.close()
+            return try outcome.get()
         }
 
         func filter(model: String? = nil, success: Bool? = nil) throws -> UsageFilter {
@@ -56,9 +69,7 @@ struct UsageCommand: AsyncParsableCommand {
     struct Summary: AsyncParsableCommand {
         @OptionGroup var options: Options
         func run() async throws {
-            let (repository, db) = try await options.repository()
-            let totals = try await repository.summary(try options.filter())
-            await db.close()
+            let totals = try await options.withRepository { repository in try await repository.summary(try options.filter()) }
             if options.json {
                 print(totals.summaryJSON.jsonText)
             } else {
@@ -71,9 +82,7 @@ struct UsageCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "by-model")
         @OptionGroup var options: Options
         func run() async throws {
-            let (repository, db) = try await options.repository()
-            let groups = try await repository.breakdown(by: .model, try options.filter())
-            await db.close()
+            let groups = try await options.withRepository { repository in try await repository.breakdown(by: .model, try options.filter()) }
             print(options.json ? JSONValue.array(groups.map { $0.totals.groupJSON("model", $0.key) }).jsonText : UsageCommand.table(groups, key: "model"))
         }
     }
@@ -83,9 +92,7 @@ struct UsageCommand: AsyncParsableCommand {
         @Option(help: "day (hourly buckets), month (daily) or year (monthly).") var granularity = "day"
         func run() async throws {
             let unit = try Granularity(parsing: granularity)
-            let (repository, db) = try await options.repository()
-            let groups = try await repository.series(unit, try options.filter())
-            await db.close()
+            let groups = try await options.withRepository { repository in try await repository.series(unit, try options.filter()) }
             print(options.json ? JSONValue.array(groups.map { $0.totals.groupJSON("bucket", $0.key) }).jsonText : UsageCommand.table(groups, key: "bucket"))
         }
     }
@@ -98,9 +105,7 @@ struct UsageCommand: AsyncParsableCommand {
         @Option(help: "true or false.") var success: Bool?
         func run() async throws {
             guard page >= 1, (1...500).contains(pageSize) else { throw ValidationError("--page must be ≥ 1 and --page-size from 1 to 500") }
-            let (repository, db) = try await options.repository()
-            let result = try await repository.list(try options.filter(model: model, success: success), page: page, pageSize: pageSize)
-            await db.close()
+            let result = try await options.withRepository { repository in try await repository.list(try options.filter(model: model, success: success), page: page, pageSize: pageSize) }
             if options.json {
                 print(result.json.jsonText)
                 return

@@ -175,8 +175,9 @@ import Testing
             "MM_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts PostgreSQL")
         let name = "shared_\(UUID().uuidString.prefix(8).lowercased())"
         let admin = try PostgresDatabase(url: base, logger: Logger(label: "shared-ledger-test"))
-        _ = try await admin.read(SQLStatement("CREATE DATABASE \(name)"))
-        await admin.close()
+        try await withRunningServices([admin], logger: Logger(label: "shared-ledger-test")) {
+            _ = try await admin.read(SQLStatement("CREATE DATABASE \(name)"))
+        }
         let url = base[..<base.lastIndex(of: "/")!] + "/\(name)"
         let shared: (inout ServerConfiguration) -> Void = { $0.usage.database = .postgres(url: String(url)) }
         // Both instances migrate the same database at start (under the advisory lock).

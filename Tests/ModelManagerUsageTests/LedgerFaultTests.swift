@@ -40,6 +40,7 @@ final class OutageDatabase: SQLDatabase {
     @Test func aRecordNotCommittedByTheDeadlineWithholdsTheAnswerAndSaysSo() async throws {
         let (repository, database) = try await Self.repository()
         let ledger = UsageLedger(repository: repository, logger: Logger(label: "ledger-fault-tests"))
+        let running = RunningParts([ledger])
         database.down.store(true, ordering: .relaxed)
         let committed = await ledger.record(record("late", at: Date()), deadline: .now + .milliseconds(300))
         #expect(!committed)
@@ -57,17 +58,22 @@ final class OutageDatabase: SQLDatabase {
         #expect(late.error?.contains("answer was withheld") == true)
         // A healthy ledger commits within the deadline as before.
         #expect(await ledger.record(record("on-time", at: Date()), deadline: .now + .seconds(5)))
-        await ledger.shutdown()
+        try await running.stop()
     }
 
     @Test func recordsStillPendingAtShutdownAreSpilledAndReplayedAtStart() async throws {
         let (repository, database) = try await Self.repository()
         let spill = FileManager.default.temporaryDirectory.appendingPathComponent("spill-\(UUID().uuidString).jsonl").path
-        let ledger = UsageLedger(repository: repository, mode: .buffered(capacity: 100), spillFile: spill, logger: Logger(label: "ledger-fault-tests"))
+        let ledger = UsageLedger(
+            repository: repository, mode: .buffered(capacity: 100), spillFile: spill, shutdownGrace: .milliseconds(300),
+            logger: Logger(label: "ledger-fault-tests"))
+        let running = RunningParts([ledger])
+        // The ledger prepares the database before it commits: let it, then take the database down.
+        try await ledger.ready.wait()
         database.down.store(true, ordering: .relaxed)
         for index in 0..<5 { await ledger.record(record("spilled\(index)", at: Date())) }
         let started = ContinuousClock.now
-        await ledger.shutdown(grace: .milliseconds(300))
+        try await running.stop()
         #expect(ContinuousClock.now - started < .seconds(5), "shutdown must not wait for a stalled database")
         #expect(FileManager.default.fileExists(atPath: spill))
 
@@ -80,7 +86,7 @@ final class OutageDatabase: SQLDatabase {
         #expect(try await repository.backlog()["nats"] == 5, "their billing events ride the outbox as usual")
         // Replaying again (a crash after the insert, before the file was removed) adds nothing.
         let again = UsageLedger(repository: repository, mode: .buffered(capacity: 100), spillFile: spill, logger: Logger(label: "ledger-fault-tests"))
-        await again.shutdown()
+        try await RunningParts([again]).stop()
         #expect(try await repository.summary(UsageFilter()).calls == 5)
     }
 
@@ -105,9 +111,9 @@ final class OutageDatabase: SQLDatabase {
         try await repository.insert((0..<300).map { record("shared\($0)", at: Date()) })
         let publishers = [RecordingPublisher(sink: "mqtt"), RecordingPublisher(sink: "mqtt")]
         let relays = publishers.map { OutboxRelay(repository: repository, publishers: [$0], logger: Logger(label: "relay-tests"), pollInterval: .milliseconds(20)) }
-        relays.forEach { $0.start() }
+        let running = RunningParts(relays)
         for _ in 0..<250 where try await repository.backlog()["mqtt", default: 0] > 0 { try await Task.sleep(for: .milliseconds(20)) }
-        for relay in relays { await relay.shutdown() }
+        try await running.stop()
         let all = publishers.flatMap { $0.published.withLock { $0 } }
         #expect(all.count == 300, "each row once: MQTT subscribers have no broker-side de-duplication")
         #expect(Set(all).count == 300)
@@ -119,9 +125,9 @@ final class OutageDatabase: SQLDatabase {
         try await repository.insert([record("before", at: Date()), record("refused", model: "refused", at: Date()), record("after", at: Date())])
         let publisher = RecordingPublisher(sink: "nats")
         let relay = OutboxRelay(repository: repository, publishers: [publisher], logger: Logger(label: "relay-tests"), pollInterval: .milliseconds(20))
-        relay.start()
+        let running = RunningParts([relay])
         for _ in 0..<250 where try await repository.backlog()["nats", default: 0] > 0 { try await Task.sleep(for: .milliseconds(20)) }
-        await relay.shutdown()
+        try await running.stop()
         #expect(Set(publisher.published.withLock { $0 }) == ["before", "after"])
         let setAside = try await repository.failedOutboxRows(sink: "nats")
         #expect(setAside.map(\.row.recordID) == ["refused"])

@@ -12,7 +12,6 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
     /// A fresh, migrated, empty repository. PostgreSQL comes from MM_TEST_POSTGRES_URL, set by
     /// scripts/test.sh (which starts the server); each call gets a database of its own.
     func repository(sinks: [String] = ["nats"]) async throws -> UsageRepository {
-        let logger = Logger(label: "ledger-tests")
         let database: any SQLDatabase
         switch self {
         case .sqlite:
@@ -23,13 +22,13 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
                 ProcessInfo.processInfo.environment["MM_TEST_POSTGRES_URL"],
                 "MM_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts PostgreSQL")
             let name = "ledger_\(UUID().uuidString.prefix(8).lowercased())"
-            let admin = try PostgresDatabase(url: url, logger: logger)
+            let admin = try StandalonePostgres(url: url)
             try await admin.write([SQLStatement("SELECT 1")])
             _ = try await admin.read(SQLStatement("SELECT 1"))
             try await Self.createDatabase(name, admin: admin)
             await admin.close()
             let base = url[..<url.lastIndex(of: "/")!]
-            database = try PostgresDatabase(url: "\(base)/\(name)", logger: logger)
+            database = try StandalonePostgres(url: "\(base)/\(name)")
         }
         let repository = UsageRepository(database: database, sinks: sinks)
         try await repository.migrate()
@@ -37,7 +36,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
     }
 
     /// CREATE DATABASE cannot run inside a transaction, so it goes through a plain read.
-    static func createDatabase(_ name: String, admin: PostgresDatabase) async throws {
+    static func createDatabase(_ name: String, admin: any SQLDatabase) async throws {
         _ = try await admin.read(SQLStatement("CREATE DATABASE \(name)"))
     }
 }
@@ -175,6 +174,7 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
     func groupCommitCommitsEveryConcurrentRecord(_ backend: Backend) async throws {
         let repository = try await backend.repository()
         let ledger = UsageLedger(repository: repository, logger: Logger(label: "ledger-tests"))
+        let running = RunningParts([ledger])
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<400 {
                 group.addTask { await ledger.record(record("g\(index)", at: Date())) }
@@ -183,13 +183,15 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
         // Durable mode: every record call above returned only after its commit.
         #expect(try await repository.summary(UsageFilter()).calls == 400)
         #expect(ledger.committed == 400)
-        await ledger.shutdown()
+        try await running.stop()
+        await repository.database.close()
     }
 
     @Test(arguments: Backend.allCases)
     func aRecordTheDatabaseRefusesIsDeadLetteredWithoutHoldingTheOthers(_ backend: Backend) async throws {
         let repository = try await backend.repository()
         let ledger = UsageLedger(repository: repository, logger: Logger(label: "ledger-tests"))
+        let running = RunningParts([ledger])
         // PostgreSQL refuses NUL in text: this record can never be inserted there.
         let poisoned = record("poison", org: "o\u{0}1", at: Date())
         await withTaskGroup(of: Void.self) { group in
@@ -207,16 +209,19 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
         } else {
             #expect(dead.isEmpty)
         }
-        await ledger.shutdown()
+        try await running.stop()
+        await repository.database.close()
     }
 
     @Test(arguments: Backend.allCases)
     func bufferedModeFlushesOnShutdown(_ backend: Backend) async throws {
         let repository = try await backend.repository()
         let ledger = UsageLedger(repository: repository, mode: .buffered(capacity: 1000), logger: Logger(label: "ledger-tests"))
+        let running = RunningParts([ledger])
         for index in 0..<250 { await ledger.record(record("b\(index)", at: Date())) }
-        await ledger.shutdown()
+        try await running.stop()
         #expect(try await repository.summary(UsageFilter()).calls == 250)
+        await repository.database.close()
     }
 }
 

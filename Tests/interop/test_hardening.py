@@ -86,6 +86,57 @@ def test_a_busy_http_port_exits_non_zero_naming_it():
         assert time.time() - started < 10
 
 
+def test_a_busy_grpc_port_exits_non_zero_naming_it():
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        ledger = os.path.join(tempfile.mkdtemp(prefix="mm-hardening-"), "ledger.sqlite")
+        started = time.time()
+        process = Process(["serve", "--demo", "--grpc-address", f"127.0.0.1:{port}", "--http-address", f"127.0.0.1:{free_port()}"],
+                          env={"MODEL_MANAGER_SERVER_JWT_SECRET_KEY": SECRET, "MODEL_MANAGER_SQLITE_PATH": ledger})
+        code = process.proc.wait(timeout=20)
+        assert code != 0
+        assert f"cannot listen for gRPC on 127.0.0.1:{port}" in process.text()
+        assert time.time() - started < 10
+
+
+def test_a_graceful_stop_lets_a_running_stream_finish_and_records_it(stubs):
+    """SIGTERM: gRPC stops taking calls, the running stream gets the grace period and ends with its usage, the ledger
+    commits its record before the database closes, and the process exits 0."""
+    import sqlite3
+
+    ledger = os.path.join(tempfile.mkdtemp(prefix="mm-graceful-"), "ledger.sqlite")
+    process = serve(["--http-address", f"127.0.0.1:{free_port()}"], env={"MODEL_MANAGER_SQLITE_PATH": ledger})
+    listening = process.wait_for_log("model-manager listening")
+    address = f"127.0.0.1:{listening['grpc_port']}"
+    from google.protobuf import struct_pb2
+
+    extra = struct_pb2.Struct()
+    extra.update({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "a b c d e f g h i j k l"}],
+                  "extra_headers": {"x-emulator-fault": "chunk-delay-ms=150"}})
+    request = stubs.pb.ModelRequestItem(provider="openai", channel="openai", invoke_type="chat-completions", stream=True,
+                                        org_id="org-1", user_id="user-1", client_type="interop", extra=extra)
+    channel = grpc.insecure_channel(address)
+    try:
+        stub = stubs.grpc.ModelServiceStub(channel)
+        md = [("x-request-id", "graceful-stop-1"), ("authorization", f"Bearer {token()}")]
+        stream = stub.Invoke(request, metadata=md, timeout=30)
+        first = next(stream)
+        assert not first.error
+        process.proc.send_signal(signal.SIGTERM)
+        rest = list(stream)
+        assert rest, "the stream should go on through the grace period"
+        assert not rest[-1].error and json.loads(rest[-1].usage)["total_tokens"] > 0
+        assert process.proc.wait(timeout=30) == 0
+    finally:
+        channel.close()
+    with sqlite3.connect(ledger) as database:
+        rows = database.execute("SELECT success, stream FROM usage_records WHERE request_id = 'graceful-stop-1'").fetchall()
+    assert rows == [(1, 1)], "the record is committed before the ledger stops"
+
+
 def test_an_unknown_configuration_key_is_an_error_naming_key_and_file():
     path = os.path.join(tempfile.mkdtemp(prefix="mm-config-"), "config.json")
     with open(path, "w") as file:

@@ -1,0 +1,32 @@
+import PostgresNIO
+
+/// A PostgreSQL failure told in a line: the server's SQLSTATE and message, or the client's error
+/// code. PostgresNIO's own errors describe the whole statement with every placeholder, which for a
+/// batch insert is tens of kilobytes in each log line.
+public struct PostgresFailure: Error, CustomStringConvertible {
+    public let description: String
+
+    static func translating<Value>(_ body: () async throws -> Value) async throws -> Value {
+        do {
+            return try await body()
+        } catch let error as PostgresTransactionError {
+            throw PostgresFailure(error.closureError ?? error.commitError ?? error.beginError ?? error)
+        } catch let error as PSQLError {
+            throw PostgresFailure(error)
+        }
+    }
+
+    private init(_ error: any Error) {
+        guard let error = error as? PSQLError else {
+            description = "PostgreSQL: \(String(describing: error).prefix(Self.maximumLength))"
+            return
+        }
+        if let info = error.serverInfo, let message = info[.message] {
+            description = "PostgreSQL \(info[.sqlState] ?? "?"): \(message.prefix(Self.maximumLength))"
+        } else {
+            description = "PostgreSQL client: \(error.code)"
+        }
+    }
+
+    static let maximumLength = 512
+}
