@@ -161,7 +161,9 @@ async def main():
             "streams": args.streams, "seconds": args.seconds, "calls": counts["calls"], "errors": counts["errors"],
             "chunks": counts["chunks"], "calls_per_second": round(counts["calls"] / args.seconds, 1),
             "rss_first_minute_mib": round(first_mib, 1), "rss_last_minute_mib": round(last_mib, 1), "rss_growth_percent": round(growth, 1),
-            "rss_peak_mib": round(max(rss for _, rss in samples) / 1024, 1), "idle_channel_state_changes": idle_states,
+            "rss_peak_mib": round(max(rss for _, rss in samples) / 1024, 1),
+            "rss_mib_by_minute": [round(sum(minute) / len(minute) / 1024, 1) for minute in by_minute(samples) if minute],
+            "idle_channel_state_changes": idle_states,
             "first_errors": errors[:5],
         }
         print(json.dumps(summary, indent=2))
@@ -175,6 +177,14 @@ async def main():
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def by_minute(samples):
+    """The RSS samples of each whole minute, in order."""
+    minutes = [[] for _ in range(int(max(at for at, _ in samples)) // 60 + 1)]
+    for at, rss in samples:
+        minutes[int(at) // 60].append(rss)
+    return minutes
 
 
 if __name__ == "__main__":

@@ -13,15 +13,19 @@ extension JSONValue {
         try self.init(parsing: Array(text.utf8))
     }
 
-    public init(parsing bytes: some Collection<UInt8>) throws(JSONParseError) {
+    /// Nesting deeper than this is refused: the parser recurses, and the stack is finite.
+    public static let defaultMaximumDepth = 512
+
+    /// `maximumDepth`: containers that may nest (a caller's body is held to the configured limit).
+    public init(parsing bytes: some Collection<UInt8>, maximumDepth: Int = defaultMaximumDepth) throws(JSONParseError) {
         let array = Array(bytes)
         self = try array.withUnsafeBufferPointer { buffer throws(JSONParseError) in
-            try JSONValue(parsing: buffer)
+            try JSONValue(parsing: buffer, maximumDepth: maximumDepth)
         }
     }
 
-    public init(parsing buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) {
-        var parser = JSONByteParser(bytes: buffer)
+    public init(parsing buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int = defaultMaximumDepth) throws(JSONParseError) {
+        var parser = JSONByteParser(bytes: buffer, maximumDepth: min(maximumDepth, Self.defaultMaximumDepth))
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -32,10 +36,13 @@ extension JSONValue {
 
 private struct JSONByteParser {
     let bytes: UnsafeBufferPointer<UInt8>
+    let maximumDepth: Int
     var index = 0
-    static let maximumDepth = 512
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
+        self.bytes = bytes
+        self.maximumDepth = maximumDepth
+    }
 
     func error(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
 
@@ -49,7 +56,7 @@ private struct JSONByteParser {
     }
 
     mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
-        guard depth < Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
+        guard depth < maximumDepth else { throw error("nesting deeper than \(maximumDepth) levels") }
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)

@@ -22,8 +22,9 @@ final class HTTPFace: Service {
     private let listening = StartupGate()
 
     init(
-        configuration: ServerConfiguration.HTTP, verifier: JWTVerifier, adminVerifier: JWTVerifier?, recordedHeaders: RecordedHeaders, usage: UsageService,
-        invocation: InvocationService, serving: ServingState, logger: Logger, onListening: @escaping @Sendable (Int) -> Void
+        configuration: ServerConfiguration.HTTP, verifier: JWTVerifier, adminVerifier: JWTVerifier?, recordedHeaders: RecordedHeaders,
+        maximumExtraDepth: Int, usage: UsageService, invocation: InvocationService, serving: ServingState, logger: Logger,
+        onListening: @escaping @Sendable (Int) -> Void
     ) throws {
         address = configuration.address
         startsAfter = usage.ready
@@ -32,7 +33,8 @@ final class HTTPFace: Service {
         let admin = AdminAPI(verifier: adminVerifier, repository: usage.repository)
         router.get("/api/v1/admin/token-stats") { request, _ in await admin.respond(request) { try await admin.tokenStats($0) } }
         router.get("/api/v1/admin/llm-usage") { request, _ in await admin.respond(request) { try await admin.llmUsage($0) } }
-        let invoke = HTTPInvokeAPI(invocation: invocation, verifier: verifier, recordedHeaders: recordedHeaders)
+        let invoke = HTTPInvokeAPI(
+            invocation: invocation, verifier: verifier, recordedHeaders: recordedHeaders, maximumBodyDepth: maximumExtraDepth + 2)
         router.post("/v1/invoke") { request, _ in await invoke.invoke(request) }
         router.post("/v1/batch-invoke") { request, _ in await invoke.batchInvoke(request) }
         router.get("/healthz") { _, _ in HTTPJSON.response(200, ["status": "ok"]) }

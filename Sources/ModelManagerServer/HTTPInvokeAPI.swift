@@ -12,6 +12,9 @@ struct HTTPInvokeAPI: Sendable {
     let invocation: InvocationService
     let verifier: JWTVerifier
     let recordedHeaders: RecordedHeaders
+    /// Nesting allowed in a body: the configured limit for `extra` (`limits.max_extra_depth`),
+    /// plus the batch's `items` array and the item object around it.
+    let maximumBodyDepth: Int
     static let maximumBodyBytes = 64 << 20
 
     func invoke(_ request: Request) async -> Response {
@@ -19,7 +22,7 @@ struct HTTPInvokeAPI: Sendable {
         let call: ModelRequest
         do {
             context = try accept(request)
-            call = try HTTPRequestMapper.request(from: try await Self.body(request))
+            call = try HTTPRequestMapper.request(from: try await body(request))
         } catch {
             return HTTPJSON.error(Self.normalize(error), requestID: request.headers[Self.requestIDHeader])
         }
@@ -54,7 +57,7 @@ struct HTTPInvokeAPI: Sendable {
         let calls: [ModelRequest]
         do {
             context = try accept(request)
-            calls = try HTTPRequestMapper.batch(from: try await Self.body(request))
+            calls = try HTTPRequestMapper.batch(from: try await body(request))
         } catch {
             return HTTPJSON.error(Self.normalize(error), requestID: request.headers[Self.requestIDHeader])
         }
@@ -87,16 +90,16 @@ struct HTTPInvokeAPI: Sendable {
     }
 
     /// The body as a JSON object, or a 4xx naming what is wrong with it.
-    static func body(_ request: Request) async throws -> [String: JSONValue] {
+    func body(_ request: Request) async throws -> [String: JSONValue] {
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: maximumBodyBytes)
+            buffer = try await request.body.collect(upTo: Self.maximumBodyBytes)
         } catch {
-            throw ModelManagerError(.payloadTooLarge, "request body exceeds \(maximumBodyBytes >> 20) MiB")
+            throw ModelManagerError(.payloadTooLarge, "request body exceeds \(Self.maximumBodyBytes >> 20) MiB")
         }
         let value: JSONValue
         do {
-            value = try JSONValue(parsing: buffer.readableBytesView)
+            value = try JSONValue(parsing: buffer.readableBytesView, maximumDepth: maximumBodyDepth)
         } catch {
             throw ModelManagerError(.invalidArgument, "request body is not valid JSON: \(error)")
         }

@@ -1,11 +1,11 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 public import Logging
 import ModelManagerAuth
 import ModelManagerCore
-public import ModelManagerGRPC
-public import ModelManagerProviders
+import ModelManagerGRPC
+import ModelManagerProviders
 public import ModelManagerUsage
-public import ServiceLifecycle
+import ServiceLifecycle
 public import UnixSignals
 
 /// The server: gRPC on libgrpc and HTTP on Hummingbird in front of one invocation service,
@@ -61,7 +61,7 @@ public final class ModelManagerServer: Sendable {
         do {
             httpFace = try HTTPFace(
                 configuration: configuration.http, verifier: verifier, adminVerifier: adminVerifier, recordedHeaders: configuration.recordedHeaders,
-                usage: usage, invocation: invocation, serving: serving, logger: logger
+                maximumExtraDepth: configuration.wire.maximumDepth, usage: usage, invocation: invocation, serving: serving, logger: logger
             ) { report.yield(.http($0)) }
         } catch {
             try? await httpClient.shutdown()

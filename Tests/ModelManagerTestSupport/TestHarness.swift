@@ -4,7 +4,7 @@ import Glibc
 #endif
 import Logging
 import ModelManagerCore
-public import ModelManagerProviders
+import ModelManagerProviders
 public import ModelManagerClient
 public import ModelManagerServer
 public import ProviderEmulator

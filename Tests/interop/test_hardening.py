@@ -56,6 +56,15 @@ def test_deep_nesting_and_nul_are_refused_and_the_server_lives_on(server):
             raw_invoke(server.address, payload)
         assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert expected in failure.value.details()
+    # The HTTP face holds a body to the same limit (plus the batch's items array and item object).
+    deep = "[" * 4500 + "]" * 4500
+    body = ('{"provider": "openai", "invoke_type": "chat-completions", "model": "gpt-4o-mini", "x": ' + deep + "}").encode()
+    request = urllib.request.Request(f"{server.http_url}/v1/invoke", data=body, method="POST",
+                                     headers={"Authorization": f"Bearer {token()}", "Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert "nesting deeper than 66 levels" in refused.value.read().decode()
     health = urllib.request.urlopen(f"{server.http_url}/healthz", timeout=5)
     assert health.status == 200
 
