@@ -32,6 +32,7 @@ let package = Package(
         .systemLibrary(name: "CJWT", path: "Sources/CJWT"),
         .systemLibrary(name: "CNATS", path: "Sources/CNATS"),
         .systemLibrary(name: "CMosquitto", path: "Sources/CMosquitto"),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(
             name: "CModelServiceProto",
             path: "Generated",
@@ -115,7 +116,7 @@ let package = Package(
             name: "model-manager",
             dependencies: [
                 "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth", "ModelManagerCore", "ModelManagerProviders",
-                "ModelManagerUsage",
+                "ModelManagerUsage", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

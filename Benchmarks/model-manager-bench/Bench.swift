@@ -91,7 +91,7 @@ struct Bench {
                     for _ in 0..<share {
                         let start = ContinuousClock.now
                         try await call()
-                        mine.append(milliseconds(ContinuousClock.now - start))
+                        mine.append((ContinuousClock.now - start).milliseconds)
                     }
                     return mine
                 }
@@ -100,7 +100,7 @@ struct Bench {
             for try await part in group { all += part }
             return all.sorted()
         }
-        let elapsed = milliseconds(ContinuousClock.now - started) / 1000
+        let elapsed = (ContinuousClock.now - started).milliseconds / 1000
         func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
         return Result(callsPerSecond: Double(calls) / elapsed, p50: percentile(0.5), p99: percentile(0.99))
     }
@@ -109,10 +109,6 @@ struct Bench {
         let cpuText = cpu.map { String(format: "%.3f", $0) } ?? "-"
         return name.padding(toLength: 12, withPad: " ", startingAt: 0)
             + String(format: "  %4d  %8.0f  %8.2f %8.2f   ", concurrency, result.callsPerSecond, result.p50, result.p99) + cpuText
-    }
-
-    static func milliseconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 
     static func value(after flag: String, in arguments: [String]) -> String? {

@@ -34,7 +34,7 @@ enum LedgerBench {
             try await ledger.ready.wait()
             return (ContinuousClock.now, await measureCalls(callers: callers, perCaller: perCaller, ledger: ledger))
         }
-        let seconds = Bench.milliseconds(ContinuousClock.now - started) / 1000
+        let seconds = (ContinuousClock.now - started).milliseconds / 1000
         await database.close()
         let p50 = latencies[latencies.count / 2]
         let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
@@ -55,7 +55,7 @@ enum LedgerBench {
                             latencyMilliseconds: 5, stream: false, success: true)
                         let start = ContinuousClock.now
                         await ledger.record(record)
-                        mine.append(Bench.milliseconds(ContinuousClock.now - start))
+                        mine.append((ContinuousClock.now - start).milliseconds)
                     }
                     return mine
                 }

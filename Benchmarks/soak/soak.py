@@ -4,7 +4,8 @@
 
 Starts `model-manager serve --demo` on loopback ports, keeps --streams streaming Invoke calls in
 flight (each a few seconds long: the emulator paces its chunks) until --seconds have passed, and
-meanwhile samples the server's RSS every 5 s. An idle client on its own channel pings every 10 s
+meanwhile samples the server's RSS every 5 s, from the moment every stream has its first item (so
+the first minute is a minute of load, not the idle server starting). An idle client on its own channel pings every 10 s
 (keepalive without calls, as the Python SDK does every 60 s) and must stay connected throughout.
 Prints a summary and exits non-zero when a call failed, the idle channel was dropped, or the RSS
 of the last minute is more than 10 % above the first minute's. Traffic goes to 127.0.0.1 only, and
@@ -126,11 +127,22 @@ async def main():
         counts = {"calls": 0, "errors": 0, "chunks": 0}
         errors = []
 
+        streaming = asyncio.Event()
+        first_items = [0]
+
         async def worker(index):
             call = calls[index % len(calls)]
+            first = True
             while time.time() < end:
                 try:
-                    items = [item async for item in call(body, metadata=metadata + [("x-request-id", str(uuid.uuid4()))], timeout=60)]
+                    items = []
+                    async for item in call(body, metadata=metadata + [("x-request-id", str(uuid.uuid4()))], timeout=60):
+                        items.append(item)
+                        if first:
+                            first = False
+                            first_items[0] += 1
+                            if first_items[0] == args.streams:
+                                streaming.set()
                     counts["chunks"] += len(items)
                     if not items or items[-1].error or not items[-1].usage:
                         counts["errors"] += 1
@@ -143,8 +155,12 @@ async def main():
         samples = []
 
         async def sample():
+            # The soak's minutes count from when every stream is running: a sample of the idle
+            # server before the first calls would make the first minute look smaller than it is.
+            await asyncio.wait_for(streaming.wait(), timeout=args.seconds)
+            sampling_started = time.time()
             while time.time() < end:
-                samples.append((time.time() - started, rss_kib(server.pid)))
+                samples.append((time.time() - sampling_started, rss_kib(server.pid)))
                 await asyncio.sleep(5)
 
         watcher = asyncio.create_task(watch_idle())
@@ -154,7 +170,8 @@ async def main():
         watcher.cancel()
 
         first = [rss for at, rss in samples if at < 60] or [samples[0][1]]
-        last = [rss for at, rss in samples if at >= args.seconds - 60] or [samples[-1][1]]
+        span = samples[-1][0]
+        last = [rss for at, rss in samples if at >= span - 60] or [samples[-1][1]]
         first_mib, last_mib = sum(first) / len(first) / 1024, sum(last) / len(last) / 1024
         growth = (last_mib - first_mib) / first_mib * 100
         summary = {

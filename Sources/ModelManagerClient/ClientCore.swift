@@ -157,7 +157,7 @@ final class ClientCore: Sendable {
 
     static func error(_ status: GRPCStatus, ids: IDs) -> ModelManagerClientError {
         ModelManagerClientError(
-            status: ModelManagerError.Code(grpcStatus: status.code), message: status.message.isEmpty ? status.codeName : status.message,
+            status: ModelManagerError.Code(grpcStatus: status.code), message: status.message.isEmpty ? status.code.name : status.message,
             requestID: ids.requestID, originRequestID: ids.originRequestID)
     }
 

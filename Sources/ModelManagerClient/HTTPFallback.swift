@@ -49,9 +49,8 @@ struct HTTPFallback: Sendable {
         request.headers.add(name: "User-Agent", value: "ModelManagerClient-Swift/1.0")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(string: body.jsonText))
-        let (seconds, attoseconds) = timeout.components
         do {
-            return try await HTTPClient.shared.execute(request, timeout: .nanoseconds(max(1, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)))
+            return try await HTTPClient.shared.execute(request, timeout: .nanoseconds(max(1, timeout.wholeNanoseconds)))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw Self.error(.deadlineExceeded, "the HTTP fallback did not answer in time", headers)
         } catch is CancellationError {

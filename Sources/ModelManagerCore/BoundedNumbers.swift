@@ -10,13 +10,6 @@ extension Duration {
         let bounded = min(max(seconds, 0), Double(maximum.components.seconds))
         return .milliseconds(Int64(bounded * 1000))
     }
-
-    /// Whole milliseconds, for logs and records.
-    public var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds.multipliedReportingOverflow(by: 1000).overflow
-            ? (seconds < 0 ? .min : .max) : seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }
 
 /// Token counts as upstreams report them, bounded so that sums of a few never overflow.

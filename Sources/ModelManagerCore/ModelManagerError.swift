@@ -33,22 +33,22 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
         /// A concurrency conflict; a retry can succeed.
         public static let aborted = Code(.aborted)
 
-        /// The gRPC status code (grpc/status.h numbering).
-        public var grpcStatus: Int {
+        /// The gRPC status a caller receives for this code.
+        public var grpcStatus: GRPCStatusCode {
             switch wrapped {
-            case .cancelled: 1
-            case .invalidArgument: 3
-            case .deadlineExceeded: 4
-            case .notFound: 5
-            case .permissionDenied: 7
-            case .resourceExhausted: 8
-            case .failedPrecondition: 9
-            case .payloadTooLarge: 8
-            case .aborted: 10
-            case .unimplemented: 12
-            case .internalError: 13
-            case .unavailable: 14
-            case .unauthenticated: 16
+            case .cancelled: .cancelled
+            case .invalidArgument: .invalidArgument
+            case .deadlineExceeded: .deadlineExceeded
+            case .notFound: .notFound
+            case .permissionDenied: .permissionDenied
+            case .resourceExhausted: .resourceExhausted
+            case .failedPrecondition: .failedPrecondition
+            case .payloadTooLarge: .resourceExhausted
+            case .aborted: .aborted
+            case .unimplemented: .unimplemented
+            case .internalError: .internalError
+            case .unavailable: .unavailable
+            case .unauthenticated: .unauthenticated
             }
         }
 
@@ -71,19 +71,19 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
         }
 
         /// The code for a gRPC status received from a peer; unknown codes are internal errors.
-        public init(grpcStatus: Int) {
+        public init(grpcStatus: GRPCStatusCode) {
             switch grpcStatus {
-            case 1: self = .cancelled
-            case 3, 11: self = .invalidArgument
-            case 4: self = .deadlineExceeded
-            case 5: self = .notFound
-            case 7: self = .permissionDenied
-            case 8: self = .resourceExhausted
-            case 9: self = .failedPrecondition
-            case 10: self = .aborted
-            case 12: self = .unimplemented
-            case 14: self = .unavailable
-            case 16: self = .unauthenticated
+            case .cancelled: self = .cancelled
+            case .invalidArgument, .outOfRange: self = .invalidArgument
+            case .deadlineExceeded: self = .deadlineExceeded
+            case .notFound: self = .notFound
+            case .permissionDenied: self = .permissionDenied
+            case .resourceExhausted: self = .resourceExhausted
+            case .failedPrecondition: self = .failedPrecondition
+            case .aborted: self = .aborted
+            case .unimplemented: self = .unimplemented
+            case .unavailable: self = .unavailable
+            case .unauthenticated: self = .unauthenticated
             default: self = .internalError
             }
         }
@@ -108,13 +108,10 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
 
         /// The code for a gRPC status name (`UNAVAILABLE`), as the Python SDK's variables list them.
         public init?(grpcName: String) {
-            let names = [
-                "CANCELLED": 1, "INVALID_ARGUMENT": 3, "DEADLINE_EXCEEDED": 4, "NOT_FOUND": 5, "PERMISSION_DENIED": 7,
-                "RESOURCE_EXHAUSTED": 8, "FAILED_PRECONDITION": 9, "ABORTED": 10, "UNIMPLEMENTED": 12, "INTERNAL": 13,
-                "UNAVAILABLE": 14, "UNAUTHENTICATED": 16,
-            ]
-            guard let number = names[grpcName.trimmingCharacters(in: .whitespaces).uppercased()] else { return nil }
-            self.init(grpcStatus: number)
+            guard let code = GRPCStatusCode(name: grpcName.trimmingCharacters(in: .whitespaces)), code != .ok, code != .unknown else {
+                return nil
+            }
+            self.init(grpcStatus: code)
         }
 
         public var description: String {

@@ -70,7 +70,8 @@ public struct ServedBy: Sendable, Hashable {
 public struct ResponseChunk: Sendable, Hashable {
     public var content: String
     public var usage: Usage?
-    public var rawResponse: JSONValue?
+    /// The upstream's own JSON for this item, relayed as it came.
+    public var rawResponse: RawJSON?
     /// Set only on a failed item: the reason, for the caller.
     public var error: String?
     /// Set on the item that carries the usage.
@@ -81,7 +82,7 @@ public struct ResponseChunk: Sendable, Hashable {
     public var cost: Double?
     public var currency: String?
 
-    public init(content: String = "", usage: Usage? = nil, rawResponse: JSONValue? = nil, error: String? = nil, isFinal: Bool = false) {
+    public init(content: String = "", usage: Usage? = nil, rawResponse: RawJSON? = nil, error: String? = nil, isFinal: Bool = false) {
         self.content = content
         self.usage = usage
         self.rawResponse = rawResponse

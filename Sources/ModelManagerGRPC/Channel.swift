@@ -1,5 +1,6 @@
 internal import CGRPC
 import Foundation
+import ModelManagerCore
 import Synchronization
 
 /// A client channel to one server address, with its own completion queue and pump thread.
@@ -57,11 +58,7 @@ public final class GRPCChannel: @unchecked Sendable {
     public func makeCall(path: String, timeout: Duration?) -> ClientCall? {
         let deadline: gpr_timespec
         if let timeout {
-            let (seconds, attoseconds) = timeout.components
-            let span = gpr_time_add(
-                gpr_time_from_seconds(seconds, GPR_TIMESPAN),
-                gpr_time_from_nanos(attoseconds / 1_000_000_000, GPR_TIMESPAN))
-            deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), span)
+            deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(timeout.wholeNanoseconds, GPR_TIMESPAN))
         } else {
             deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC)
         }

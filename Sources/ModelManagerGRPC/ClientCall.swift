@@ -65,7 +65,7 @@ public final class ClientCall: @unchecked Sendable {
         let initial = initialMetadataOp(into: &ops)
         Batch.start(call, ops) { _ in
             withExtendedLifetime(initial) {}
-            let status = GRPCStatus(code: Int(code.value.rawValue), message: String(slice: details.value))
+            let status = GRPCStatus(code: .init(rawValue: Int(code.value.rawValue)), message: String(slice: details.value))
             grpc_slice_unref(details.value)
             onComplete(status, trailing.metadata)
         }

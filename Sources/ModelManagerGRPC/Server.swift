@@ -147,8 +147,8 @@ public final class GRPCServer: @unchecked Sendable {
             if !call.isFinished {
                 let status =
                     handler == nil
-                    ? GRPCStatus(code: 12, message: "method \(call.method) is not implemented")
-                    : GRPCStatus(code: 13, message: "handler ended without a status")
+                    ? GRPCStatus(code: .unimplemented, message: "method \(call.method) is not implemented")
+                    : GRPCStatus(code: .internalError, message: "handler ended without a status")
                 await call.finish(status)
             }
         }

@@ -105,7 +105,7 @@ public final class ServerCall: @unchecked Sendable {
         defer { grpc_slice_unref(details.value) }
         var op = grpc_op()
         op.op = GRPC_OP_SEND_STATUS_FROM_SERVER
-        op.data.send_status_from_server.status = grpc_status_code(rawValue: Int32(status.code))
+        op.data.send_status_from_server.status = grpc_status_code(rawValue: Int32(status.code.rawValue))
         op.data.send_status_from_server.status_details = details.pointer
         op.data.send_status_from_server.trailing_metadata_count = trailing.count
         op.data.send_status_from_server.trailing_metadata = trailing.pointer

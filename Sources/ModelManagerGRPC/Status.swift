@@ -1,8 +1,10 @@
-import ModelManagerCore
+public import ModelManagerCore
 
 /// The status that ends a call: a gRPC code and a message for the peer.
 public struct GRPCStatus: Sendable, Hashable, Error, CustomStringConvertible {
-    public var code: Int
+    public typealias Code = GRPCStatusCode
+
+    public var code: Code
     public var message: String
 
     /// Longest message sent, in UTF-8 bytes. A message that echoes caller input could otherwise
@@ -10,7 +12,7 @@ public struct GRPCStatus: Sendable, Hashable, Error, CustomStringConvertible {
     /// a status it retries, instead of the real one.
     public static let maximumMessageBytes = 1024
 
-    public init(code: Int, message: String) {
+    public init(code: Code, message: String) {
         self.code = code
         self.message = Self.cut(message)
     }
@@ -21,15 +23,8 @@ public struct GRPCStatus: Sendable, Hashable, Error, CustomStringConvertible {
         return message.prefix(utf8Bytes: maximumMessageBytes - 3) + "…"
     }
 
-    public static let ok = GRPCStatus(code: 0, message: "")
-    public var isOK: Bool { code == 0 }
+    public static let ok = GRPCStatus(code: .ok, message: "")
+    public var isOK: Bool { code == .ok }
 
-    public static let codeNames = [
-        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-        "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-        "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
-    ]
-
-    public var codeName: String { Self.codeNames.indices.contains(code) ? Self.codeNames[code] : "CODE_\(code)" }
-    public var description: String { message.isEmpty ? codeName : "\(codeName): \(message)" }
+    public var description: String { message.isEmpty ? code.name : "\(code.name): \(message)" }
 }

@@ -53,15 +53,19 @@ public struct UpstreamHTTP: Sendable {
     }
 
     /// The whole body as JSON.
-    package func readJSON(_ response: HTTPClientResponse, provider: Provider, context: InvocationContext) async throws(ModelManagerError) -> JSONValue {
+    package func readJSON(_ response: HTTPClientResponse, provider: Provider, context: InvocationContext) async throws(ModelManagerError)
+        -> UpstreamJSON
+    {
         let buffer: ByteBuffer
         do {
             buffer = try await response.body.collect(upTo: 256 << 20)
         } catch {
             throw UpstreamFailure.fromTransport(error, provider: provider, deadlinePassed: Self.passed(context))
         }
+        var text = String(buffer: buffer)
         do {
-            return try JSONValue(parsing: buffer.readableBytesView)
+            let value = try text.withUTF8 { utf8 throws(JSONParseError) in try JSONValue(parsing: utf8) }
+            return UpstreamJSON(value: value, raw: RawJSON(validated: text))
         } catch {
             throw ModelManagerError(.unavailable, "\(provider) answered with a body that is not JSON (\(error))")
         }
@@ -100,12 +104,17 @@ public struct UpstreamHTTP: Sendable {
         var remaining = defaultTimeout
         if let deadline = context.deadline { remaining = min(remaining, deadline - .now) }
         if let timeout = call.timeout { remaining = min(remaining, timeout) }
-        let (seconds, attoseconds) = remaining.components
-        return .now() + .nanoseconds(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+        return .now() + .nanoseconds(max(0, remaining.wholeNanoseconds))
     }
 
     private static func passed(_ context: InvocationContext) -> Bool {
         guard let deadline = context.deadline else { return false }
         return deadline <= .now
     }
+}
+
+/// An upstream's JSON answer: parsed for what the gateway reads, and its own text to relay.
+package struct UpstreamJSON: Sendable {
+    package let value: JSONValue
+    package let raw: RawJSON
 }

@@ -49,8 +49,7 @@ final class HTTPFace: Service {
                 "dead_letters": .integer(Int64(usage.ledger.deadLetteredCount)),
             ])
         }
-        let idle = configuration.idleTimeout.components
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(idle.seconds) + .nanoseconds(idle.attoseconds / 1_000_000_000)))
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .nanoseconds(configuration.idleTimeout.wholeNanoseconds)))
         let listening = listening
         application = Application(
             router: router,
@@ -119,18 +118,23 @@ final class HTTPFace: Service {
 /// JSON responses and HTTP statuses for errors, in one place.
 enum HTTPJSON {
     static func response(_ status: Int, _ body: JSONValue) -> Response {
+        var output = JSONOutput()
+        output.write(body)
+        return response(status, output)
+    }
+
+    static func response(_ status: Int, _ body: JSONOutput) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body.jsonText)))
+        return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.bytes)))
     }
 
     /// The error's HTTP status. The body is shaped like an answer (`error` a string, as the Python
     /// SDK's response model wants it) and adds `code`.
     static func error(_ error: ModelManagerError, requestID: String? = nil) -> Response {
-        response(error.code.httpStatus, [
-            "content": "", "usage": nil, "raw_response": nil, "error": .string(error.message), "code": .string("\(error.code)"),
-            "request_id": requestID.map { .string($0) } ?? nil,
-        ])
+        var output = JSONOutput()
+        HTTPAnswerItem.writeFailure(error, code: true, customID: nil, requestID: requestID, to: &output)
+        return response(error.code.httpStatus, output)
     }
 }
 

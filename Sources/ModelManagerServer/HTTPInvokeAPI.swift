@@ -29,7 +29,9 @@ struct HTTPInvokeAPI: Sendable {
         guard call.stream else {
             do {
                 let chunk = try await invocation.invokeOnce(call, context: context)
-                return HTTPJSON.response(200, Self.item(chunk, customID: call.customID, requestID: context.requestID))
+                var output = JSONOutput()
+                HTTPAnswerItem.write(chunk, customID: call.customID, requestID: context.requestID, to: &output)
+                return HTTPJSON.response(200, output)
             } catch {
                 return HTTPJSON.error(error, requestID: context.requestID)
             }
@@ -42,11 +44,12 @@ struct HTTPInvokeAPI: Sendable {
             let sink = SSEWriter(writer: writer)
             do {
                 try await invocation.invoke(call, context: context) { chunk in
-                    try await sink.send(Self.item(chunk, customID: call.customID, requestID: context.requestID))
+                    try await sink.send { HTTPAnswerItem.write(chunk, customID: call.customID, requestID: context.requestID, to: &$0) }
                 }
             } catch {
                 // After the stream started, failures are in-band, as on gRPC.
-                try? await sink.send(Self.failedItem(Self.normalize(error), customID: call.customID, requestID: context.requestID))
+                let failure = Self.normalize(error)
+                try? await sink.send { HTTPAnswerItem.writeFailure(failure, customID: call.customID, requestID: context.requestID, to: &$0) }
             }
             try await sink.finish()
         })
@@ -67,13 +70,19 @@ struct HTTPInvokeAPI: Sendable {
         } catch {
             return HTTPJSON.error(error, requestID: context.requestID)
         }
-        let results = zip(calls, outcomes).map { call, result in
+        var output = JSONOutput(capacity: 512 * calls.count)
+        output.append(#"{"request_id":"#)
+        output.write(context.requestID)
+        output.append(#","results":["#)
+        for (position, (call, result)) in zip(calls, outcomes).enumerated() {
+            if position > 0 { output.append(",") }
             switch result {
-            case .success(let chunk): Self.item(chunk, customID: call.customID, requestID: context.requestID)
-            case .failure(let error): Self.failedItem(error, customID: call.customID, requestID: context.requestID)
+            case .success(let chunk): HTTPAnswerItem.write(chunk, customID: call.customID, requestID: context.requestID, to: &output)
+            case .failure(let error): HTTPAnswerItem.writeFailure(error, customID: call.customID, requestID: context.requestID, to: &output)
             }
         }
-        return HTTPJSON.response(200, ["request_id": .string(context.requestID), "results": .array(results)])
+        output.append("]}")
+        return HTTPJSON.response(200, output)
     }
 
     // MARK: shared steps
@@ -109,22 +118,6 @@ struct HTTPInvokeAPI: Sendable {
         return object
     }
 
-    /// The JSON answer: `usage` and `raw_response` as objects (not text, unlike gRPC).
-    static func item(_ chunk: ResponseChunk, customID: String?, requestID: String) -> JSONValue {
-        var item: [String: JSONValue] = [
-            "content": .string(chunk.content), "usage": chunk.usageJSON ?? nil, "raw_response": chunk.rawResponse ?? nil,
-            "error": chunk.error.map { .string($0) } ?? nil, "request_id": .string(requestID),
-        ]
-        if let customID { item["custom_id"] = .string(customID) }
-        return .object(item)
-    }
-
-    static func failedItem(_ error: ModelManagerError, customID: String?, requestID: String) -> JSONValue {
-        var item: [String: JSONValue] = ["content": "", "usage": nil, "raw_response": nil, "error": .string(error.message), "request_id": .string(requestID)]
-        if let customID { item["custom_id"] = .string(customID) }
-        return .object(item)
-    }
-
     static func normalize(_ error: any Error) -> ModelManagerError {
         InvocationService.normalize(error)
     }
@@ -136,8 +129,13 @@ final class SSEWriter: @unchecked Sendable {
 
     init(writer: any ResponseBodyWriter) { self.writer = writer }
 
-    func send(_ value: JSONValue) async throws {
-        try await writer.write(ByteBuffer(string: "data: \(value.jsonText)\n\n"))
+    /// One event whose JSON `writeJSON` writes, framed and sent in one buffer.
+    func send(_ writeJSON: (inout JSONOutput) -> Void) async throws {
+        var output = JSONOutput()
+        output.append("data: ")
+        writeJSON(&output)
+        output.append("\n\n")
+        try await writer.write(ByteBuffer(bytes: output.bytes))
     }
 
     func finish() async throws {

@@ -20,7 +20,7 @@ struct HealthHandlers: Sendable {
     @Sendable func check(_ call: ServerCall) async {
         guard let service = await readService(call) else { return }
         guard services.contains(service) else {
-            await call.finish(GRPCStatus(code: 5, message: "unknown service '\(service)'"))
+            await call.finish(GRPCStatus(code: .notFound, message: "unknown service '\(service)'"))
             return
         }
         await call.finish(sending: OutgoingMessage(HealthCodec.encodeResponse(status(of: service))))
@@ -37,7 +37,7 @@ struct HealthHandlers: Sendable {
         }
         await serving.waitUntilStopped()
         if call.isCancelled {
-            await call.finish(GRPCStatus(code: 1, message: "cancelled"))
+            await call.finish(GRPCStatus(code: .cancelled, message: "cancelled"))
             return
         }
         await call.send(OutgoingMessage(HealthCodec.encodeResponse(.notServing)))
@@ -46,13 +46,13 @@ struct HealthHandlers: Sendable {
 
     private func readService(_ call: ServerCall) async -> String? {
         guard let message = await call.receiveMessage() else {
-            await call.finish(GRPCStatus(code: 3, message: "the call carried no request message"))
+            await call.finish(GRPCStatus(code: .invalidArgument, message: "the call carried no request message"))
             return nil
         }
         do {
             return try message.withUnsafeBytes { buffer throws(ModelManagerError) in try HealthCodec.decodeRequest(buffer) }
         } catch {
-            await call.finish(GRPCStatus(code: 3, message: error.message))
+            await call.finish(GRPCStatus(code: .invalidArgument, message: error.message))
             return nil
         }
     }

@@ -54,7 +54,7 @@ public struct InvocationService: Sendable {
                 record(request, context: context, final: nil, progress: progress, started: started, failure: failure), deadline: context.deadline)
             logger.warning(
                 "invoke failed",
-                metadata: ["code": "\(failure.code)", "error": "\(failure.message)", "latency_ms": "\(Self.milliseconds(since: started))"])
+                metadata: ["code": "\(failure.code)", "error": "\(failure.message)", "latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"])
             throw failure
         }
         var final = progress.held ?? ResponseChunk(isFinal: true)
@@ -64,11 +64,11 @@ public struct InvocationService: Sendable {
             record(request, context: context, final: final, progress: progress, started: started, failure: nil), deadline: context.deadline)
         guard committed else {
             // No answer leaves without its record: the caller is told, and the record says so.
-            logger.error("answer withheld: its usage record was not committed in time", metadata: ["latency_ms": "\(Self.milliseconds(since: started))"])
+            logger.error("answer withheld: its usage record was not committed in time", metadata: ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"])
             throw ModelManagerError(
                 .unavailable, "the answer was withheld because its usage record could not be committed in time (the usage ledger is slow or down); retry")
         }
-        logger.info("invoke ok", metadata: ["latency_ms": "\(Self.milliseconds(since: started))"])
+        logger.info("invoke ok", metadata: ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"])
         try await Self.deliver(final, to: emit)
     }
 
@@ -93,8 +93,8 @@ public struct InvocationService: Sendable {
             channel: (served?.channel ?? request.channel).rawValue, invokeType: request.invokeType.rawValue,
             model: served?.model ?? request.model ?? "", usage: final?.usage ?? failure?.reportedUsage,
             cost: final?.cost ?? failure?.reportedUsage.flatMap { usage.prices.cost(of: $0, model: request.model ?? "") }, currency: usage.prices.currency,
-            latencyMilliseconds: Int(Self.milliseconds(since: started)),
-            timeToFirstTokenMilliseconds: progress.firstChunkAt.map { Int(Self.milliseconds(from: started, to: $0)) },
+            latencyMilliseconds: Int((ContinuousClock.now - started).wholeMilliseconds),
+            timeToFirstTokenMilliseconds: progress.firstChunkAt.map { Int(($0 - started).wholeMilliseconds) },
             stream: request.stream, success: failure == nil, error: failure.map { "\($0.code): \($0.message)" },
             metadata: context.metadata.mapValues { .string($0) }, tokenSubject: context.tokenSubject)
     }
@@ -157,14 +157,6 @@ public struct InvocationService: Sendable {
         case is CancellationError: ModelManagerError(.cancelled, "the call was cancelled")
         default: ModelManagerError(.internalError, "unexpected failure: \(type(of: error))", cause: error)
         }
-    }
-
-    static func milliseconds(since start: ContinuousClock.Instant) -> Int64 {
-        milliseconds(from: start, to: .now)
-    }
-
-    static func milliseconds(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Int64 {
-        (end - start).wholeMilliseconds
     }
 }
 

@@ -63,7 +63,7 @@ struct ModelServiceHandlers: Sendable {
             await call.finish(.ok)
         } catch {
             guard !call.isCancelled else {
-                await call.finish(GRPCStatus(code: 1, message: "cancelled by the client"))
+                await call.finish(GRPCStatus(code: .cancelled, message: "cancelled by the client"))
                 return
             }
             let item = WireResponseItem(error: error.message, customID: request.customID, requestID: context.requestID)
@@ -157,7 +157,7 @@ extension WireResponseItem {
         self.init(
             content: chunk.content,
             usage: chunk.usageJSON?.jsonText ?? "",
-            rawResponse: chunk.rawResponse?.jsonText ?? "",
+            rawResponse: chunk.rawResponse?.text ?? "",
             error: chunk.error ?? "",
             customID: customID,
             requestID: requestID

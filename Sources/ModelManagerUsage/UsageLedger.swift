@@ -246,6 +246,9 @@ public final class UsageLedger: Service, Sendable {
             do {
                 try await repository.insert(records)
                 return true
+            } catch where Task.isCancelled {
+                // Shutdown past its grace: the batch is spilled, not retried.
+                return false
             } catch {
                 failures += 1
                 if failures >= Self.attemptsBeforeIsolating {

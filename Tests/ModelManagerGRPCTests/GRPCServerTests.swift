@@ -15,12 +15,12 @@ import Testing
         [
             "/test.Echo/Echo": { call in
                 guard let request = await call.receiveMessage() else {
-                    await call.finish(GRPCStatus(code: 3, message: "no request"))
+                    await call.finish(GRPCStatus(code: .invalidArgument, message: "no request"))
                     return
                 }
                 let payload = bytes(request) ?? []
                 if let code = call.metadata["x-status"].flatMap(Int.init) {
-                    await call.finish(GRPCStatus(code: code, message: "requested status \(code)"))
+                    await call.finish(GRPCStatus(code: .init(rawValue: code), message: "requested status \(code)"))
                     return
                 }
                 let count = call.metadata["x-repeat"].flatMap(Int.init) ?? 1
@@ -40,7 +40,7 @@ import Testing
                     await call.finish(.ok)
                 } catch {
                     events.append("sleep cancelled")
-                    await call.finish(GRPCStatus(code: 1, message: "cancelled"))
+                    await call.finish(GRPCStatus(code: .cancelled, message: "cancelled"))
                 }
             },
             "/test.Echo/Slow": { call in
@@ -99,14 +99,14 @@ import Testing
         metadata.append("x-status", "8")
         let (replies, status, _) = await Self.unary(channel, "/test.Echo/Echo", [0], metadata: metadata)
         #expect(replies.isEmpty)
-        #expect(status == GRPCStatus(code: 8, message: "requested status 8"))
+        #expect(status == GRPCStatus(code: .resourceExhausted, message: "requested status 8"))
         await server.shutdown(grace: .seconds(1))
     }
 
     @Test func unknownMethodIsUnimplemented() async throws {
         let server = try GRPCServer(configuration: .init(address: "127.0.0.1:0"), handlers: Self.echoHandlers())
         let (_, status, _) = await Self.unary(Self.plaintextChannel(server), "/test.Echo/Nope", [0])
-        #expect(status.code == 12)
+        #expect(status.code == .unimplemented)
         #expect(status.message.contains("/test.Echo/Nope"))
         await server.shutdown(grace: .seconds(1))
     }
@@ -116,7 +116,7 @@ import Testing
         let server = try GRPCServer(configuration: .init(address: "127.0.0.1:0"), handlers: Self.echoHandlers(events: events))
         let started = ContinuousClock.now
         let (_, status, _) = await Self.unary(Self.plaintextChannel(server), "/test.Echo/Sleep", [0], timeout: .milliseconds(300))
-        #expect(status.code == 4)
+        #expect(status.code == .deadlineExceeded)
         // Far less than the handler's 30 s sleep: the deadline ended the call.
         #expect(ContinuousClock.now - started < .seconds(20))
         try await events.waitFor("sleep cancelled")
@@ -133,7 +133,7 @@ import Testing
         try await events.waitFor("sleep started, deadline set: true")
         call.cancel()
         let (status, _) = await call.receiveStatus()
-        #expect(status.code == 1)
+        #expect(status.code == .cancelled)
         try await events.waitFor("sleep cancelled")
         await server.shutdown(grace: .seconds(1))
     }
@@ -147,7 +147,7 @@ import Testing
         #expect(replies.first?.count == big.count)
         let tooBig = [UInt8](repeating: 7, count: 9 << 20)
         let (_, refused, _) = await Self.unary(channel, "/test.Echo/Echo", tooBig)
-        #expect(refused.code == 8)
+        #expect(refused.code == .resourceExhausted)
         await server.shutdown(grace: .seconds(1))
     }
 
@@ -186,7 +186,7 @@ import Testing
         await server.shutdown(grace: .milliseconds(200))
         #expect(ContinuousClock.now - started < .seconds(10))
         let (_, status, _) = await sleeping
-        #expect(status.code != 0)
+        #expect(status.code != .ok)
         try await events.waitFor("sleep cancelled")
     }
 
@@ -204,7 +204,7 @@ import Testing
 
         let plaintext = Self.plaintextChannel(server)
         let (_, refused, _) = await Self.unary(plaintext, "/test.Echo/Echo", [1], timeout: .seconds(3))
-        #expect(refused.code == 14 || refused.code == 4)
+        #expect(refused.code == .unavailable || refused.code == .deadlineExceeded)
         await server.shutdown(grace: .seconds(1))
     }
 }

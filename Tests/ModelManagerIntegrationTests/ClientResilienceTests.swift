@@ -63,7 +63,7 @@ import Testing
                     return calls
                 }
                 guard count > 1 else {
-                    await call.finish(GRPCStatus(code: 16, message: "token expired"))
+                    await call.finish(GRPCStatus(code: .unauthenticated, message: "token expired"))
                     return
                 }
                 let item = WireResponseItem(content: "welcome back", usage: #"{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}"#, requestID: call.metadata["x-request-id"])

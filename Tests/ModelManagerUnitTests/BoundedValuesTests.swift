@@ -32,10 +32,10 @@ import Testing
 
     @Test func statusMessagesAreCutToASafeLength() {
         let echoed = String(repeating: "é", count: 10_000)
-        let status = GRPCStatus(code: 3, message: "model '\(echoed)' is unknown")
+        let status = GRPCStatus(code: .invalidArgument, message: "model '\(echoed)' is unknown")
         #expect(status.message.utf8.count <= GRPCStatus.maximumMessageBytes)
         #expect(status.message.hasSuffix("…"))
-        #expect(GRPCStatus(code: 3, message: "short").message == "short")
+        #expect(GRPCStatus(code: .invalidArgument, message: "short").message == "short")
     }
 
     @Test func billingSubjectsUseASafeAlphabet() {

@@ -19,6 +19,30 @@ import Testing
         #expect(try JSONValue(parsing: text) == value)
     }
 
+    @Test func writerKeepsMultiByteTextAndEscapesEveryControlByte() throws {
+        let text = "é😀 \u{1F}\r\n\u{7F} ünïcode \u{2028}"
+        let written = JSONValue.string(text).jsonText
+        #expect(written == #""é😀 \u001f\r\n\#u{7F} ünïcode \#u{2028}""#)
+        #expect(try JSONValue(parsing: written) == .string(text))
+        for byte in UInt8(0)..<0x20 {
+            let control = String(decoding: [byte], as: UTF8.self)
+            #expect(try JSONValue(parsing: JSONValue.string(control).jsonText) == .string(control))
+        }
+    }
+
+    @Test(arguments: [Int64.min, -1, 0, 7, 1_000_000, Int64.max])
+    func integersAreWrittenExactly(_ integer: Int64) {
+        #expect(JSONValue.integer(integer).jsonText == String(integer))
+    }
+
+    @Test func relayedJSONIsSplicedAsItCame() {
+        var output = JSONOutput()
+        output.append("[")
+        output.write(RawJSON(validated: #"{"b":1, "a" : [ 2 ]}"#))
+        output.append("]")
+        #expect(output.text == #"[{"b":1, "a" : [ 2 ]}]"#)
+    }
+
     @Test(arguments: ["", "{", "[1,]", "{\"a\":}", "tru", "01", "1.", "\"\\x\"", "{} x", "\"\u{01}\"", "1e400", "[-1e999]"])
     func malformedInputIsRefused(_ text: String) {
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }

@@ -27,6 +27,15 @@ import Testing
         #expect(try parser.feed(Array("data: x\r\n\r\ndata:y\r\r".utf8)) == [.init(name: nil, data: "x"), .init(name: nil, data: "y")])
     }
 
+    @Test func crlfPairsSplitAcrossChunksEndOneLine() throws {
+        let bytes = Array("event: a\r\ndata: x\r\n\r\ndata: y\r\n\r\n".utf8)
+        for split in 1..<bytes.count {
+            var parser = SSEParser()
+            let events = try parser.feed(bytes[..<split]) + parser.feed(bytes[split...])
+            #expect(events == [.init(name: "a", data: "x"), .init(name: nil, data: "y")], "split at \(split)")
+        }
+    }
+
     @Test func cutStreamLeavesAPartialEvent() throws {
         var parser = SSEParser()
         #expect(try parser.feed(Array("data: {\"a\"".utf8)).isEmpty)

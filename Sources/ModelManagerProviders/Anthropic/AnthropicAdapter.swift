@@ -30,8 +30,9 @@ public struct AnthropicAdapter: ProviderAdapter {
             timeout: try RequestParameters.timeout(from: request.extra))
         let response = try await http.send(call, provider: provider, context: context)
         guard request.stream else {
-            let message = try await http.readJSON(response, provider: provider, context: context)
-            try await emit(ResponseChunk(content: Self.text(of: message), usage: Self.usage(message["usage"]), rawResponse: message).final)
+            let answer = try await http.readJSON(response, provider: provider, context: context)
+            let message = answer.value
+            try await emit(ResponseChunk(content: Self.text(of: message), usage: Self.usage(message["usage"]), rawResponse: answer.raw).final)
             return
         }
         var decoder = StreamDecoder(provider: provider)
@@ -85,11 +86,13 @@ public struct AnthropicAdapter: ProviderAdapter {
                 usage = message["usage"]?.objectValue ?? [:]
             case "content_block_delta":
                 if let text = payload["delta"]?["text"]?.stringValue {
-                    return text.isEmpty ? nil : ResponseChunk(content: text, rawResponse: payload)
+                    return text.isEmpty ? nil : ResponseChunk(content: text, rawResponse: RawJSON(validated: event.data))
                 }
-                return ResponseChunk(content: "", rawResponse: payload)
+                return ResponseChunk(content: "", rawResponse: RawJSON(validated: event.data))
             case "content_block_start":
-                if payload["content_block"]?["type"]?.stringValue == "tool_use" { return ResponseChunk(content: "", rawResponse: payload) }
+                if payload["content_block"]?["type"]?.stringValue == "tool_use" {
+                    return ResponseChunk(content: "", rawResponse: RawJSON(validated: event.data))
+                }
             case "message_delta":
                 // Counts here are cumulative and replace the ones from message_start.
                 for (key, value) in payload["usage"]?.objectValue ?? [:] where !value.isNull { usage[key] = value }
@@ -107,7 +110,7 @@ public struct AnthropicAdapter: ProviderAdapter {
         var finalChunk: ResponseChunk {
             var raw = message
             raw["usage"] = .object(usage)
-            return ResponseChunk(content: "", usage: AnthropicAdapter.usage(.object(usage)), rawResponse: .object(raw))
+            return ResponseChunk(content: "", usage: AnthropicAdapter.usage(.object(usage)), rawResponse: RawJSON(.object(raw)))
         }
     }
 }

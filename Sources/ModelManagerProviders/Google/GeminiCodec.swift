@@ -126,7 +126,7 @@ enum GeminiCodec {
         let provider: Provider
         private(set) var isComplete = false
         private var usage: Usage?
-        private var last: JSONValue?
+        private var last: RawJSON?
 
         init(provider: Provider) { self.provider = provider }
 
@@ -134,11 +134,11 @@ enum GeminiCodec {
             let payload = try parseEventJSON(event.data, provider: provider)
             if let failure = reportedError(in: payload, provider: provider) { throw failure }
             if let reported = GeminiCodec.usage(payload["usageMetadata"]) { usage = reported }
-            last = payload
+            last = RawJSON(validated: event.data)
             if let reason = payload["candidates"]?[0]?["finishReason"]?.stringValue, !reason.isEmpty { isComplete = true }
             let text = GeminiCodec.text(of: payload)
             let hasCall = (payload["candidates"]?[0]?["content"]?["parts"]?.arrayValue ?? []).contains { $0["functionCall"] != nil }
-            return text.isEmpty && !hasCall ? nil : ResponseChunk(content: text, rawResponse: payload)
+            return text.isEmpty && !hasCall ? nil : ResponseChunk(content: text, rawResponse: last)
         }
 
         var finalChunk: ResponseChunk { ResponseChunk(content: "", usage: usage, rawResponse: last) }
@@ -175,9 +175,10 @@ enum ImagenCodec {
         return ["instances": [["prompt": .string(prompt)]], "parameters": .object(parameters)]
     }
 
-    static func answer(_ json: JSONValue) -> ResponseChunk {
+    static func answer(_ answer: UpstreamJSON) -> ResponseChunk {
+        let json = answer.value
         let images = (json["predictions"]?.arrayValue ?? []).filter { $0["bytesBase64Encoded"] != nil || $0["gcsUri"] != nil }
         let first = images.first.flatMap { $0["bytesBase64Encoded"]?.stringValue ?? $0["gcsUri"]?.stringValue } ?? ""
-        return ResponseChunk(content: first, usage: Usage(promptTokens: 0, completionTokens: 0, imageCount: images.count), rawResponse: json)
+        return ResponseChunk(content: first, usage: Usage(promptTokens: 0, completionTokens: 0, imageCount: images.count), rawResponse: answer.raw)
     }
 }

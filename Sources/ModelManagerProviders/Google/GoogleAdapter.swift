@@ -59,11 +59,13 @@ public struct GoogleAdapter: ProviderAdapter {
         let call = UpstreamHTTP.Call(url: url, headers: headers, body: body, timeout: try RequestParameters.timeout(from: request.extra))
         let response = try await http.send(call, provider: provider, context: context)
         guard streams else {
-            let json = try await http.readJSON(response, provider: provider, context: context)
+            let answer = try await http.readJSON(response, provider: provider, context: context)
             if isImage {
-                try await emit(ImagenCodec.answer(json).final)
+                try await emit(ImagenCodec.answer(answer).final)
             } else {
-                try await emit(ResponseChunk(content: GeminiCodec.text(of: json), usage: GeminiCodec.usage(json["usageMetadata"]), rawResponse: json).final)
+                let json = answer.value
+                try await emit(
+                    ResponseChunk(content: GeminiCodec.text(of: json), usage: GeminiCodec.usage(json["usageMetadata"]), rawResponse: answer.raw).final)
             }
             return
         }

@@ -18,17 +18,18 @@ enum OpenAIChatCodec {
         return .object(body)
     }
 
-    static func answer(_ json: JSONValue, provider: Provider) throws(ModelManagerError) -> ResponseChunk {
+    static func answer(_ answer: UpstreamJSON, provider: Provider) throws(ModelManagerError) -> ResponseChunk {
+        let json = answer.value
         if let failure = reportedError(in: json, provider: provider) { throw failure }
         let content = json["choices"]?[0]?["message"]?["content"]?.stringValue ?? ""
-        return ResponseChunk(content: content, usage: OpenAIUsage.chat(json["usage"]), rawResponse: json)
+        return ResponseChunk(content: content, usage: OpenAIUsage.chat(json["usage"]), rawResponse: answer.raw)
     }
 
     struct StreamDecoder: ModelManagerProviders.StreamDecoder {
         let provider: Provider
         private(set) var isComplete = false
         private var usage: Usage?
-        private var lastEvent: JSONValue?
+        private var lastEvent: RawJSON?
 
         init(provider: Provider) { self.provider = provider }
 
@@ -40,11 +41,11 @@ enum OpenAIChatCodec {
             let chunk = try parseEventJSON(event.data, provider: provider)
             if let failure = reportedError(in: chunk, provider: provider) { throw failure }
             if let reported = OpenAIUsage.chat(chunk["usage"]) { usage = reported }
-            lastEvent = chunk
+            lastEvent = RawJSON(validated: event.data)
             let delta = chunk["choices"]?[0]?["delta"]
             let content = delta?["content"]?.stringValue ?? ""
             let carriesMore = delta?["tool_calls"] != nil || delta?["function_call"] != nil
-            return content.isEmpty && !carriesMore ? nil : ResponseChunk(content: content, rawResponse: chunk)
+            return content.isEmpty && !carriesMore ? nil : ResponseChunk(content: content, rawResponse: lastEvent)
         }
 
         var finalChunk: ResponseChunk { ResponseChunk(content: "", usage: usage, rawResponse: lastEvent) }

@@ -15,7 +15,8 @@ enum OpenAIImagesCodec {
         return .object(body)
     }
 
-    static func answer(_ json: JSONValue, provider: Provider) throws(ModelManagerError) -> ResponseChunk {
+    static func answer(_ answer: UpstreamJSON, provider: Provider) throws(ModelManagerError) -> ResponseChunk {
+        let json = answer.value
         let images = json["data"]?.arrayValue ?? []
         let first = images.first.flatMap { $0["url"]?.stringValue ?? $0["b64_json"]?.stringValue } ?? ""
         let usage = json["usage"]
@@ -26,6 +27,6 @@ enum OpenAIImagesCodec {
                 completionTokens: Int(usage?["output_tokens"]?.integerValue ?? 0),
                 totalTokens: usage?["total_tokens"]?.integerValue.map { Int($0) },
                 imageCount: images.count),
-            rawResponse: json)
+            rawResponse: answer.raw)
     }
 }

@@ -23,9 +23,10 @@ enum OpenAIResponsesCodec {
         return text
     }
 
-    static func answer(_ json: JSONValue, provider: Provider) throws(ModelManagerError) -> ResponseChunk {
+    static func answer(_ answer: UpstreamJSON, provider: Provider) throws(ModelManagerError) -> ResponseChunk {
+        let json = answer.value
         if let failure = reportedError(in: json, provider: provider) { throw failure }
-        return ResponseChunk(content: text(of: json), usage: OpenAIUsage.responses(json["usage"]), rawResponse: json)
+        return ResponseChunk(content: text(of: json), usage: OpenAIUsage.responses(json["usage"]), rawResponse: answer.raw)
     }
 
     struct StreamDecoder: ModelManagerProviders.StreamDecoder {
@@ -40,9 +41,9 @@ enum OpenAIResponsesCodec {
             switch payload["type"]?.stringValue ?? event.name ?? "" {
             case "response.output_text.delta":
                 let delta = payload["delta"]?.stringValue ?? ""
-                return delta.isEmpty ? nil : ResponseChunk(content: delta, rawResponse: payload)
+                return delta.isEmpty ? nil : ResponseChunk(content: delta, rawResponse: RawJSON(validated: event.data))
             case "response.function_call_arguments.delta", "response.output_item.added", "response.output_item.done":
-                return ResponseChunk(content: "", rawResponse: payload)
+                return ResponseChunk(content: "", rawResponse: RawJSON(validated: event.data))
             case "response.completed", "response.incomplete":
                 final = payload["response"]
                 isComplete = true
@@ -59,7 +60,7 @@ enum OpenAIResponsesCodec {
         }
 
         var finalChunk: ResponseChunk {
-            ResponseChunk(content: "", usage: OpenAIUsage.responses(final?["usage"]), rawResponse: final)
+            ResponseChunk(content: "", usage: OpenAIUsage.responses(final?["usage"]), rawResponse: final.map(RawJSON.init))
         }
     }
 }
