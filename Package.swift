@@ -115,7 +115,8 @@ let package = Package(
         .executableTarget(
             name: "model-manager",
             dependencies: [
-                "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth", "ModelManagerCore", "ModelManagerProviders",
+                "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth", "ModelManagerCore",
+                "ModelManagerProviders",
                 "ModelManagerUsage", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,7 +157,8 @@ let package = Package(
         .target(
             name: "ModelManagerTestSupport",
             dependencies: [
-                "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth", "ModelManagerProviders",
+                "ModelManagerServer", "ModelManagerClient", "ProviderEmulator", "ModelManagerAuth",
+                "ModelManagerProviders",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/ModelManagerTestSupport",
@@ -188,7 +190,8 @@ let package = Package(
             name: "ModelManagerIntegrationTests",
             dependencies: [
                 "ModelManagerTestSupport", "ModelManagerServer", "ModelManagerClient", "ProviderEmulator",
-                "ModelManagerProviders", "ModelManagerAuth", "ModelManagerUsage", "ModelManagerGRPC", "ModelManagerWire",
+                "ModelManagerProviders", "ModelManagerAuth", "ModelManagerUsage", "ModelManagerGRPC",
+                "ModelManagerWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -20,24 +20,39 @@ struct Bench {
         }
         let binary = value(after: "--server", in: arguments) ?? ".build/release/model-manager"
         let callsPerLevel = Int(value(after: "--calls", in: arguments) ?? "") ?? 2000
-        let levels = (value(after: "--concurrency", in: arguments) ?? "1,8,64").split(separator: ",").compactMap { Int($0) }
+        let levels = (value(after: "--concurrency", in: arguments) ?? "1,8,64").split(separator: ",").compactMap {
+            Int($0)
+        }
 
         let emulator = try await ProviderEmulator()
-        let server = try ServerProcess(binary: binary, environment: [
-            "MODEL_MANAGER_SERVER_JWT_SECRET_KEY": secret,
-            "OPENAI_BASE_URL": emulator.openAIBaseURL,
-            "OPENAI_API_KEY": ProviderEmulator.defaultAPIKey,
-            "MODEL_MANAGER_SQLITE_PATH": FileManager.default.temporaryDirectory.appendingPathComponent("mm-bench-\(UUID().uuidString).sqlite").path,
-        ])
+        let server = try ServerProcess(
+            binary: binary,
+            environment: [
+                "MODEL_MANAGER_SERVER_JWT_SECRET_KEY": secret,
+                "OPENAI_BASE_URL": emulator.openAIBaseURL,
+                "OPENAI_API_KEY": ProviderEmulator.defaultAPIKey,
+                "MODEL_MANAGER_SQLITE_PATH": FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "mm-bench-\(UUID().uuidString).sqlite"
+                ).path,
+            ])
         defer { server.stop() }
 
-        let client = AsyncModelManagerClient(configuration: ClientConfiguration(
-            serverAddress: "127.0.0.1:\(server.port)", jwtSecret: Secret(secret), useTLS: false, timeout: .seconds(30)))
+        let client = AsyncModelManagerClient(
+            configuration: ClientConfiguration(
+                serverAddress: "127.0.0.1:\(server.port)", jwtSecret: Secret(secret), useTLS: false,
+                timeout: .seconds(30)))
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         let request = ModelRequest(
-            provider: .openai, channel: .openai, invokeType: .chatCompletions, orgID: "bench", userID: "bench", clientType: "bench",
-            extra: ["model": "gpt-4o-mini", "messages": [["role": "user", "content": "benchmark this short prompt please"]], "max_tokens": 32])
-        let body = JSONValue.object(["model": "gpt-4o-mini", "messages": [["role": "user", "content": "benchmark this short prompt please"]], "max_tokens": 32]).jsonText
+            provider: .openai, channel: .openai, invokeType: .chatCompletions, orgID: "bench", userID: "bench",
+            clientType: "bench",
+            extra: [
+                "model": "gpt-4o-mini",
+                "messages": [["role": "user", "content": "benchmark this short prompt please"]], "max_tokens": 32,
+            ])
+        let body = JSONValue.object([
+            "model": "gpt-4o-mini", "messages": [["role": "user", "content": "benchmark this short prompt please"]],
+            "max_tokens": 32,
+        ]).jsonText
 
         func direct() async throws {
             var upstream = HTTPClientRequest(url: emulator.openAIBaseURL + "/chat/completions")
@@ -47,18 +62,24 @@ struct Bench {
             upstream.body = .bytes(ByteBuffer(string: body))
             let response = try await http.execute(upstream, timeout: .seconds(30))
             _ = try await response.body.collect(upTo: 1 << 20)
-            guard response.status == .ok else { throw ModelManagerError(.internalError, "emulator answered \(response.status)") }
+            guard response.status == .ok else {
+                throw ModelManagerError(.internalError, "emulator answered \(response.status)")
+            }
         }
         func viaServer() async throws {
             let response = try await client.invoke(request)
-            guard response.error == nil, response.usage != nil else { throw ModelManagerError(.internalError, "bad answer") }
+            guard response.error == nil, response.usage != nil else {
+                throw ModelManagerError(.internalError, "bad answer")
+            }
         }
 
         // Warm up connections and code paths.
         _ = try await run(calls: 200, concurrency: 8, direct)
         _ = try await run(calls: 200, concurrency: 8, viaServer)
 
-        print("non-stream Invoke, \(callsPerLevel) calls per row, 2-core loopback; server = model-manager serve (\(binary))")
+        print(
+            "non-stream Invoke, \(callsPerLevel) calls per row, 2-core loopback; server = model-manager serve (\(binary))"
+        )
         print("path          conc   calls/s     p50 ms   p99 ms   server CPU ms/call")
         for concurrency in levels {
             let straight = try await run(calls: callsPerLevel, concurrency: concurrency, direct)
@@ -80,7 +101,9 @@ struct Bench {
         var p99: Double
     }
 
-    static func run(calls: Int, concurrency: Int, _ call: @escaping @Sendable () async throws -> Void) async throws -> Result {
+    static func run(calls: Int, concurrency: Int, _ call: @escaping @Sendable () async throws -> Void) async throws
+        -> Result
+    {
         let started = ContinuousClock.now
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             for worker in 0..<concurrency {
@@ -108,7 +131,8 @@ struct Bench {
     static func row(_ name: String, _ concurrency: Int, _ result: Result, cpu: Double?) -> String {
         let cpuText = cpu.map { String(format: "%.3f", $0) } ?? "-"
         return name.padding(toLength: 12, withPad: " ", startingAt: 0)
-            + String(format: "  %4d  %8.0f  %8.2f %8.2f   ", concurrency, result.callsPerSecond, result.p50, result.p99) + cpuText
+            + String(format: "  %4d  %8.0f  %8.2f %8.2f   ", concurrency, result.callsPerSecond, result.p50, result.p99)
+            + cpuText
     }
 
     static func value(after flag: String, in arguments: [String]) -> String? {
@@ -143,7 +167,10 @@ final class ServerProcess {
             }
             if found == nil { Thread.sleep(forTimeInterval: 0.05) }
         }
-        guard let found else { throw ModelManagerError(.unavailable, "server did not start: \((try? String(contentsOf: logURL, encoding: .utf8)) ?? "")") }
+        guard let found else {
+            throw ModelManagerError(
+                .unavailable, "server did not start: \((try? String(contentsOf: logURL, encoding: .utf8)) ?? "")")
+        }
         port = found
     }
 

@@ -13,13 +13,17 @@ enum LedgerBench {
         logger.logLevel = .error
         print("usage ledger, durable mode (each caller waits for its commit), group commit by one writer")
         print("database    callers   records     records/s   added p50 ms   added p99 ms")
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-bench-\(UUID().uuidString).sqlite").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "ledger-bench-\(UUID().uuidString).sqlite"
+        ).path
         for callers in [1, 16, 64] {
             try await measure("sqlite", callers: callers, database: try SQLiteDatabase(path: path), logger: logger)
         }
         if let postgresURL {
             for callers in [1, 16, 64] {
-                try await measure("postgresql", callers: callers, database: try PostgresDatabase(url: postgresURL, logger: logger), logger: logger)
+                try await measure(
+                    "postgresql", callers: callers, database: try PostgresDatabase(url: postgresURL, logger: logger),
+                    logger: logger)
             }
         } else {
             print("(postgresql skipped: pass --postgres postgres://user@host:port/db)")
@@ -30,7 +34,9 @@ enum LedgerBench {
         let repository = UsageRepository(database: database, sinks: ["nats"])
         let ledger = UsageLedger(repository: repository, logger: logger)
         let perCaller = callers == 1 ? 500 : 4000 / callers
-        let (started, latencies) = try await withRunningServices([database as? any Service].compactMap { $0 } + [ledger], logger: logger) {
+        let (started, latencies) = try await withRunningServices(
+            [database as? any Service].compactMap { $0 } + [ledger], logger: logger
+        ) {
             try await ledger.ready.wait()
             return (ContinuousClock.now, await measureCalls(callers: callers, perCaller: perCaller, ledger: ledger))
         }
@@ -38,8 +44,11 @@ enum LedgerBench {
         await database.close()
         let p50 = latencies[latencies.count / 2]
         let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
-        print(name.padding(toLength: 10, withPad: " ", startingAt: 0)
-            + String(format: "  %7d  %8d  %12.0f  %13.2f  %13.2f", callers, latencies.count, Double(latencies.count) / seconds, p50, p99))
+        print(
+            name.padding(toLength: 10, withPad: " ", startingAt: 0)
+                + String(
+                    format: "  %7d  %8d  %12.0f  %13.2f  %13.2f", callers, latencies.count,
+                    Double(latencies.count) / seconds, p50, p99))
     }
 
     /// Each caller records `perCaller` records one after another; the sorted latencies in ms.
@@ -50,8 +59,10 @@ enum LedgerBench {
                     var mine: [Double] = []
                     for _ in 0..<perCaller {
                         let record = UsageRecord(
-                            requestID: UUID().uuidString, orgID: "bench", userID: "bench", clientType: "bench", provider: "openai", channel: "openai",
-                            invokeType: "chat-completions", model: "gpt-4o-mini", usage: Usage(promptTokens: 12, completionTokens: 34), cost: 0.00002,
+                            requestID: UUID().uuidString, orgID: "bench", userID: "bench", clientType: "bench",
+                            provider: "openai", channel: "openai",
+                            invokeType: "chat-completions", model: "gpt-4o-mini",
+                            usage: Usage(promptTokens: 12, completionTokens: 34), cost: 0.00002,
                             latencyMilliseconds: 5, stream: false, success: true)
                         let start = ContinuousClock.now
                         await ledger.record(record)

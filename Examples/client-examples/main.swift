@@ -14,12 +14,17 @@ let user = UserContext(orgID: "org-example", userID: "user-example", clientType:
 
 // 1. invoke: one complete answer, typed usage and cost.
 let client = try AsyncModelManagerClient()
-let answer = try await client.invoke(.chat(model: "gpt-4o-mini", messages: [.system("Be brief."), .user("Hello!")], user: user))
-print("invoke:", answer.content, "| tokens:", answer.usage?.totalTokens ?? 0, "| cost:", answer.cost ?? 0, "| finish:", answer.finishReason ?? "-")
+let answer = try await client.invoke(
+    .chat(model: "gpt-4o-mini", messages: [.system("Be brief."), .user("Hello!")], user: user))
+print(
+    "invoke:", answer.content, "| tokens:", answer.usage?.totalTokens ?? 0, "| cost:", answer.cost ?? 0, "| finish:",
+    answer.finishReason ?? "-")
 
 // 2. invokeStream: deltas as they arrive, usage on the last chunk.
 var streamed = ""
-for try await chunk in client.invokeStream(.anthropic(model: "claude-sonnet-4-5", messages: [.user("Stream to me")], maxTokens: 256, user: user)) {
+for try await chunk in client.invokeStream(
+    .anthropic(model: "claude-sonnet-4-5", messages: [.user("Stream to me")], maxTokens: 256, user: user))
+{
     streamed += chunk.content
     if let usage = chunk.usage { print("invokeStream:", streamed, "| tokens:", usage.totalTokens) }
 }
@@ -50,13 +55,16 @@ do {
 
 // 6. An origin request id, carried to every call made inside the scope.
 try await withOriginRequestID("order-4711") {
-    let traced = try await client.invoke(.responses(model: "gpt-4o-mini", input: "Traced call", user: user), requestID: "order-4711-step-1")
+    let traced = try await client.invoke(
+        .responses(model: "gpt-4o-mini", input: "Traced call", user: user), requestID: "order-4711-step-1")
     print("traced:", traced.requestID ?? "-")
 }
 
 // 7. Scoped use: the client is closed when the closure returns.
 try await withModelManagerClient(configuration: try .fromEnvironment()) { scoped in
-    print("scoped:", try await scoped.invoke(.chat(model: "gpt-4o-mini", messages: [.user("Scoped")], user: user)).content)
+    print(
+        "scoped:", try await scoped.invoke(.chat(model: "gpt-4o-mini", messages: [.user("Scoped")], user: user)).content
+    )
 }
 
 // 8. The sync twin (from a thread that is not a Swift concurrency thread).
@@ -65,7 +73,9 @@ let syncResult = await withCheckedContinuation { continuation in
         do {
             let sync = try ModelManagerClient()
             var text = ""
-            for chunk in sync.invokeStream(.chat(model: "gpt-4o-mini", messages: [.user("Sync stream")], user: user)) { text += chunk.content }
+            for chunk in sync.invokeStream(.chat(model: "gpt-4o-mini", messages: [.user("Sync stream")], user: user)) {
+                text += chunk.content
+            }
             let whole = try sync.invoke(.chat(model: "gpt-4o-mini", messages: [.user("Sync call")], user: user))
             continuation.resume(returning: "\(whole.content) / \(text)")
         } catch {
@@ -77,6 +87,8 @@ print("sync:", syncResult)
 
 // 9. The circuit breaker's state, when resilience is on.
 if let snapshot = client.circuitBreakerSnapshot {
-    print("circuit:", snapshot.state.rawValue, "| failures:", snapshot.failureCount, "| fallback:", snapshot.fallbackURL ?? "-")
+    print(
+        "circuit:", snapshot.state.rawValue, "| failures:", snapshot.failureCount, "| fallback:",
+        snapshot.fallbackURL ?? "-")
 }
 client.close()

@@ -11,7 +11,9 @@ public struct JWTMinter: Sendable {
     }
 
     /// A token whose claims are `claims` plus `exp` = now + `lifetime`.
-    public func mint(claims: [String: JSONValue], lifetime: Duration = .seconds(3600), now: Date = Date()) -> (token: String, expiresAt: Int64) {
+    public func mint(claims: [String: JSONValue], lifetime: Duration = .seconds(3600), now: Date = Date()) -> (
+        token: String, expiresAt: Int64
+    ) {
         let expiresAt = Int64(now.timeIntervalSince1970) + lifetime.components.seconds
         var grants = claims
         grants["exp"] = .integer(expiresAt)

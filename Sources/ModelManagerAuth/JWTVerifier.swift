@@ -1,6 +1,7 @@
 internal import CJWT
 public import Foundation
 public import ModelManagerCore
+import Synchronization
 
 /// Verifies `authorization: Bearer <JWT>` with libjwt: HS256 only, `exp` required.
 ///
@@ -65,7 +66,8 @@ public struct JWTVerifier: Sendable {
             throw Self.failure("token expired at \(expired)")
         }
         if let notBefore = claims["nbf"]?.integerValue, Double(notBefore) - leewaySeconds > nowSeconds {
-            throw Self.failure("token is not valid before \(Date(timeIntervalSince1970: Double(notBefore)).formatted(.iso8601))")
+            throw Self.failure(
+                "token is not valid before \(Date(timeIntervalSince1970: Double(notBefore)).formatted(.iso8601))")
         }
         return Principal(claims: claims, expiresAt: expiry)
     }
@@ -89,8 +91,6 @@ public struct JWTVerifier: Sendable {
         ModelManagerError(.unauthenticated, message)
     }
 }
-
-import Synchronization
 
 /// A bounded map of verified `authorization` values to their principals.
 final class VerifiedTokens: Sendable {

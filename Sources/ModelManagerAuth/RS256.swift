@@ -8,7 +8,9 @@ public enum RS256 {
     /// A signed token with `claims`; throws when the key is not a PEM RSA private key.
     public static func sign(claims: [String: JSONValue], privateKeyPEM: String) throws(ModelManagerError) -> String {
         var jwt: OpaquePointer?
-        guard jwt_new(&jwt) == 0, let jwt else { throw ModelManagerError(.internalError, "libjwt could not allocate a token") }
+        guard jwt_new(&jwt) == 0, let jwt else {
+            throw ModelManagerError(.internalError, "libjwt could not allocate a token")
+        }
         defer { jwt_free(jwt) }
         guard jwt_add_grants_json(jwt, JSONValue.object(claims).jsonText) == 0 else {
             throw ModelManagerError(.internalError, "libjwt rejected the assertion claims")
@@ -16,7 +18,8 @@ public enum RS256 {
         let key = Array(privateKeyPEM.utf8)
         let status = key.withUnsafeBufferPointer { jwt_set_alg(jwt, JWT_ALG_RS256, $0.baseAddress, Int32($0.count)) }
         guard status == 0, let encoded = jwt_encode_str(jwt) else {
-            throw ModelManagerError(.failedPrecondition, "the service account's private key is not a usable PEM RSA key")
+            throw ModelManagerError(
+                .failedPrecondition, "the service account's private key is not a usable PEM RSA key")
         }
         defer { free(encoded) }
         return String(cString: encoded)

@@ -6,7 +6,8 @@ import Synchronization
 /// the HTTP fallback.
 public final class CircuitBreaker: Sendable {
     public enum State: String, Sendable, Hashable {
-        case closed, open, halfOpen = "half-open"
+        case closed, open
+        case halfOpen = "half-open"
     }
 
     public struct Snapshot: Sendable, Hashable {
@@ -78,6 +79,9 @@ public final class CircuitBreaker: Sendable {
     }
 
     public var snapshot: Snapshot {
-        machine.withLock { Snapshot(state: $0.state, failureCount: $0.failures, lastFailureTime: $0.lastFailure, fallbackURL: fallbackURL) }
+        machine.withLock {
+            Snapshot(
+                state: $0.state, failureCount: $0.failures, lastFailureTime: $0.lastFailure, fallbackURL: fallbackURL)
+        }
     }
 }

@@ -44,7 +44,10 @@ public struct ClientConfiguration: Sendable {
         var isActive: Bool { enabled && httpFallbackURL != nil }
     }
 
-    public init(serverAddress: String, jwtSecret: Secret? = nil, jwtToken: Secret? = nil, useTLS: Bool = true, timeout: Duration = .seconds(30)) {
+    public init(
+        serverAddress: String, jwtSecret: Secret? = nil, jwtToken: Secret? = nil, useTLS: Bool = true,
+        timeout: Duration = .seconds(30)
+    ) {
         self.serverAddress = serverAddress
         self.jwtSecret = jwtSecret
         self.jwtToken = jwtToken
@@ -65,23 +68,28 @@ public struct ClientConfiguration: Sendable {
         func value(_ name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
         func seconds(_ name: String) throws -> Duration? {
             guard let text = value(name) else { return nil }
-            guard let number = Double(text), number > 0 else { throw Invalid(description: "\(name) must be a positive number of seconds, got '\(text)'") }
+            guard let number = Double(text), number > 0 else {
+                throw Invalid(description: "\(name) must be a positive number of seconds, got '\(text)'")
+            }
             return .milliseconds(Int64(number * 1000))
         }
         func integer(_ name: String) throws -> Int? {
             guard let text = value(name) else { return nil }
-            guard let number = Int(text), number >= 0 else { throw Invalid(description: "\(name) must be a non-negative integer, got '\(text)'") }
+            guard let number = Int(text), number >= 0 else {
+                throw Invalid(description: "\(name) must be a non-negative integer, got '\(text)'")
+            }
             return number
         }
         func flag(_ name: String) -> Bool? { value(name).map { $0.lowercased() == "true" || $0 == "1" } }
         func statuses(_ name: String) throws -> Set<ModelManagerError.Code>? {
             guard let text = value(name) else { return nil }
-            return Set(try text.split(separator: ",").map { item in
-                guard let code = ModelManagerError.Code(grpcName: String(item)) else {
-                    throw Invalid(description: "\(name) lists '\(item)', which is not a gRPC status name")
-                }
-                return code
-            })
+            return Set(
+                try text.split(separator: ",").map { item in
+                    guard let code = ModelManagerError.Code(grpcName: String(item)) else {
+                        throw Invalid(description: "\(name) lists '\(item)', which is not a gRPC status name")
+                    }
+                    return code
+                })
         }
 
         guard let address = value("MODEL_MANAGER_SERVER_ADDRESS") else {
@@ -91,16 +99,28 @@ public struct ClientConfiguration: Sendable {
         configuration.jwtSecret = value("MODEL_MANAGER_SERVER_JWT_SECRET_KEY").map { Secret($0) }
         configuration.useTLS = (value("MODEL_MANAGER_SERVER_GRPC_USE_TLS") ?? "true").lowercased() == "true"
         if let timeout = try seconds("MODEL_MANAGER_SERVER_INVOKE_TIMEOUT") { configuration.timeout = timeout }
-        if let retries = try integer("MODEL_MANAGER_SERVER_GRPC_MAX_RETRIES") { configuration.retry.maximumRetries = retries }
+        if let retries = try integer("MODEL_MANAGER_SERVER_GRPC_MAX_RETRIES") {
+            configuration.retry.maximumRetries = retries
+        }
         if let delay = try seconds("MODEL_MANAGER_SERVER_GRPC_RETRY_DELAY") { configuration.retry.baseDelay = delay }
         if let enabled = flag("MODEL_CLIENT_RESILIENT_ENABLED") { configuration.resilience.enabled = enabled }
         configuration.resilience.httpFallbackURL = value("MODEL_CLIENT_HTTP_FALLBACK_URL")
-        if let threshold = try integer("MODEL_CLIENT_CIRCUIT_BREAKER_THRESHOLD") { configuration.resilience.circuitBreakerThreshold = threshold }
-        if let timeout = try seconds("MODEL_CLIENT_CIRCUIT_BREAKER_TIMEOUT") { configuration.resilience.circuitBreakerTimeout = timeout }
+        if let threshold = try integer("MODEL_CLIENT_CIRCUIT_BREAKER_THRESHOLD") {
+            configuration.resilience.circuitBreakerThreshold = threshold
+        }
+        if let timeout = try seconds("MODEL_CLIENT_CIRCUIT_BREAKER_TIMEOUT") {
+            configuration.resilience.circuitBreakerTimeout = timeout
+        }
         if let fast = flag("MODEL_CLIENT_FAST_FALLBACK_ENABLED") { configuration.resilience.fastFallback = fast }
-        if let after = try integer("MODEL_CLIENT_FALLBACK_AFTER_RETRIES") { configuration.resilience.fallback.afterRetries = after }
-        if let immediate = try statuses("MODEL_CLIENT_IMMEDIATE_FALLBACK_ERRORS") { configuration.resilience.fallback.immediate = immediate }
-        if let never = try statuses("MODEL_CLIENT_NEVER_FALLBACK_ERRORS") { configuration.resilience.fallback.never = never }
+        if let after = try integer("MODEL_CLIENT_FALLBACK_AFTER_RETRIES") {
+            configuration.resilience.fallback.afterRetries = after
+        }
+        if let immediate = try statuses("MODEL_CLIENT_IMMEDIATE_FALLBACK_ERRORS") {
+            configuration.resilience.fallback.immediate = immediate
+        }
+        if let never = try statuses("MODEL_CLIENT_NEVER_FALLBACK_ERRORS") {
+            configuration.resilience.fallback.never = never
+        }
         if let chunk = try seconds("MODEL_CLIENT_STREAM_CHUNK_TIMEOUT") { configuration.streamChunkTimeout = chunk }
         return configuration
     }

@@ -26,12 +26,16 @@ final class ClientCore: Sendable {
         self.configuration = configuration
         self.logger = logger
         tokens = TokenSource(configuration: configuration)
-        channel = GRPCChannel(configuration: .init(
-            target: configuration.serverAddress, tls: configuration.useTLS ? configuration.tls : nil, arguments: configuration.channelArguments))
+        channel = GRPCChannel(
+            configuration: .init(
+                target: configuration.serverAddress, tls: configuration.useTLS ? configuration.tls : nil,
+                arguments: configuration.channelArguments))
         let resilience = configuration.resilience
         if resilience.isActive, let url = resilience.httpFallbackURL {
             fallback = HTTPFallback(baseURL: url)
-            breaker = CircuitBreaker(threshold: resilience.circuitBreakerThreshold, timeout: resilience.circuitBreakerTimeout, fallbackURL: url)
+            breaker = CircuitBreaker(
+                threshold: resilience.circuitBreakerThreshold, timeout: resilience.circuitBreakerTimeout,
+                fallbackURL: url)
         } else {
             fallback = nil
             breaker = nil
@@ -68,7 +72,9 @@ final class ClientCore: Sendable {
     func httpHeaders(_ ids: IDs, caller: Caller) -> [(String, String)] {
         var headers = [("X-Request-ID", ids.requestID)]
         if let origin = ids.originRequestID { headers.append(("X-Origin-Request-ID", origin)) }
-        if let authorization = tokens.authorization(orgID: caller.orgID, userID: caller.userID) { headers.append(("Authorization", authorization)) }
+        if let authorization = tokens.authorization(orgID: caller.orgID, userID: caller.userID) {
+            headers.append(("Authorization", authorization))
+        }
         return headers
     }
 
@@ -91,33 +97,51 @@ final class ClientCore: Sendable {
         var attempt = 0
         var refreshed = false
         while true {
-            if Task.isCancelled { throw .cancelledByCaller(requestID: ids.requestID, originRequestID: ids.originRequestID) }
+            if Task.isCancelled {
+                throw .cancelledByCaller(requestID: ids.requestID, originRequestID: ids.originRequestID)
+            }
             do {
-                let value = try await grpc(metadata(ids, caller: caller, freshToken: refreshed), max(.milliseconds(1), deadline - .now))
+                let value = try await grpc(
+                    metadata(ids, caller: caller, freshToken: refreshed), max(.milliseconds(1), deadline - .now))
                 breaker?.recordSuccess()
                 return value
             } catch {
-                if Task.isCancelled { throw .cancelledByCaller(requestID: ids.requestID, originRequestID: ids.originRequestID) }
+                if Task.isCancelled {
+                    throw .cancelledByCaller(requestID: ids.requestID, originRequestID: ids.originRequestID)
+                }
                 let isNetworkFailure = [.unavailable, .cancelled].contains(error.status)
-                if let http, configuration.resilience.fastFallback, configuration.resilience.fallback.shouldFallBack(status: error.status, attempt: attempt) {
+                if let http, configuration.resilience.fastFallback,
+                    configuration.resilience.fallback.shouldFallBack(status: error.status, attempt: attempt)
+                {
                     if isNetworkFailure { breaker?.recordFailure() }
-                    logger.warning("gRPC failed; trying the HTTP fallback", metadata: ["request_id": "\(ids.requestID)", "status": "\(error.status)"])
+                    logger.warning(
+                        "gRPC failed; trying the HTTP fallback",
+                        metadata: ["request_id": "\(ids.requestID)", "status": "\(error.status)"])
                     do {
                         return try await http(max(.milliseconds(1), deadline - .now))
                     } catch let fallbackError {
-                        logger.warning("fallback to HTTP failed", metadata: ["request_id": "\(ids.requestID)", "error": "\(fallbackError.message)"])
+                        logger.warning(
+                            "fallback to HTTP failed",
+                            metadata: ["request_id": "\(ids.requestID)", "error": "\(fallbackError.message)"])
                         throw error
                     }
                 }
                 let decision = configuration.retry.decide(
-                    status: error.status, attempt: attempt, remaining: deadline - .now, canRefreshToken: tokens.canRefresh,
+                    status: error.status, attempt: attempt, remaining: deadline - .now,
+                    canRefreshToken: tokens.canRefresh,
                     alreadyRefreshed: refreshed, streamYieldedChunks: false, random: Double.random(in: 0...1))
                 switch decision {
                 case .refreshTokenAndRetry:
-                    logger.info("token rejected; retrying once with a fresh one", metadata: ["request_id": "\(ids.requestID)"])
+                    logger.info(
+                        "token rejected; retrying once with a fresh one", metadata: ["request_id": "\(ids.requestID)"])
                     refreshed = true
                 case .retry(let delay):
-                    logger.info("retrying", metadata: ["request_id": "\(ids.requestID)", "status": "\(error.status)", "attempt": "\(attempt + 1)", "delay_ms": "\(delay.wholeMilliseconds)"])
+                    logger.info(
+                        "retrying",
+                        metadata: [
+                            "request_id": "\(ids.requestID)", "status": "\(error.status)", "attempt": "\(attempt + 1)",
+                            "delay_ms": "\(delay.wholeMilliseconds)",
+                        ])
                     attempt += 1
                     do {
                         try await Task.sleep(for: delay)
@@ -133,7 +157,9 @@ final class ClientCore: Sendable {
     }
 
     /// One gRPC call that answers one message (Invoke non-stream, the unary methods).
-    func unary(_ method: Method, _ message: EncodedMessage, metadata: Metadata, timeout: Duration, ids: IDs) async throws(ModelManagerClientError) -> ReceivedMessage {
+    func unary(_ method: Method, _ message: EncodedMessage, metadata: Metadata, timeout: Duration, ids: IDs)
+        async throws(ModelManagerClientError) -> ReceivedMessage
+    {
         let call = try makeCall(method, timeout: timeout, ids: ids)
         let (reply, status) = await withTaskCancellationHandler {
             _ = await call.start(metadata: metadata, message: OutgoingMessage(message))
@@ -144,28 +170,38 @@ final class ClientCore: Sendable {
             call.cancel()
         }
         guard status.isOK else { throw Self.error(status, ids: ids) }
-        guard let reply else { throw ModelManagerClientError(status: .internalError, message: "the server ended the call without an answer", requestID: ids.requestID) }
+        guard let reply else {
+            throw ModelManagerClientError(
+                status: .internalError, message: "the server ended the call without an answer", requestID: ids.requestID
+            )
+        }
         return reply
     }
 
     func makeCall(_ method: Method, timeout: Duration, ids: IDs) throws(ModelManagerClientError) -> ClientCall {
         guard let call = channel.makeCall(path: method.rawValue, timeout: timeout) else {
-            throw ModelManagerClientError(status: .failedPrecondition, message: "the client is closed", requestID: ids.requestID)
+            throw ModelManagerClientError(
+                status: .failedPrecondition, message: "the client is closed", requestID: ids.requestID)
         }
         return call
     }
 
     static func error(_ status: GRPCStatus, ids: IDs) -> ModelManagerClientError {
         ModelManagerClientError(
-            status: ModelManagerError.Code(grpcStatus: status.code), message: status.message.isEmpty ? status.code.name : status.message,
+            status: ModelManagerError.Code(grpcStatus: status.code),
+            message: status.message.isEmpty ? status.code.name : status.message,
             requestID: ids.requestID, originRequestID: ids.originRequestID)
     }
 
-    static func decode<Value>(_ ids: IDs, _ body: () throws(ModelManagerError) -> Value) throws(ModelManagerClientError) -> Value {
+    static func decode<Value>(_ ids: IDs, _ body: () throws(ModelManagerError) -> Value) throws(ModelManagerClientError)
+        -> Value
+    {
         do {
             return try body()
         } catch {
-            throw ModelManagerClientError(status: .internalError, message: "the server's answer does not decode: \(error.message)", requestID: ids.requestID)
+            throw ModelManagerClientError(
+                status: .internalError, message: "the server's answer does not decode: \(error.message)",
+                requestID: ids.requestID)
         }
     }
 }

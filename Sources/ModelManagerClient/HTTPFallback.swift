@@ -12,37 +12,58 @@ struct HTTPFallback: Sendable {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
     }
 
-    func invoke(_ request: ModelRequest, headers: [(String, String)], timeout: Duration) async throws(ModelManagerClientError) -> ModelResponse {
-        let json = try await post("/v1/invoke", body: Self.body(request, stream: false), headers: headers, timeout: timeout)
+    func invoke(_ request: ModelRequest, headers: [(String, String)], timeout: Duration)
+        async throws(ModelManagerClientError) -> ModelResponse
+    {
+        let json = try await post(
+            "/v1/invoke", body: Self.body(request, stream: false), headers: headers, timeout: timeout)
         return ModelResponse(json: json)
     }
 
-    func invokeBatch(_ requests: [ModelRequest], headers: [(String, String)], timeout: Duration) async throws(ModelManagerClientError) -> BatchModelResponse {
+    func invokeBatch(_ requests: [ModelRequest], headers: [(String, String)], timeout: Duration)
+        async throws(ModelManagerClientError) -> BatchModelResponse
+    {
         let context = requests.first.map(Self.userContext) ?? [:]
-        let body: JSONValue = ["user_context": .object(context), "items": .array(requests.map { Self.body($0, stream: false) })]
+        let body: JSONValue = [
+            "user_context": .object(context), "items": .array(requests.map { Self.body($0, stream: false) }),
+        ]
         let json = try await post("/v1/batch-invoke", body: body, headers: headers, timeout: timeout)
-        return BatchModelResponse(requestID: json["request_id"]?.stringValue ?? "", responses: (json["results"]?.arrayValue ?? []).map(ModelResponse.init(json:)))
+        return BatchModelResponse(
+            requestID: json["request_id"]?.stringValue ?? "",
+            responses: (json["results"]?.arrayValue ?? []).map(ModelResponse.init(json:)))
     }
 
     /// The SSE stream of a `stream: true` invoke, as chunks.
-    func stream(_ request: ModelRequest, headers: [(String, String)], timeout: Duration) async throws(ModelManagerClientError) -> HTTPClientResponse {
-        let response = try await send("/v1/invoke", body: Self.body(request, stream: true), headers: headers, timeout: timeout)
-        guard response.status.code == 200 else { throw await Self.failure(response, requestID: Self.requestID(headers)) }
+    func stream(_ request: ModelRequest, headers: [(String, String)], timeout: Duration)
+        async throws(ModelManagerClientError) -> HTTPClientResponse
+    {
+        let response = try await send(
+            "/v1/invoke", body: Self.body(request, stream: true), headers: headers, timeout: timeout)
+        guard response.status.code == 200 else {
+            throw await Self.failure(response, requestID: Self.requestID(headers))
+        }
         return response
     }
 
-    private func post(_ path: String, body: JSONValue, headers: [(String, String)], timeout: Duration) async throws(ModelManagerClientError) -> JSONValue {
+    private func post(_ path: String, body: JSONValue, headers: [(String, String)], timeout: Duration)
+        async throws(ModelManagerClientError) -> JSONValue
+    {
         let response = try await send(path, body: body, headers: headers, timeout: timeout)
-        guard (200..<300).contains(Int(response.status.code)) else { throw await Self.failure(response, requestID: Self.requestID(headers)) }
+        guard (200..<300).contains(Int(response.status.code)) else {
+            throw await Self.failure(response, requestID: Self.requestID(headers))
+        }
         do {
             let buffer = try await response.body.collect(upTo: 256 << 20)
             return try JSONValue(parsing: buffer.readableBytesView)
         } catch {
-            throw Self.error(.unavailable, "the HTTP fallback answered with a body that is not JSON (\(error))", headers)
+            throw Self.error(
+                .unavailable, "the HTTP fallback answered with a body that is not JSON (\(error))", headers)
         }
     }
 
-    private func send(_ path: String, body: JSONValue, headers: [(String, String)], timeout: Duration) async throws(ModelManagerClientError) -> HTTPClientResponse {
+    private func send(_ path: String, body: JSONValue, headers: [(String, String)], timeout: Duration)
+        async throws(ModelManagerClientError) -> HTTPClientResponse
+    {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -73,7 +94,10 @@ struct HTTPFallback: Sendable {
     }
 
     static func userContext(_ request: ModelRequest) -> [String: JSONValue] {
-        var context: [String: JSONValue] = ["org_id": .string(request.orgID), "user_id": .string(request.userID), "client_type": .string(request.clientType)]
+        var context: [String: JSONValue] = [
+            "org_id": .string(request.orgID), "user_id": .string(request.userID),
+            "client_type": .string(request.clientType),
+        ]
         if let region = request.region { context["region"] = .string(region) }
         return context
     }
@@ -81,15 +105,20 @@ struct HTTPFallback: Sendable {
     static func failure(_ response: HTTPClientResponse, requestID: String?) async -> ModelManagerClientError {
         let body = try? await response.body.collect(upTo: 1 << 20)
         let json = body.flatMap { try? JSONValue(parsing: $0.readableBytesView) }
-        let message = json?["error"]?.stringValue ?? json?["error"]?["message"]?.stringValue ?? "HTTP \(response.status.code)"
-        var error = ModelManagerClientError(status: ModelManagerError.Code(httpStatus: Int(response.status.code)), message: message, requestID: requestID)
+        let message =
+            json?["error"]?.stringValue ?? json?["error"]?["message"]?.stringValue ?? "HTTP \(response.status.code)"
+        var error = ModelManagerClientError(
+            status: ModelManagerError.Code(httpStatus: Int(response.status.code)), message: message,
+            requestID: requestID)
         error.viaHTTPFallback = true
         return error
     }
 
     static func requestID(_ headers: [(String, String)]) -> String? { headers.first { $0.0 == "X-Request-ID" }?.1 }
 
-    static func error(_ status: ModelManagerError.Code, _ message: String, _ headers: [(String, String)]) -> ModelManagerClientError {
+    static func error(_ status: ModelManagerError.Code, _ message: String, _ headers: [(String, String)])
+        -> ModelManagerClientError
+    {
         var error = ModelManagerClientError(status: status, message: message, requestID: requestID(headers))
         error.viaHTTPFallback = true
         return error

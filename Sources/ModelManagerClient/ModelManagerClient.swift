@@ -19,14 +19,20 @@ public final class ModelManagerClient: Sendable {
     deinit { async.close() }
 
     @available(*, noasync, message: "blocks the thread; use AsyncModelManagerClient")
-    public func invoke(_ request: ModelRequest, requestID: String? = nil, timeout: Duration? = nil) throws(ModelManagerClientError) -> ModelResponse {
+    public func invoke(_ request: ModelRequest, requestID: String? = nil, timeout: Duration? = nil)
+        throws(ModelManagerClientError) -> ModelResponse
+    {
         let client = async
         let origin = ModelManagerRequestContext.originRequestID
-        return try runBlocking(origin) { () async throws(ModelManagerClientError) in try await client.invoke(request, requestID: requestID, timeout: timeout) }
+        return try runBlocking(origin) { () async throws(ModelManagerClientError) in
+            try await client.invoke(request, requestID: requestID, timeout: timeout)
+        }
     }
 
     @available(*, noasync, message: "blocks the thread; use AsyncModelManagerClient")
-    public func invokeStream(_ request: ModelRequest, requestID: String? = nil, timeout: Duration? = nil) -> SyncModelResponseStream {
+    public func invokeStream(_ request: ModelRequest, requestID: String? = nil, timeout: Duration? = nil)
+        -> SyncModelResponseStream
+    {
         let stream = ModelManagerRequestContext.$originRequestID.withValue(ModelManagerRequestContext.originRequestID) {
             async.invokeStream(request, requestID: requestID, timeout: timeout)
         }
@@ -34,7 +40,9 @@ public final class ModelManagerClient: Sendable {
     }
 
     @available(*, noasync, message: "blocks the thread; use AsyncModelManagerClient")
-    public func invokeBatch(_ requests: [ModelRequest], requestID: String? = nil, timeout: Duration? = nil) throws(ModelManagerClientError) -> BatchModelResponse {
+    public func invokeBatch(_ requests: [ModelRequest], requestID: String? = nil, timeout: Duration? = nil)
+        throws(ModelManagerClientError) -> BatchModelResponse
+    {
         let client = async
         return try runBlocking(ModelManagerRequestContext.originRequestID) { () async throws(ModelManagerClientError) in
             try await client.invokeBatch(requests, requestID: requestID, timeout: timeout)
@@ -42,15 +50,22 @@ public final class ModelManagerClient: Sendable {
     }
 
     @available(*, noasync, message: "blocks the thread; use AsyncModelManagerClient")
-    public func getTaskStatus(_ taskID: String, timeout: Duration? = nil) throws(ModelManagerClientError) -> TaskStatus {
+    public func getTaskStatus(_ taskID: String, timeout: Duration? = nil) throws(ModelManagerClientError) -> TaskStatus
+    {
         let client = async
-        return try runBlocking(nil) { () async throws(ModelManagerClientError) in try await client.getTaskStatus(taskID, timeout: timeout) }
+        return try runBlocking(nil) { () async throws(ModelManagerClientError) in
+            try await client.getTaskStatus(taskID, timeout: timeout)
+        }
     }
 
     @available(*, noasync, message: "blocks the thread; use AsyncModelManagerClient")
-    public func batchGetTaskStatus(_ taskIDs: [String], timeout: Duration? = nil) throws(ModelManagerClientError) -> [TaskStatus] {
+    public func batchGetTaskStatus(_ taskIDs: [String], timeout: Duration? = nil) throws(ModelManagerClientError)
+        -> [TaskStatus]
+    {
         let client = async
-        return try runBlocking(nil) { () async throws(ModelManagerClientError) in try await client.batchGetTaskStatus(taskIDs, timeout: timeout) }
+        return try runBlocking(nil) { () async throws(ModelManagerClientError) in
+            try await client.batchGetTaskStatus(taskIDs, timeout: timeout)
+        }
     }
 
     public var circuitBreakerSnapshot: CircuitBreaker.Snapshot? { async.circuitBreakerSnapshot }
@@ -90,7 +105,8 @@ func runBlocking<Value: Sendable>(
 ) throws(ModelManagerClientError) -> Value {
     let box = ResultBox<Value>()
     Task {
-        let result = await ModelManagerRequestContext.$originRequestID.withValue(origin) { () async -> Result<Value, ModelManagerClientError> in
+        let result = await ModelManagerRequestContext.$originRequestID.withValue(origin) {
+            () async -> Result<Value, ModelManagerClientError> in
             do throws(ModelManagerClientError) {
                 return .success(try await work())
             } catch {

@@ -5,7 +5,8 @@ public import ModelManagerCore
 public struct ModelManagerClientError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Wrapped: Sendable, Hashable {
-            case authentication, permission, invalidParameter, notFound, rateLimit, timeout, network, cancelled, provider, server
+            case authentication, permission, invalidParameter, notFound, rateLimit, timeout, network, cancelled,
+                provider, server
         }
 
         private let wrapped: Wrapped
@@ -68,7 +69,9 @@ public struct ModelManagerClientError: Error, Sendable, Hashable, CustomStringCo
     /// Whether the answer came over the HTTP fallback.
     public var viaHTTPFallback = false
 
-    public init(status: ModelManagerError.Code, message: String, requestID: String? = nil, originRequestID: String? = nil) {
+    public init(
+        status: ModelManagerError.Code, message: String, requestID: String? = nil, originRequestID: String? = nil
+    ) {
         code = Code(status: status)
         self.status = status
         self.message = message
@@ -77,7 +80,9 @@ public struct ModelManagerClientError: Error, Sendable, Hashable, CustomStringCo
     }
 
     public static func cancelledByCaller(requestID: String?, originRequestID: String?) -> ModelManagerClientError {
-        var error = ModelManagerClientError(status: .cancelled, message: "the call was cancelled by the caller", requestID: requestID, originRequestID: originRequestID)
+        var error = ModelManagerClientError(
+            status: .cancelled, message: "the call was cancelled by the caller", requestID: requestID,
+            originRequestID: originRequestID)
         error.code = .cancelled
         return error
     }

@@ -30,7 +30,10 @@ public struct ModelResponse: Sendable, Hashable {
             requestID: json["request_id"]?.stringValue, customID: json["custom_id"]?.stringValue)
     }
 
-    package init(content: String, usageJSON: JSONValue?, rawResponse: JSONValue?, error: String?, requestID: String?, customID: String?) {
+    package init(
+        content: String, usageJSON: JSONValue?, rawResponse: JSONValue?, error: String?, requestID: String?,
+        customID: String?
+    ) {
         self.content = content
         self.usageJSON = usageJSON
         usage = usageJSON.flatMap(Usage.init(json:))
@@ -50,14 +53,18 @@ public struct ModelResponse: Sendable, Hashable {
         if let reason = raw["choices"]?[0]?["finish_reason"]?.stringValue { return reason }
         if let reason = raw["candidates"]?[0]?["finishReason"]?.stringValue {
             if !toolCalls.isEmpty { return "tool_calls" }
-            return ["STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter"][reason] ?? reason.lowercased()
+            return [
+                "STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter",
+            ][reason] ?? reason.lowercased()
         }
         if let reason = raw["stop_reason"]?.stringValue {
-            return ["end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"][reason] ?? reason
+            return ["end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"][
+                reason] ?? reason
         }
         if raw["object"]?.stringValue == "response", let status = raw["status"]?.stringValue {
             if !toolCalls.isEmpty { return "tool_calls" }
-            return status == "completed" ? "stop" : raw["incomplete_details"]?["reason"]?.stringValue == "max_output_tokens" ? "length" : status
+            return status == "completed"
+                ? "stop" : raw["incomplete_details"]?["reason"]?.stringValue == "max_output_tokens" ? "length" : status
         }
         return nil
     }
@@ -68,7 +75,9 @@ public struct ModelResponse: Sendable, Hashable {
         if let calls = raw["choices"]?[0]?["message"]?["tool_calls"]?.arrayValue {
             return calls.compactMap { call in
                 guard let name = call["function"]?["name"]?.stringValue else { return nil }
-                return ToolCall(id: call["id"]?.stringValue ?? "", name: name, arguments: call["function"]?["arguments"]?.stringValue ?? "{}")
+                return ToolCall(
+                    id: call["id"]?.stringValue ?? "", name: name,
+                    arguments: call["function"]?["arguments"]?.stringValue ?? "{}")
             }
         }
         if let parts = raw["candidates"]?[0]?["content"]?["parts"]?.arrayValue {
@@ -79,14 +88,21 @@ public struct ModelResponse: Sendable, Hashable {
         }
         if let blocks = raw["content"]?.arrayValue {
             return blocks.compactMap { block in
-                guard block["type"]?.stringValue == "tool_use", let name = block["name"]?.stringValue else { return nil }
-                return ToolCall(id: block["id"]?.stringValue ?? "", name: name, arguments: (block["input"] ?? [:]).jsonText)
+                guard block["type"]?.stringValue == "tool_use", let name = block["name"]?.stringValue else {
+                    return nil
+                }
+                return ToolCall(
+                    id: block["id"]?.stringValue ?? "", name: name, arguments: (block["input"] ?? [:]).jsonText)
             }
         }
         if let items = raw["output"]?.arrayValue {
             return items.compactMap { item in
-                guard item["type"]?.stringValue == "function_call", let name = item["name"]?.stringValue else { return nil }
-                return ToolCall(id: item["call_id"]?.stringValue ?? "", name: name, arguments: item["arguments"]?.stringValue ?? "{}")
+                guard item["type"]?.stringValue == "function_call", let name = item["name"]?.stringValue else {
+                    return nil
+                }
+                return ToolCall(
+                    id: item["call_id"]?.stringValue ?? "", name: name,
+                    arguments: item["arguments"]?.stringValue ?? "{}")
             }
         }
         return []

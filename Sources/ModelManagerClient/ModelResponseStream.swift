@@ -78,7 +78,9 @@ final class StreamSession: @unchecked Sendable {
                     buffer = try await body.next()
                 } catch {
                     state = .done
-                    throw HTTPFallback.error(.unavailable, "the HTTP fallback stream failed: \(type(of: error))", core.httpHeaders(ids, caller: caller))
+                    throw HTTPFallback.error(
+                        .unavailable, "the HTTP fallback stream failed: \(type(of: error))",
+                        core.httpHeaders(ids, caller: caller))
                 }
                 guard let buffer else {
                     state = .done
@@ -88,7 +90,9 @@ final class StreamSession: @unchecked Sendable {
                     pending = try parser.feed(buffer.readableBytesView)
                 } catch {
                     state = .done
-                    throw HTTPFallback.error(.unavailable, "the HTTP fallback stream failed: \(error)", core.httpHeaders(ids, caller: caller))
+                    throw HTTPFallback.error(
+                        .unavailable, "the HTTP fallback stream failed: \(error)", core.httpHeaders(ids, caller: caller)
+                    )
                 }
                 state = .http(body, parser, pending)
             }
@@ -109,7 +113,8 @@ final class StreamSession: @unchecked Sendable {
     }
 
     private func startHTTP(_ fallback: HTTPFallback) async throws(ModelManagerClientError) {
-        let response = try await fallback.stream(request, headers: core.httpHeaders(ids, caller: caller), timeout: max(.milliseconds(1), deadline - .now))
+        let response = try await fallback.stream(
+            request, headers: core.httpHeaders(ids, caller: caller), timeout: max(.milliseconds(1), deadline - .now))
         state = .http(response.body.makeAsyncIterator(), SSEParser(), [])
     }
 
@@ -133,7 +138,10 @@ final class StreamSession: @unchecked Sendable {
             if !yielded { core.breaker?.recordSuccess() }
             yielded = true
             return try ClientCore.decode(ids) { () throws(ModelManagerError) in
-                ModelResponse(try message.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeResponseItem(buffer) })
+                ModelResponse(
+                    try message.withUnsafeBytes { buffer throws(ModelManagerError) in
+                        try ModelServiceCodec.decodeResponseItem(buffer)
+                    })
             }
         }
         let (status, _) = await call.receiveStatus()
@@ -142,7 +150,8 @@ final class StreamSession: @unchecked Sendable {
         guard !status.isOK else { return nil }
         var error = ClientCore.error(status, ids: ids)
         if timedOut {
-            error = ModelManagerClientError(status: .deadlineExceeded, message: "no stream chunk within \(chunkTimeout)", requestID: ids.requestID)
+            error = ModelManagerClientError(
+                status: .deadlineExceeded, message: "no stream chunk within \(chunkTimeout)", requestID: ids.requestID)
         }
         try await recover(from: error)
         return nil
@@ -153,7 +162,9 @@ final class StreamSession: @unchecked Sendable {
         guard !yielded else { throw error }
         let resilience = core.configuration.resilience
         let isNetworkFailure = [.unavailable, .cancelled].contains(error.status)
-        if let fallback = core.fallback, resilience.fastFallback, resilience.fallback.shouldFallBack(status: error.status, attempt: attempt) {
+        if let fallback = core.fallback, resilience.fastFallback,
+            resilience.fallback.shouldFallBack(status: error.status, attempt: attempt)
+        {
             if isNetworkFailure { core.breaker?.recordFailure() }
             do {
                 try await startHTTP(fallback)

@@ -37,7 +37,9 @@ public struct ChatMessage: Sendable, Hashable {
 
     /// OpenAI's form: a string for plain text, else content parts.
     public var openAIJSON: JSONValue {
-        if parts.count == 1, case .text(let text) = parts[0] { return ["role": .string(role), "content": .string(text)] }
+        if parts.count == 1, case .text(let text) = parts[0] {
+            return ["role": .string(role), "content": .string(text)]
+        }
         let content: [JSONValue] = parts.map { part in
             switch part {
             case .text(let text): ["type": "text", "text": .string(text)]
@@ -57,7 +59,13 @@ public struct ChatMessage: Sendable, Hashable {
                 if url.hasPrefix("data:"), let comma = url.firstIndex(of: ",") {
                     let header = url[url.index(url.startIndex, offsetBy: 5)..<comma]
                     let mediaType = header.split(separator: ";").first.map(String.init) ?? "image/png"
-                    return ["type": "image", "source": ["type": "base64", "media_type": .string(mediaType), "data": .string(String(url[url.index(after: comma)...]))]]
+                    return [
+                        "type": "image",
+                        "source": [
+                            "type": "base64", "media_type": .string(mediaType),
+                            "data": .string(String(url[url.index(after: comma)...])),
+                        ],
+                    ]
                 }
                 return ["type": "image", "source": ["type": "url", "url": .string(url)]]
             }
@@ -88,8 +96,10 @@ public struct GeminiContent: Sendable, Hashable {
         let parts: [JSONValue] = parts.map { part in
             switch part {
             case .text(let text): ["text": .string(text)]
-            case .inlineData(let mimeType, let data): ["inline_data": ["mime_type": .string(mimeType), "data": .string(data)]]
-            case .fileURI(let mimeType, let uri): ["file_data": ["mime_type": .string(mimeType), "file_uri": .string(uri)]]
+            case .inlineData(let mimeType, let data):
+                ["inline_data": ["mime_type": .string(mimeType), "data": .string(data)]]
+            case .fileURI(let mimeType, let uri):
+                ["file_data": ["mime_type": .string(mimeType), "file_uri": .string(uri)]]
             }
         }
         return ["role": .string(role), "parts": .array(parts)]
@@ -97,15 +107,20 @@ public struct GeminiContent: Sendable, Hashable {
 }
 
 extension ModelRequest {
-    private init(_ provider: Provider, _ channel: Channel, _ invokeType: InvokeType, _ user: UserContext, _ extra: [String: JSONValue]) {
+    private init(
+        _ provider: Provider, _ channel: Channel, _ invokeType: InvokeType, _ user: UserContext,
+        _ extra: [String: JSONValue]
+    ) {
         self.init(
-            provider: provider, channel: channel, invokeType: invokeType, orgID: user.orgID, userID: user.userID, clientType: user.clientType,
+            provider: provider, channel: channel, invokeType: invokeType, orgID: user.orgID, userID: user.userID,
+            clientType: user.clientType,
             region: user.region, extra: extra)
     }
 
     /// Chat Completions (OpenAI, Azure, DeepSeek, Perplexity, any OpenAI-compatible provider).
     public static func chat(
-        provider: Provider = .openai, channel: Channel = .normal, model: String, messages: [ChatMessage], parameters: [String: JSONValue] = [:],
+        provider: Provider = .openai, channel: Channel = .normal, model: String, messages: [ChatMessage],
+        parameters: [String: JSONValue] = [:],
         user: UserContext
     ) -> ModelRequest {
         var extra = parameters
@@ -115,7 +130,10 @@ extension ModelRequest {
     }
 
     /// OpenAI Responses (`input` text).
-    public static func responses(provider: Provider = .openai, model: String, input: String, instructions: String? = nil, parameters: [String: JSONValue] = [:], user: UserContext) -> ModelRequest {
+    public static func responses(
+        provider: Provider = .openai, model: String, input: String, instructions: String? = nil,
+        parameters: [String: JSONValue] = [:], user: UserContext
+    ) -> ModelRequest {
         var extra = parameters
         extra["model"] = .string(model)
         extra["input"] = .string(input)
@@ -125,7 +143,8 @@ extension ModelRequest {
 
     /// Gemini `generateContent`; `config` is google-genai's GenerateContentConfig as JSON.
     public static func gemini(
-        model: String, contents: [GeminiContent], config: [String: JSONValue] = [:], channel: Channel = .aiStudio, user: UserContext
+        model: String, contents: [GeminiContent], config: [String: JSONValue] = [:], channel: Channel = .aiStudio,
+        user: UserContext
     ) -> ModelRequest {
         var extra: [String: JSONValue] = ["model": .string(model), "contents": .array(contents.map(\.json))]
         if !config.isEmpty { extra["config"] = .object(config) }
@@ -134,7 +153,8 @@ extension ModelRequest {
 
     /// Anthropic Messages (`max_tokens` is required by the API).
     public static func anthropic(
-        model: String, messages: [ChatMessage], maxTokens: Int, system: String? = nil, parameters: [String: JSONValue] = [:], user: UserContext
+        model: String, messages: [ChatMessage], maxTokens: Int, system: String? = nil,
+        parameters: [String: JSONValue] = [:], user: UserContext
     ) -> ModelRequest {
         var extra = parameters
         extra["model"] = .string(model)
@@ -146,7 +166,8 @@ extension ModelRequest {
 
     /// An image prompt: OpenAI/Azure Images, or Imagen on Google (AI Studio or Vertex).
     public static func image(
-        provider: Provider = .openai, channel: Channel = .normal, model: String, prompt: String, count: Int = 1, parameters: [String: JSONValue] = [:],
+        provider: Provider = .openai, channel: Channel = .normal, model: String, prompt: String, count: Int = 1,
+        parameters: [String: JSONValue] = [:],
         user: UserContext
     ) -> ModelRequest {
         var extra = parameters
@@ -154,7 +175,11 @@ extension ModelRequest {
         extra["prompt"] = .string(prompt)
         if provider == .google {
             let vertex = channel == .vertexai
-            if vertex { extra["number_of_images"] = .integer(Int64(count)) } else { extra["config"] = ["number_of_images": .integer(Int64(count))] }
+            if vertex {
+                extra["number_of_images"] = .integer(Int64(count))
+            } else {
+                extra["config"] = ["number_of_images": .integer(Int64(count))]
+            }
             return ModelRequest(provider, channel, vertex ? .imageGeneration : .imageGenerationGenAI, user, extra)
         }
         extra["n"] = .integer(Int64(count))

@@ -5,6 +5,8 @@ public enum ModelManagerRequestContext {
 }
 
 /// Runs `body` with `originRequestID` as the origin of every call it makes.
-public func withOriginRequestID<Result>(_ originRequestID: String, _ body: () async throws -> Result) async rethrows -> Result {
+public func withOriginRequestID<Result>(_ originRequestID: String, _ body: () async throws -> Result) async rethrows
+    -> Result
+{
     try await ModelManagerRequestContext.$originRequestID.withValue(originRequestID) { try await body() }
 }

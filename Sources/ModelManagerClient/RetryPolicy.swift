@@ -21,7 +21,10 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Fraction of the delay added at random (0.05 = up to +5 %).
     public var jitter: Double
 
-    public init(maximumRetries: Int = 6, baseDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(60), jitter: Double = 0.05) {
+    public init(
+        maximumRetries: Int = 6, baseDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(60),
+        jitter: Double = 0.05
+    ) {
         self.maximumRetries = maximumRetries
         self.baseDelay = baseDelay
         self.maximumDelay = maximumDelay
@@ -51,7 +54,8 @@ public struct RetryPolicy: Sendable, Hashable {
     /// What to do after `attempt` (0 for the first) failed with `status`, with `remaining` time
     /// left before the call's deadline. `random` (0…1) drives the jitter.
     public func decide(
-        status: ModelManagerError.Code, attempt: Int, remaining: Duration, canRefreshToken: Bool, alreadyRefreshed: Bool,
+        status: ModelManagerError.Code, attempt: Int, remaining: Duration, canRefreshToken: Bool,
+        alreadyRefreshed: Bool,
         streamYieldedChunks: Bool, random: Double
     ) -> Decision {
         // A stream that already handed chunks to the caller is never replayed.

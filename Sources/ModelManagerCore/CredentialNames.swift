@@ -2,7 +2,8 @@
 /// a caller's `extra_headers` nor kept in a usage record, whatever a configuration lists.
 public enum CredentialNames {
     static let words = [
-        "token", "secret", "auth", "credential", "password", "passwd", "cookie", "signature", "session", "api-key", "apikey",
+        "token", "secret", "auth", "credential", "password", "passwd", "cookie", "signature", "session", "api-key",
+        "apikey",
         "api_key", "access-key", "private-key", "secret-key",
     ]
 

@@ -1,9 +1,13 @@
 /// The HTTP request body → `ModelRequest`, tolerating every quirk of the Python SDK's fallback
 /// (PROTOCOL.md §7): `stream: null`, missing channel, `messages` sent as a string.
 package enum HTTPRequestMapper {
-    package static let envelopeKeys: Set<String> = ["provider", "channel", "invoke_type", "stream", "user_context", "custom_id", "priority"]
+    package static let envelopeKeys: Set<String> = [
+        "provider", "channel", "invoke_type", "stream", "user_context", "custom_id", "priority",
+    ]
 
-    package static func request(from body: [String: JSONValue], userContext inherited: JSONValue? = nil) throws(ModelManagerError) -> ModelRequest {
+    package static func request(from body: [String: JSONValue], userContext inherited: JSONValue? = nil)
+        throws(ModelManagerError) -> ModelRequest
+    {
         guard let provider = body["provider"]?.stringValue, !provider.isEmpty else {
             throw ModelManagerError(.invalidArgument, "missing required field 'provider'")
         }
@@ -19,7 +23,8 @@ package enum HTTPRequestMapper {
             provider: Provider(provider), channel: Channel(body["channel"]?.stringValue ?? "normal"),
             invokeType: InvokeType(body["invoke_type"]?.stringValue ?? ""), stream: body["stream"]?.boolValue ?? false,
             orgID: context?["org_id"]?.stringValue ?? "", userID: context?["user_id"]?.stringValue ?? "",
-            clientType: context?["client_type"]?.stringValue ?? "", priority: body["priority"]?.integerValue.map { Int32(clamping: $0) },
+            clientType: context?["client_type"]?.stringValue ?? "",
+            priority: body["priority"]?.integerValue.map { Int32(clamping: $0) },
             customID: body["custom_id"]?.stringValue, region: context?["region"]?.stringValue, extra: extra)
     }
 

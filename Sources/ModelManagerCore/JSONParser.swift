@@ -24,7 +24,9 @@ extension JSONValue {
         }
     }
 
-    public init(parsing buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int = defaultMaximumDepth) throws(JSONParseError) {
+    public init(parsing buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int = defaultMaximumDepth)
+        throws(JSONParseError)
+    {
         var parser = JSONByteParser(bytes: buffer, maximumDepth: min(maximumDepth, Self.defaultMaximumDepth))
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -62,9 +64,15 @@ private struct JSONByteParser {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
         case UInt8(ascii: "["): return try parseArray(depth: depth)
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw error("unexpected character '\(Unicode.Scalar(bytes[index]))'")
         }
@@ -238,7 +246,9 @@ private struct JSONByteParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             isInteger = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid exponent") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
@@ -246,7 +256,9 @@ private struct JSONByteParser {
         if isInteger, let integer = Int64(text) { return .integer(integer) }
         guard let double = Double(text) else { throw JSONParseError(offset: start, reason: "invalid number") }
         // 1e400 is no number a double holds; it would be passed on as null.
-        guard double.isFinite else { throw JSONParseError(offset: start, reason: "number \(text.prefix(32)) is out of range") }
+        guard double.isFinite else {
+            throw JSONParseError(offset: start, reason: "number \(text.prefix(32)) is out of range")
+        }
         return .double(double)
     }
 

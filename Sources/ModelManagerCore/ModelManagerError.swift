@@ -8,7 +8,8 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Wrapped: Sendable, Hashable {
             case invalidArgument, unauthenticated, permissionDenied, notFound, resourceExhausted
-            case unavailable, deadlineExceeded, cancelled, internalError, unimplemented, failedPrecondition, payloadTooLarge, aborted
+            case unavailable, deadlineExceeded, cancelled, internalError, unimplemented, failedPrecondition,
+                payloadTooLarge, aborted
         }
 
         private let wrapped: Wrapped
@@ -108,7 +109,9 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
 
         /// The code for a gRPC status name (`UNAVAILABLE`), as the Python SDK's variables list them.
         public init?(grpcName: String) {
-            guard let code = GRPCStatusCode(name: grpcName.trimmingCharacters(in: .whitespaces)), code != .ok, code != .unknown else {
+            guard let code = GRPCStatusCode(name: grpcName.trimmingCharacters(in: .whitespaces)), code != .ok,
+                code != .unknown
+            else {
                 return nil
             }
             self.init(grpcStatus: code)

@@ -57,7 +57,8 @@ public struct InvocationContext: Sendable {
     public var tokenSubject: String?
 
     public init(
-        requestID: String, originRequestID: String? = nil, deadline: ContinuousClock.Instant? = nil, metadata: [String: String] = [:],
+        requestID: String, originRequestID: String? = nil, deadline: ContinuousClock.Instant? = nil,
+        metadata: [String: String] = [:],
         tokenSubject: String? = nil
     ) {
         self.requestID = requestID

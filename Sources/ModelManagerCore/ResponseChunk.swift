@@ -9,7 +9,8 @@ public struct Usage: Sendable, Hashable {
     public var imageCount: Int?
 
     public init(
-        promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil, reasoningTokens: Int? = nil,
+        promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil,
+        reasoningTokens: Int? = nil,
         imageCount: Int? = nil
     ) {
         // Counts are clamped (TokenCount.maximum) so the total cannot overflow.
@@ -35,7 +36,8 @@ public struct Usage: Sendable, Hashable {
     }
 
     public init?(json: JSONValue) {
-        guard let prompt = json["prompt_tokens"]?.tokenCount, let completion = json["completion_tokens"]?.tokenCount else {
+        guard let prompt = json["prompt_tokens"]?.tokenCount, let completion = json["completion_tokens"]?.tokenCount
+        else {
             return nil
         }
         self.init(
@@ -82,7 +84,10 @@ public struct ResponseChunk: Sendable, Hashable {
     public var cost: Double?
     public var currency: String?
 
-    public init(content: String = "", usage: Usage? = nil, rawResponse: RawJSON? = nil, error: String? = nil, isFinal: Bool = false) {
+    public init(
+        content: String = "", usage: Usage? = nil, rawResponse: RawJSON? = nil, error: String? = nil,
+        isFinal: Bool = false
+    ) {
         self.content = content
         self.usage = usage
         self.rawResponse = rawResponse

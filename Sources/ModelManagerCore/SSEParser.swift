@@ -65,14 +65,18 @@ public struct SSEParser: Sendable {
                 continue
             }
             let tail = UnsafeBufferPointer(rebasing: bytes[lineStart..<index])
-            guard pendingLine.count + tail.count <= maximumEventBytes else { throw EventTooLarge(limit: maximumEventBytes) }
+            guard pendingLine.count + tail.count <= maximumEventBytes else {
+                throw EventTooLarge(limit: maximumEventBytes)
+            }
             if pendingLine.isEmpty {
                 if let event = try endLine(tail) { events.append(event) }
             } else {
                 pendingLine.append(contentsOf: tail)
                 let line = pendingLine
                 pendingLine.removeAll(keepingCapacity: true)
-                if let event = try line.withUnsafeBufferPointer({ line throws(EventTooLarge) in try endLine(line) }) { events.append(event) }
+                if let event = try line.withUnsafeBufferPointer({ line throws(EventTooLarge) in try endLine(line) }) {
+                    events.append(event)
+                }
             }
             index += 1
             if byte == 0x0D {

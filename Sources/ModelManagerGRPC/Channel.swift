@@ -34,9 +34,11 @@ public final class GRPCChannel: @unchecked Sendable {
         GRPCLibrary.retain()
         queue = CompletionQueue(name: "grpc-client-cq")
         let credentials = configuration.tls?.makeCredentials() ?? grpc_insecure_credentials_create()
-        channel = Mutex(Handle(pointer: configuration.arguments.withUnsafeChannelArgs { args in
-            grpc_channel_create(configuration.target, credentials, args)
-        }))
+        channel = Mutex(
+            Handle(
+                pointer: configuration.arguments.withUnsafeChannelArgs { args in
+                    grpc_channel_create(configuration.target, credentials, args)
+                }))
         grpc_channel_credentials_release(credentials)
     }
 
@@ -58,7 +60,8 @@ public final class GRPCChannel: @unchecked Sendable {
     public func makeCall(path: String, timeout: Duration?) -> ClientCall? {
         let deadline: gpr_timespec
         if let timeout {
-            deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(timeout.wholeNanoseconds, GPR_TIMESPAN))
+            deadline = gpr_time_add(
+                gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(timeout.wholeNanoseconds, GPR_TIMESPAN))
         } else {
             deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC)
         }
@@ -68,7 +71,8 @@ public final class GRPCChannel: @unchecked Sendable {
         // destroying the channel while a call is being created on it.
         let call = channel.withLock { handle -> Handle? in
             guard let handle else { return nil }
-            return grpc_channel_create_call(handle.pointer, nil, 0xFFFF, queue.handle, method, nil, deadline, nil).map(Handle.init)
+            return grpc_channel_create_call(handle.pointer, nil, 0xFFFF, queue.handle, method, nil, deadline, nil).map(
+                Handle.init)
         }
         return call.map { ClientCall(takingOwnership: $0.pointer, channel: self) }
     }

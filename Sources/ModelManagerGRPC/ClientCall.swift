@@ -25,11 +25,16 @@ public final class ClientCall: @unchecked Sendable {
     // MARK: callback primitives
 
     /// Sends the metadata and the one request message, and half-closes.
-    public func start(metadata: Metadata, message: consuming OutgoingMessage, onComplete: @escaping @Sendable (Bool) -> Void) {
+    public func start(
+        metadata: Metadata, message: consuming OutgoingMessage, onComplete: @escaping @Sendable (Bool) -> Void
+    ) {
         start(metadata: metadata, buffer: message.take(), onComplete: onComplete)
     }
 
-    private func start(metadata: Metadata, buffer: UnsafeMutablePointer<grpc_byte_buffer>?, onComplete: @escaping @Sendable (Bool) -> Void) {
+    private func start(
+        metadata: Metadata, buffer: UnsafeMutablePointer<grpc_byte_buffer>?,
+        onComplete: @escaping @Sendable (Bool) -> Void
+    ) {
         let outgoing = OutgoingMetadata(metadata)
         let ops = [Batch.sendInitialMetadata(outgoing), Batch.sendMessage(buffer), Batch.sendCloseFromClient()]
         Batch.start(call, ops) { ok in
@@ -65,7 +70,8 @@ public final class ClientCall: @unchecked Sendable {
         let initial = initialMetadataOp(into: &ops)
         Batch.start(call, ops) { _ in
             withExtendedLifetime(initial) {}
-            let status = GRPCStatus(code: .init(rawValue: Int(code.value.rawValue)), message: String(slice: details.value))
+            let status = GRPCStatus(
+                code: .init(rawValue: Int(code.value.rawValue)), message: String(slice: details.value))
             grpc_slice_unref(details.value)
             onComplete(status, trailing.metadata)
         }

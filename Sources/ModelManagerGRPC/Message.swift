@@ -18,7 +18,9 @@ public final class ReceivedMessage: @unchecked Sendable {
         grpc_byte_buffer_destroy(buffer)
     }
 
-    public func withUnsafeBytes<Result, Failure: Error>(_ body: (UnsafeRawBufferPointer) throws(Failure) -> Result) throws(Failure) -> Result {
+    public func withUnsafeBytes<Result, Failure: Error>(_ body: (UnsafeRawBufferPointer) throws(Failure) -> Result)
+        throws(Failure) -> Result
+    {
         try body(UnsafeRawBufferPointer(start: cgrpc_slice_start(slice), count: cgrpc_slice_length(slice)))
     }
 

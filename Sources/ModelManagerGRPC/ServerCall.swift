@@ -22,7 +22,10 @@ public final class ServerCall: @unchecked Sendable {
     private var initialMetadataSent = false
     private(set) var isFinished = false
 
-    init(takingOwnership call: OpaquePointer, queue: CompletionQueue, method: String, metadata: Metadata, deadline: ContinuousClock.Instant?) {
+    init(
+        takingOwnership call: OpaquePointer, queue: CompletionQueue, method: String, metadata: Metadata,
+        deadline: ContinuousClock.Instant?
+    ) {
         self.call = call
         self.queue = queue
         self.method = method
@@ -88,13 +91,16 @@ public final class ServerCall: @unchecked Sendable {
         await finish(status, trailers: trailers, buffer: nil)
     }
 
-    public func finish(sending message: consuming OutgoingMessage, status: GRPCStatus = .ok, trailers: Metadata = Metadata()) async {
+    public func finish(
+        sending message: consuming OutgoingMessage, status: GRPCStatus = .ok, trailers: Metadata = Metadata()
+    ) async {
         let buffer = message.take()
         defer { if let buffer { grpc_byte_buffer_destroy(buffer) } }
         await finish(status, trailers: trailers, buffer: buffer)
     }
 
-    private func finish(_ status: GRPCStatus, trailers: Metadata, buffer: UnsafeMutablePointer<grpc_byte_buffer>?) async {
+    private func finish(_ status: GRPCStatus, trailers: Metadata, buffer: UnsafeMutablePointer<grpc_byte_buffer>?) async
+    {
         guard !isFinished else { return }
         isFinished = true
         var ops: [grpc_op] = []

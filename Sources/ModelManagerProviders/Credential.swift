@@ -32,7 +32,9 @@ public struct ServiceAccount: Sendable, Hashable {
     /// Parses a service-account key file (`type: service_account`).
     public init(json: JSONValue, source: String) throws(ModelManagerError) {
         guard let email = json["client_email"]?.stringValue, let key = json["private_key"]?.stringValue else {
-            throw ModelManagerError(.failedPrecondition, "\(source) is not a service-account key: 'client_email' and 'private_key' are required")
+            throw ModelManagerError(
+                .failedPrecondition,
+                "\(source) is not a service-account key: 'client_email' and 'private_key' are required")
         }
         self.init(
             clientEmail: email, privateKeyPEM: Secret(key),

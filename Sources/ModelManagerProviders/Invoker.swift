@@ -9,17 +9,24 @@ public struct Invoker: Sendable {
 
     public init(router: Router) { self.router = router }
 
-    public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink) async throws(ModelManagerError) {
+    public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink)
+        async throws(ModelManagerError)
+    {
         let attempts = try router.plan(request)
         var lastError: ModelManagerError?
         for (index, attempt) in attempts.enumerated() {
             if let deadline = context.deadline, deadline <= .now {
-                throw lastError ?? ModelManagerError(.deadlineExceeded, "the call's deadline passed before an upstream answered")
+                throw lastError
+                    ?? ModelManagerError(.deadlineExceeded, "the call's deadline passed before an upstream answered")
             }
             let emitted = Atomic(false)
-            let servedBy = ServedBy(provider: attempt.request.provider, channel: attempt.target.settings.channels[0], model: attempt.request.model ?? "")
+            let servedBy = ServedBy(
+                provider: attempt.request.provider, channel: attempt.target.settings.channels[0],
+                model: attempt.request.model ?? "")
             do {
-                try await attempt.adapter.invoke(attempt.request, as: attempt.invokeType, target: attempt.target, context: context) { chunk in
+                try await attempt.adapter.invoke(
+                    attempt.request, as: attempt.invokeType, target: attempt.target, context: context
+                ) { chunk in
                     emitted.store(true, ordering: .relaxed)
                     var chunk = chunk
                     if chunk.isFinal { chunk.servedBy = servedBy }
@@ -29,8 +36,11 @@ public struct Invoker: Sendable {
             } catch {
                 let failure = Self.normalize(error)
                 let isLast = index == attempts.count - 1
-                guard !isLast, !emitted.load(ordering: .relaxed), Self.triesAnotherTarget(failure) else { throw failure }
-                router.pool.coolDown(attempt.target, for: failure.retryAfterSeconds.flatMap { Duration.clampedSeconds($0) })
+                guard !isLast, !emitted.load(ordering: .relaxed), Self.triesAnotherTarget(failure) else {
+                    throw failure
+                }
+                router.pool.coolDown(
+                    attempt.target, for: failure.retryAfterSeconds.flatMap { Duration.clampedSeconds($0) })
                 lastError = failure
             }
         }

@@ -17,7 +17,9 @@ public struct UpstreamTarget: Sendable, Hashable {
     /// The API key, for adapters that take one; a service account here is a configuration error.
     func apiKey() throws(ModelManagerError) -> String {
         guard case .apiKey(let secret) = credential else {
-            throw ModelManagerError(.failedPrecondition, "provider '\(settings.provider)' (\(settings.kind)) needs an API key, not a service account")
+            throw ModelManagerError(
+                .failedPrecondition,
+                "provider '\(settings.provider)' (\(settings.kind)) needs an API key, not a service account")
         }
         return secret.revealed
     }
@@ -37,5 +39,7 @@ public protocol ProviderAdapter: Sendable {
 
     /// Invokes the upstream. A non-stream call emits exactly one chunk with the whole answer
     /// and usage; a stream emits deltas and then a last chunk with the usage.
-    func invoke(_ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext, emit: ChunkSink) async throws
+    func invoke(
+        _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
+        emit: ChunkSink) async throws
 }

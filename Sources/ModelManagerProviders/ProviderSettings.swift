@@ -1,5 +1,5 @@
-public import ModelManagerCore
 import Foundation
+public import ModelManagerCore
 
 /// One configured provider channel: which API it speaks, where, with which credentials,
 /// for which channels and models.
@@ -19,7 +19,9 @@ public struct ProviderSettings: Sendable, Hashable {
         public static let googleVertex = Kind(rawValue: "google-vertex")
         public static let anthropic = Kind(rawValue: "anthropic")
 
-        public static let all: [Kind] = [.openAI, .openAIChat, .azureOpenAI, .googleAIStudio, .googleVertex, .anthropic]
+        public static let all: [Kind] = [
+            .openAI, .openAIChat, .azureOpenAI, .googleAIStudio, .googleVertex, .anthropic,
+        ]
     }
 
     public var provider: Provider
@@ -75,7 +77,8 @@ public struct ProviderSettings: Sendable, Hashable {
         var vertexCredentials: [Credential] = []
         var vertexProject = value("GOOGLE_CLOUD_PROJECT")
         if let path = value("GOOGLE_APPLICATION_CREDENTIALS"), let data = FileManager.default.contents(atPath: path),
-            let json = try? JSONValue(parsing: [UInt8](data)), let account = try? ServiceAccount(json: json, source: path)
+            let json = try? JSONValue(parsing: [UInt8](data)),
+            let account = try? ServiceAccount(json: json, source: path)
         {
             vertexCredentials = [.serviceAccount(account)]
             vertexProject = vertexProject ?? account.projectID
@@ -87,25 +90,35 @@ public struct ProviderSettings: Sendable, Hashable {
                 credentials: keys("OPENAI_API_KEY"), channels: [.openai], credentialVariables: ["OPENAI_API_KEY"]),
             ProviderSettings(
                 provider: .azure, kind: .azureOpenAI, baseURL: value("AZURE_OPENAI_ENDPOINT") ?? "",
-                credentials: keys("AZURE_OPENAI_API_KEY"), channels: [.openai], credentialVariables: ["AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT"],
+                credentials: keys("AZURE_OPENAI_API_KEY"), channels: [.openai],
+                credentialVariables: ["AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT"],
                 apiVersion: value("AZURE_OPENAI_API_VERSION") ?? value("OPENAI_API_VERSION") ?? "2025-04-01-preview"),
             ProviderSettings(
                 provider: .google, kind: .googleAIStudio,
                 baseURL: value("GOOGLE_AI_STUDIO_BASE_URL") ?? "https://generativelanguage.googleapis.com",
-                credentials: keys("GEMINI_API_KEY", "GOOGLE_API_KEY"), channels: [.aiStudio], credentialVariables: ["GEMINI_API_KEY"]),
+                credentials: keys("GEMINI_API_KEY", "GOOGLE_API_KEY"), channels: [.aiStudio],
+                credentialVariables: ["GEMINI_API_KEY"]),
             ProviderSettings(
-                provider: .google, kind: .googleVertex, baseURL: value("VERTEX_AI_BASE_URL") ?? "https://\(location)-aiplatform.googleapis.com",
-                credentials: vertexCredentials, channels: [.vertexai], credentialVariables: ["GOOGLE_APPLICATION_CREDENTIALS"],
+                provider: .google, kind: .googleVertex,
+                baseURL: value("VERTEX_AI_BASE_URL") ?? "https://\(location)-aiplatform.googleapis.com",
+                credentials: vertexCredentials, channels: [.vertexai],
+                credentialVariables: ["GOOGLE_APPLICATION_CREDENTIALS"],
                 project: vertexProject, location: location),
             ProviderSettings(
-                provider: .anthropic, kind: .anthropic, baseURL: value("ANTHROPIC_BASE_URL") ?? "https://api.anthropic.com",
-                credentials: keys("ANTHROPIC_API_KEY"), channels: [.anthropic], credentialVariables: ["ANTHROPIC_API_KEY"]),
+                provider: .anthropic, kind: .anthropic,
+                baseURL: value("ANTHROPIC_BASE_URL") ?? "https://api.anthropic.com",
+                credentials: keys("ANTHROPIC_API_KEY"), channels: [.anthropic],
+                credentialVariables: ["ANTHROPIC_API_KEY"]),
             ProviderSettings(
-                provider: .deepseek, kind: .openAIChat, baseURL: value("DEEPSEEK_BASE_URL") ?? "https://api.deepseek.com",
-                credentials: keys("DEEPSEEK_API_KEY"), channels: ["deepseek"], credentialVariables: ["DEEPSEEK_API_KEY"]),
+                provider: .deepseek, kind: .openAIChat,
+                baseURL: value("DEEPSEEK_BASE_URL") ?? "https://api.deepseek.com",
+                credentials: keys("DEEPSEEK_API_KEY"), channels: ["deepseek"], credentialVariables: ["DEEPSEEK_API_KEY"]
+            ),
             ProviderSettings(
-                provider: .perplexity, kind: .openAIChat, baseURL: value("PERPLEXITY_BASE_URL") ?? "https://api.perplexity.ai",
-                credentials: keys("PERPLEXITY_API_KEY"), channels: ["perplexity"], credentialVariables: ["PERPLEXITY_API_KEY"]),
+                provider: .perplexity, kind: .openAIChat,
+                baseURL: value("PERPLEXITY_BASE_URL") ?? "https://api.perplexity.ai",
+                credentials: keys("PERPLEXITY_API_KEY"), channels: ["perplexity"],
+                credentialVariables: ["PERPLEXITY_API_KEY"]),
         ]
     }
 }

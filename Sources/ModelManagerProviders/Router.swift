@@ -37,7 +37,10 @@ public struct Router: Sendable {
     private let aliases: [String: ModelAlias]
     public let pool: CredentialPool
 
-    public init(settings: [ProviderSettings], registry: AdapterRegistry, aliases: [ModelAlias] = [], pool: CredentialPool = CredentialPool()) {
+    public init(
+        settings: [ProviderSettings], registry: AdapterRegistry, aliases: [ModelAlias] = [],
+        pool: CredentialPool = CredentialPool()
+    ) {
         var entries: [Provider: [(ProviderSettings, any ProviderAdapter)]] = [:]
         for entry in settings {
             guard let adapter = registry.adapter(for: entry.kind) else { continue }
@@ -80,27 +83,39 @@ public struct Router: Sendable {
         let invokeType = try Self.invokeType(for: request, settings: settings, adapter: adapter)
         let model = request.model ?? ""
         if let value = request.extra["model"], value.stringValue == nil {
-            throw ModelManagerError(.invalidArgument, "parameter 'model' must be a string, got \(value.typeName) \(value.jsonText)")
+            throw ModelManagerError(
+                .invalidArgument, "parameter 'model' must be a string, got \(value.typeName) \(value.jsonText)")
         }
         if model.isEmpty, !(invokeType == .imageGeneration && [.openAI, .azureOpenAI].contains(settings.kind)) {
             throw ModelManagerError(.invalidArgument, "missing required parameter 'model' in extra")
         }
         if let models = settings.models, !model.isEmpty, !models.contains(model) {
             throw ModelManagerError(
-                .invalidArgument, "model '\(model)' is not served for provider '\(request.provider)' (served: \(models.sorted().joined(separator: ", ")))")
+                .invalidArgument,
+                "model '\(model)' is not served for provider '\(request.provider)' (served: \(models.sorted().joined(separator: ", ")))"
+            )
         }
         guard !settings.credentials.isEmpty, !settings.baseURL.isEmpty else {
-            let hint = settings.credentialVariables.isEmpty ? "" : " (set \(settings.credentialVariables.joined(separator: " and ")))"
-            throw ModelManagerError(.failedPrecondition, "provider '\(request.provider)' channel '\(settings.channels[0])' is not configured\(hint)")
+            let hint =
+                settings.credentialVariables.isEmpty
+                ? "" : " (set \(settings.credentialVariables.joined(separator: " and ")))"
+            throw ModelManagerError(
+                .failedPrecondition,
+                "provider '\(request.provider)' channel '\(settings.channels[0])' is not configured\(hint)")
         }
-        let deployments: [String?] = settings.kind == .azureOpenAI ? (settings.deployments[model] ?? [model]).map { $0 } : [nil]
+        let deployments: [String?] =
+            settings.kind == .azureOpenAI ? (settings.deployments[model] ?? [model]).map { $0 } : [nil]
         var targets: [UpstreamTarget] = []
         for credential in settings.credentials {
             for deployment in deployments {
-                targets.append(UpstreamTarget(baseURL: settings.baseURL, credential: credential, deployment: deployment, settings: settings))
+                targets.append(
+                    UpstreamTarget(
+                        baseURL: settings.baseURL, credential: credential, deployment: deployment, settings: settings))
             }
         }
-        return pool.order(targets).map { Attempt(adapter: adapter, invokeType: invokeType, request: request, target: $0) }
+        return pool.order(targets).map {
+            Attempt(adapter: adapter, invokeType: invokeType, request: request, target: $0)
+        }
     }
 
     private func entry(for request: ModelRequest) throws(ModelManagerError) -> (ProviderSettings, any ProviderAdapter) {
@@ -114,20 +129,28 @@ public struct Router: Sendable {
             return candidates.first { !$0.settings.credentials.isEmpty } ?? candidates[0]
         }
         if let match = candidates.first(where: { $0.settings.channels.contains(channel) }) { return match }
-        let accepted = ([Channel.normal] + candidates.flatMap(\.settings.channels)).map(\.rawValue).joined(separator: ", ")
-        throw ModelManagerError(.invalidArgument, "channel '\(channel)' is not served for provider '\(request.provider)' (accepted: \(accepted))")
+        let accepted = ([Channel.normal] + candidates.flatMap(\.settings.channels)).map(\.rawValue).joined(
+            separator: ", ")
+        throw ModelManagerError(
+            .invalidArgument,
+            "channel '\(channel)' is not served for provider '\(request.provider)' (accepted: \(accepted))")
     }
 
-    private static func invokeType(for request: ModelRequest, settings: ProviderSettings, adapter: any ProviderAdapter) throws(ModelManagerError) -> InvokeType {
+    private static func invokeType(for request: ModelRequest, settings: ProviderSettings, adapter: any ProviderAdapter)
+        throws(ModelManagerError) -> InvokeType
+    {
         let requested = request.invokeType
-        if requested.rawValue.isEmpty, let inferred = adapter.inferInvokeType(model: request.model ?? "", extra: request.extra) {
+        if requested.rawValue.isEmpty,
+            let inferred = adapter.inferInvokeType(model: request.model ?? "", extra: request.extra)
+        {
             return inferred
         }
         if let served = adapter.invokeTypes[requested] { return served }
         let accepted = adapter.invokeTypes.keys.map(\.rawValue).sorted().joined(separator: ", ")
         throw ModelManagerError(
             .invalidArgument,
-            "invoke_type '\(requested)' is not served for provider '\(request.provider)' channel '\(settings.channels[0])' (accepted: \(accepted))")
+            "invoke_type '\(requested)' is not served for provider '\(request.provider)' channel '\(settings.channels[0])' (accepted: \(accepted))"
+        )
     }
 }
 

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 public import ModelManagerCore
 
 /// Turns one upstream's server-sent events into chunks. One decoder per upstream stream
@@ -14,7 +15,8 @@ protocol StreamDecoder {
 extension UpstreamHTTP {
     /// Streams `response` through `decoder` to `emit`, then emits the final chunk with the usage.
     func drive(
-        _ decoder: inout some StreamDecoder, response: HTTPClientResponse, provider: Provider, context: InvocationContext, emit: ChunkSink
+        _ decoder: inout some StreamDecoder, response: HTTPClientResponse, provider: Provider,
+        context: InvocationContext, emit: ChunkSink
     ) async throws {
         do {
             try await readEvents(response, provider: provider, context: context) { event in
@@ -34,8 +36,6 @@ extension UpstreamHTTP {
         try await emit(final)
     }
 }
-
-import AsyncHTTPClient
 
 /// Parses one SSE data payload as JSON, or fails as the upstream's fault.
 func parseEventJSON(_ data: String, provider: Provider) throws(ModelManagerError) -> JSONValue {
@@ -57,10 +57,14 @@ func reportedError(in body: JSONValue, provider: Provider) -> ModelManagerError?
 /// Parameters shared by the request builders.
 enum RequestParameters {
     /// OpenAI-SDK pass-through options that configure the HTTP request rather than the body.
-    static let transportKeys: Set<String> = ["extra_headers", "extra_query", "extra_body", "timeout", "stream", "stream_options"]
+    static let transportKeys: Set<String> = [
+        "extra_headers", "extra_query", "extra_body", "timeout", "stream", "stream_options",
+    ]
 
     /// `extra` without the transport keys, `extra_body` merged in, integral doubles made integers for `integerKeys`.
-    static func body(from extra: [String: JSONValue], integerKeys: Set<String>, dropping: Set<String> = []) throws(ModelManagerError) -> [String: JSONValue] {
+    static func body(from extra: [String: JSONValue], integerKeys: Set<String>, dropping: Set<String> = [])
+        throws(ModelManagerError) -> [String: JSONValue]
+    {
         var body: [String: JSONValue] = [:]
         for (key, value) in extra where !transportKeys.contains(key) && !dropping.contains(key) {
             body[key] = try coerced(key, value, integerKeys: integerKeys)
@@ -70,7 +74,8 @@ enum RequestParameters {
                 guard !gatewayBodyKeys.contains(key) else {
                     throw ModelManagerError(
                         .invalidArgument,
-                        "extra_body may not set '\(key)': the gateway sets it from the request (set it in extra, where it is checked and billed)")
+                        "extra_body may not set '\(key)': the gateway sets it from the request (set it in extra, where it is checked and billed)"
+                    )
                 }
                 body[key] = try coerced(key, value, integerKeys: integerKeys)
             }
@@ -91,7 +96,9 @@ enum RequestParameters {
     static func isPassThroughHeader(_ name: String) -> Bool {
         let lowered = name.lowercased()
         if ["anthropic-beta", "anthropic-version", "openai-beta", "user-agent"].contains(lowered) { return true }
-        guard lowered.hasPrefix("x-"), !lowered.hasPrefix("x-goog-"), !lowered.hasPrefix("x-amz-"), !lowered.hasPrefix("x-ms-") else {
+        guard lowered.hasPrefix("x-"), !lowered.hasPrefix("x-goog-"), !lowered.hasPrefix("x-amz-"),
+            !lowered.hasPrefix("x-ms-")
+        else {
             return false
         }
         return !CredentialNames.matches(lowered)
@@ -100,10 +107,13 @@ enum RequestParameters {
     /// A header name is an RFC 9110 token; a value has no CR, LF or NUL (no header injection).
     static func isValidHeader(name: String, value: String) -> Bool {
         let tokenCharacters = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
-        return !name.isEmpty && name.utf8.allSatisfy(tokenCharacters.contains) && !value.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
+        return !name.isEmpty && name.utf8.allSatisfy(tokenCharacters.contains)
+            && !value.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
     }
 
-    static func coerced(_ key: String, _ value: JSONValue, integerKeys: Set<String>) throws(ModelManagerError) -> JSONValue {
+    static func coerced(_ key: String, _ value: JSONValue, integerKeys: Set<String>) throws(ModelManagerError)
+        -> JSONValue
+    {
         guard integerKeys.contains(key), !value.isNull else { return value }
         guard let integer = value.integerValue else {
             throw ModelManagerError(.invalidArgument, "parameter '\(key)' must be an integer, got \(value.jsonText)")
@@ -116,14 +126,19 @@ enum RequestParameters {
         guard case .object(let extraHeaders) = extra["extra_headers"] else { return [] }
         var headers: [(String, String)] = []
         for name in extraHeaders.keys.sorted() {
-            guard let value = extraHeaders[name], let text = value.stringValue ?? value.integerValue.map(String.init) else { continue }
+            guard let value = extraHeaders[name], let text = value.stringValue ?? value.integerValue.map(String.init)
+            else { continue }
             guard isValidHeader(name: name, value: text) else {
-                throw ModelManagerError(.invalidArgument, "extra_headers '\(name.prefix(64))' is not a valid HTTP header (name a token, value without CR, LF or NUL)")
+                throw ModelManagerError(
+                    .invalidArgument,
+                    "extra_headers '\(name.prefix(64))' is not a valid HTTP header (name a token, value without CR, LF or NUL)"
+                )
             }
             guard isPassThroughHeader(name) else {
                 throw ModelManagerError(
                     .invalidArgument,
-                    "extra_headers may not set '\(name)': only x- headers (not credentials) and anthropic-beta, anthropic-version, openai-beta, user-agent pass")
+                    "extra_headers may not set '\(name)': only x- headers (not credentials) and anthropic-beta, anthropic-version, openai-beta, user-agent pass"
+                )
             }
             headers.append((name, text))
         }
@@ -134,15 +149,20 @@ enum RequestParameters {
     /// letters, digits and `. _ - ~ @` only, so no caller text can reach another path or query.
     static func pathSegment(_ name: String, parameter: String) throws(ModelManagerError) -> String {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-~@".utf8)
-        guard !name.isEmpty, name.utf8.count <= 256, name.utf8.allSatisfy(allowed.contains), name != ".", name != ".." else {
+        guard !name.isEmpty, name.utf8.count <= 256, name.utf8.allSatisfy(allowed.contains), name != ".", name != ".."
+        else {
             throw ModelManagerError(
-                .invalidArgument, "\(parameter) '\(name.prefix(128))' is not a valid name: use letters, digits and . _ - ~ @ (at most 256)")
+                .invalidArgument,
+                "\(parameter) '\(name.prefix(128))' is not a valid name: use letters, digits and . _ - ~ @ (at most 256)"
+            )
         }
         return name
     }
 
     /// `url` with `extra_query` and `fixed` query items appended.
-    static func url(_ url: String, extra: [String: JSONValue], fixed: [(String, String)] = []) throws(ModelManagerError) -> String {
+    static func url(_ url: String, extra: [String: JSONValue], fixed: [(String, String)] = []) throws(ModelManagerError)
+        -> String
+    {
         var items = fixed
         if case .object(let query) = extra["extra_query"] {
             for key in query.keys.sorted() {
@@ -163,13 +183,16 @@ enum RequestParameters {
     static func timeout(from extra: [String: JSONValue]) throws(ModelManagerError) -> Duration? {
         guard let value = extra["timeout"], !value.isNull else { return nil }
         guard let seconds = value.doubleValue, seconds > 0, let timeout = Duration.clampedSeconds(seconds) else {
-            throw ModelManagerError(.invalidArgument, "parameter 'timeout' must be a positive number of seconds, got \(value.jsonText)")
+            throw ModelManagerError(
+                .invalidArgument, "parameter 'timeout' must be a positive number of seconds, got \(value.jsonText)")
         }
         return timeout
     }
 
     /// A required non-empty array (or, where `allowString`, string) parameter.
-    static func requireContent(_ key: String, in extra: [String: JSONValue], allowString: Bool = false) throws(ModelManagerError) {
+    static func requireContent(_ key: String, in extra: [String: JSONValue], allowString: Bool = false)
+        throws(ModelManagerError)
+    {
         guard let value = extra[key] else {
             throw ModelManagerError(.invalidArgument, "missing required parameter '\(key)' in extra")
         }

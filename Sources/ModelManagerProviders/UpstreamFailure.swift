@@ -1,5 +1,5 @@
-public import ModelManagerCore
 import AsyncHTTPClient
+public import ModelManagerCore
 import NIOCore
 import NIOPosix
 
@@ -7,7 +7,9 @@ import NIOPosix
 /// permanent request errors are never transient, credentials are never echoed.
 package enum UpstreamFailure {
     /// An HTTP error answer from `provider`, with the message the upstream gave.
-    package static func fromHTTP(status: Int, body: JSONValue?, rawBody: String, provider: Provider, retryAfter: String?, subject: String? = nil) -> ModelManagerError {
+    package static func fromHTTP(
+        status: Int, body: JSONValue?, rawBody: String, provider: Provider, retryAfter: String?, subject: String? = nil
+    ) -> ModelManagerError {
         let detail = message(in: body) ?? (rawBody.isEmpty ? "HTTP \(status)" : String(rawBody.prefix(500)))
         let upstreamMessage = subject.map { "\($0): \(detail)" } ?? detail
         // A Retry-After of `inf`, a negative or an absurd number is no advice: bounded to an hour.
@@ -18,28 +20,36 @@ package enum UpstreamFailure {
         }
         switch status {
         case 400, 404, 409, 413, 415, 422:
-            return ModelManagerError(.invalidArgument, "\(provider) rejected the request (HTTP \(status)): \(upstreamMessage)")
+            return ModelManagerError(
+                .invalidArgument, "\(provider) rejected the request (HTTP \(status)): \(upstreamMessage)")
         case 401:
             return keyRejected(provider: provider, status: status)
         case 403:
-            return ModelManagerError(.permissionDenied, "\(provider) refused the request (HTTP 403): \(upstreamMessage)")
+            return ModelManagerError(
+                .permissionDenied, "\(provider) refused the request (HTTP 403): \(upstreamMessage)")
         case 429:
-            return ModelManagerError(.resourceExhausted, "\(provider) rate limit (HTTP 429): \(upstreamMessage)", retryAfterSeconds: retryAfterSeconds)
+            return ModelManagerError(
+                .resourceExhausted, "\(provider) rate limit (HTTP 429): \(upstreamMessage)",
+                retryAfterSeconds: retryAfterSeconds)
         case 408, 500...599:
-            return ModelManagerError(.unavailable, "\(provider) is unavailable (HTTP \(status)): \(upstreamMessage)", retryAfterSeconds: retryAfterSeconds)
+            return ModelManagerError(
+                .unavailable, "\(provider) is unavailable (HTTP \(status)): \(upstreamMessage)",
+                retryAfterSeconds: retryAfterSeconds)
         default:
             return ModelManagerError(.internalError, "\(provider) answered HTTP \(status): \(upstreamMessage)")
         }
     }
 
     /// A transport failure talking to `provider`.
-    package static func fromTransport(_ error: any Error, provider: Provider, deadlinePassed: Bool) -> ModelManagerError {
+    package static func fromTransport(_ error: any Error, provider: Provider, deadlinePassed: Bool) -> ModelManagerError
+    {
         if let error = error as? ModelManagerError { return error }
         if error is CancellationError {
             return ModelManagerError(.cancelled, "the call was cancelled")
         }
         if deadlinePassed {
-            return ModelManagerError(.deadlineExceeded, "\(provider) did not answer within the call's deadline", cause: error)
+            return ModelManagerError(
+                .deadlineExceeded, "\(provider) did not answer within the call's deadline", cause: error)
         }
         if let error = error as? HTTPClientError {
             switch error {
@@ -47,7 +57,8 @@ package enum UpstreamFailure {
             case .deadlineExceeded, .readTimeout, .connectTimeout:
                 return ModelManagerError(.unavailable, "\(provider) timed out", cause: error)
             case .remoteConnectionClosed:
-                return ModelManagerError(.unavailable, "\(provider) closed the connection before answering", cause: error)
+                return ModelManagerError(
+                    .unavailable, "\(provider) closed the connection before answering", cause: error)
             default: break
             }
         }
@@ -59,13 +70,17 @@ package enum UpstreamFailure {
 
     /// The upstream's message may quote part of our key: it is never passed on.
     private static func keyRejected(provider: Provider, status: Int) -> ModelManagerError {
-        ModelManagerError(.failedPrecondition, "\(provider) rejected the gateway's credentials (HTTP \(status)); the server's \(provider) API key needs attention")
+        ModelManagerError(
+            .failedPrecondition,
+            "\(provider) rejected the gateway's credentials (HTTP \(status)); the server's \(provider) API key needs attention"
+        )
     }
 
     private static func rejectsKey(_ body: JSONValue?) -> Bool {
         guard let error = body?["error"] else { return false }
         let reasons = (error["details"]?.arrayValue ?? []).compactMap { $0["reason"]?.stringValue }
-        return reasons.contains("API_KEY_INVALID") || (error["message"]?.stringValue ?? "").hasPrefix("API key not valid")
+        return reasons.contains("API_KEY_INVALID")
+            || (error["message"]?.stringValue ?? "").hasPrefix("API key not valid")
     }
 
     /// OpenAI, Anthropic and Google all put a `message` inside `error`.

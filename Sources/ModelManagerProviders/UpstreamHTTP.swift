@@ -1,8 +1,8 @@
 public import AsyncHTTPClient
+import Foundation
 public import ModelManagerCore
 import NIOCore
 import NIOHTTP1
-import Foundation
 
 /// The HTTP exchange every adapter shares: POST JSON within the call's deadline, map failures once,
 /// and read the answer as JSON or as server-sent events.
@@ -28,7 +28,9 @@ public struct UpstreamHTTP: Sendable {
     }
 
     /// Sends the call; returns the response once its status is a success, otherwise throws the mapped error.
-    package func send(_ call: Call, provider: Provider, context: InvocationContext) async throws(ModelManagerError) -> HTTPClientResponse {
+    package func send(_ call: Call, provider: Provider, context: InvocationContext) async throws(ModelManagerError)
+        -> HTTPClientResponse
+    {
         var request = HTTPClientRequest(url: call.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -53,7 +55,8 @@ public struct UpstreamHTTP: Sendable {
     }
 
     /// The whole body as JSON.
-    package func readJSON(_ response: HTTPClientResponse, provider: Provider, context: InvocationContext) async throws(ModelManagerError)
+    package func readJSON(_ response: HTTPClientResponse, provider: Provider, context: InvocationContext)
+        async throws(ModelManagerError)
         -> UpstreamJSON
     {
         let buffer: ByteBuffer

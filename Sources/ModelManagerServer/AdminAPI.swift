@@ -16,12 +16,16 @@ struct AdminAPI: Sendable {
         do {
             guard let verifier else {
                 return HTTPJSON.error(
-                    ModelManagerError(.unimplemented, "the admin API is off: no admin secret is configured (set MODEL_MANAGER_SERVER_ADMIN_JWT_SECRET_KEY)"))
+                    ModelManagerError(
+                        .unimplemented,
+                        "the admin API is off: no admin secret is configured (set MODEL_MANAGER_SERVER_ADMIN_JWT_SECRET_KEY)"
+                    ))
             }
             // A client's token does not verify here: only the admin secret grants admin.
             let principal = try verifier.verify(authorization: request.headers[.authorization])
             guard principal.isAdmin else {
-                return HTTPJSON.error(ModelManagerError(.permissionDenied, "the admin API needs a token whose role is 'admin'"))
+                return HTTPJSON.error(
+                    ModelManagerError(.permissionDenied, "the admin API needs a token whose role is 'admin'"))
             }
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
@@ -35,7 +39,9 @@ struct AdminAPI: Sendable {
 
     func tokenStats(_ query: [String: String]) async throws -> JSONValue {
         let filter = try Self.filter(query, allowsModelAndSuccess: false)
-        let granularity = try query["granularity"].flatMap { $0.isEmpty ? nil : $0 }.map { text throws(ModelManagerError) in try Granularity(parsing: text) }
+        let granularity = try query["granularity"].flatMap { $0.isEmpty ? nil : $0 }.map {
+            text throws(ModelManagerError) in try Granularity(parsing: text)
+        }
         let summary = try await repository.summary(filter)
         let byModel = try await repository.breakdown(by: .model, filter)
         let byOrg = try await repository.breakdown(by: .org, filter)
@@ -47,7 +53,8 @@ struct AdminAPI: Sendable {
             "by_model": .array(byModel.map { $0.totals.groupJSON("model", $0.key) }),
             "by_org": .array(byOrg.map { $0.totals.groupJSON("org_id", $0.key) }),
             "by_user": .array(byUser.map { $0.totals.groupJSON("user_id", $0.key) }),
-            "series": series.map { groups in JSONValue.array(groups.map { $0.totals.groupJSON("bucket", $0.key) }) } ?? .null,
+            "series": series.map { groups in JSONValue.array(groups.map { $0.totals.groupJSON("bucket", $0.key) }) }
+                ?? .null,
             "granularity": granularity.map { .string($0.rawValue) } ?? .null,
         ]
     }
@@ -59,10 +66,15 @@ struct AdminAPI: Sendable {
         return try await repository.list(filter, page: page, pageSize: pageSize).json
     }
 
-    static func filter(_ query: [String: String], allowsModelAndSuccess: Bool) throws(ModelManagerError) -> UsageFilter {
+    static func filter(_ query: [String: String], allowsModelAndSuccess: Bool) throws(ModelManagerError) -> UsageFilter
+    {
         var filter = UsageFilter()
-        filter.start = try query["start_date"].flatMap { $0.isEmpty ? nil : $0 }.map { text throws(ModelManagerError) in try DateParameter.parse(text, name: "start_date", endOfDay: false) }
-        filter.end = try query["end_date"].flatMap { $0.isEmpty ? nil : $0 }.map { text throws(ModelManagerError) in try DateParameter.parse(text, name: "end_date", endOfDay: true) }
+        filter.start = try query["start_date"].flatMap { $0.isEmpty ? nil : $0 }.map { text throws(ModelManagerError) in
+            try DateParameter.parse(text, name: "start_date", endOfDay: false)
+        }
+        filter.end = try query["end_date"].flatMap { $0.isEmpty ? nil : $0 }.map { text throws(ModelManagerError) in
+            try DateParameter.parse(text, name: "end_date", endOfDay: true)
+        }
         filter.userID = query["user_id"].flatMap { $0.isEmpty ? nil : $0 }
         filter.orgID = query["org_id"].flatMap { $0.isEmpty ? nil : $0 }
         if allowsModelAndSuccess {
@@ -80,7 +92,9 @@ struct AdminAPI: Sendable {
         return filter
     }
 
-    static func positive(_ name: String, _ text: String?, default value: Int, maximum: Int) throws(ModelManagerError) -> Int {
+    static func positive(_ name: String, _ text: String?, default value: Int, maximum: Int) throws(ModelManagerError)
+        -> Int
+    {
         guard let text, !text.isEmpty else { return value }
         guard let number = Int(text), number >= 1, number <= maximum else {
             throw ModelManagerError(.invalidArgument, "\(name) must be an integer from 1 to \(maximum), got '\(text)'")
@@ -94,10 +108,13 @@ struct AdminAPI: Sendable {
 public enum DateParameter {
     public static func parse(_ text: String, name: String, endOfDay: Bool) throws(ModelManagerError) -> Date {
         if let instant = try? Date(text, strategy: .iso8601) { return instant }
-        if let instant = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return instant }
+        if let instant = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
+            return instant
+        }
         if let day = try? Date(text, strategy: Date.ISO8601FormatStyle().year().month().day()) {
             return endOfDay ? day.addingTimeInterval(86_400 - 0.001) : day
         }
-        throw ModelManagerError(.invalidArgument, "\(name) '\(text)' is not an ISO 8601 date (2026-11-21 or 2026-11-21T10:00:00Z)")
+        throw ModelManagerError(
+            .invalidArgument, "\(name) '\(text)' is not an ISO 8601 date (2026-11-21 or 2026-11-21T10:00:00Z)")
     }
 }

@@ -15,11 +15,13 @@ enum ConfigurationSchema {
         "auth": ["jwt_secrets", "admin_jwt_secrets", "leeway_seconds"],
         "usage": ["database", "nats_url", "mqtt_url", "ledger_mode", "price_file", "recorded_headers", "spill_file"],
         "limits": [
-            "max_concurrent_calls", "max_batch_items", "batch_concurrency", "upstream_connections_per_host", "max_extra_depth",
+            "max_concurrent_calls", "max_batch_items", "batch_concurrency", "upstream_connections_per_host",
+            "max_extra_depth",
             "max_extra_values",
         ],
         "providers[]": [
-            "name", "kind", "base_url", "api_key_env", "api_key", "api_keys", "service_account_file", "channels", "models",
+            "name", "kind", "base_url", "api_key_env", "api_key", "api_keys", "service_account_file", "channels",
+            "models",
             "api_version", "project", "location", "deployments",
         ],
         "aliases.*[]": ["provider", "channel", "model"],

@@ -16,7 +16,8 @@ final class GRPCFace: Service {
     private let onListening: @Sendable (Int) -> Void
 
     init(
-        configuration: GRPCServer.Configuration, handlers: [String: ServerMethodHandler], grace: Duration, startsAfter: StartupGate,
+        configuration: GRPCServer.Configuration, handlers: [String: ServerMethodHandler], grace: Duration,
+        startsAfter: StartupGate,
         serving: ServingState, logger: Logger, onListening: @escaping @Sendable (Int) -> Void
     ) {
         self.logger = logger

@@ -16,7 +16,10 @@ enum HTTPAnswerItem {
     }
 
     /// A failed item; `code` names the status for callers that read only the body.
-    static func writeFailure(_ error: ModelManagerError, code: Bool = false, customID: String?, requestID: String?, to output: inout JSONOutput) {
+    static func writeFailure(
+        _ error: ModelManagerError, code: Bool = false, customID: String?, requestID: String?,
+        to output: inout JSONOutput
+    ) {
         output.append(#"{"content":"","usage":null,"raw_response":null,"error":"#)
         output.write(error.message)
         if code {

@@ -2,13 +2,13 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import ModelManagerGRPC
-import NIOSSL
 import Logging
 import ModelManagerAuth
 import ModelManagerCore
+import ModelManagerGRPC
 import ModelManagerUsage
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -22,8 +22,10 @@ final class HTTPFace: Service {
     private let listening = StartupGate()
 
     init(
-        configuration: ServerConfiguration.HTTP, verifier: JWTVerifier, adminVerifier: JWTVerifier?, recordedHeaders: RecordedHeaders,
-        maximumExtraDepth: Int, usage: UsageService, invocation: InvocationService, serving: ServingState, logger: Logger,
+        configuration: ServerConfiguration.HTTP, verifier: JWTVerifier, adminVerifier: JWTVerifier?,
+        recordedHeaders: RecordedHeaders,
+        maximumExtraDepth: Int, usage: UsageService, invocation: InvocationService, serving: ServingState,
+        logger: Logger,
         onListening: @escaping @Sendable (Int) -> Void
     ) throws {
         address = configuration.address
@@ -31,10 +33,15 @@ final class HTTPFace: Service {
         let (host, port) = try Self.split(address)
         let router = Router()
         let admin = AdminAPI(verifier: adminVerifier, repository: usage.repository)
-        router.get("/api/v1/admin/token-stats") { request, _ in await admin.respond(request) { try await admin.tokenStats($0) } }
-        router.get("/api/v1/admin/llm-usage") { request, _ in await admin.respond(request) { try await admin.llmUsage($0) } }
+        router.get("/api/v1/admin/token-stats") { request, _ in
+            await admin.respond(request) { try await admin.tokenStats($0) }
+        }
+        router.get("/api/v1/admin/llm-usage") { request, _ in
+            await admin.respond(request) { try await admin.llmUsage($0) }
+        }
         let invoke = HTTPInvokeAPI(
-            invocation: invocation, verifier: verifier, recordedHeaders: recordedHeaders, maximumBodyDepth: maximumExtraDepth + 2)
+            invocation: invocation, verifier: verifier, recordedHeaders: recordedHeaders,
+            maximumBodyDepth: maximumExtraDepth + 2)
         router.post("/v1/invoke") { request, _ in await invoke.invoke(request) }
         router.post("/v1/batch-invoke") { request, _ in await invoke.batchInvoke(request) }
         router.get("/healthz") { _, _ in HTTPJSON.response(200, ["status": "ok"]) }
@@ -42,14 +49,18 @@ final class HTTPFace: Service {
             let ledgerUsable = await Self.answersWithin(.seconds(1)) { try await usage.repository.probeWrite() }
             let backlog = ledgerUsable ? await usage.relay.refreshBacklog() : usage.relay.backlog
             let ready = ledgerUsable && serving.isServing
-            return HTTPJSON.response(ready ? 200 : 503, [
-                "status": .string(ready ? "ready" : "not ready"), "ledger": .string(ledgerUsable ? "ok" : "unavailable"),
-                "serving": .bool(serving.isServing), "records_committed": .integer(Int64(usage.ledger.committed)),
-                "outbox_backlog": .object(backlog.mapValues { .integer($0) }),
-                "dead_letters": .integer(Int64(usage.ledger.deadLetteredCount)),
-            ])
+            return HTTPJSON.response(
+                ready ? 200 : 503,
+                [
+                    "status": .string(ready ? "ready" : "not ready"),
+                    "ledger": .string(ledgerUsable ? "ok" : "unavailable"),
+                    "serving": .bool(serving.isServing), "records_committed": .integer(Int64(usage.ledger.committed)),
+                    "outbox_backlog": .object(backlog.mapValues { .integer($0) }),
+                    "dead_letters": .integer(Int64(usage.ledger.deadLetteredCount)),
+                ])
         }
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .nanoseconds(configuration.idleTimeout.wholeNanoseconds)))
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(idleTimeout: .nanoseconds(configuration.idleTimeout.wholeNanoseconds)))
         let listening = listening
         application = Application(
             router: router,
@@ -67,7 +78,7 @@ final class HTTPFace: Service {
         try await startsAfter.wait()
         do {
             try await application.run()
-        } catch where !listening.isOpen {
+        } catch  where !listening.isOpen {
             throw ServerConfiguration.Invalid("cannot listen for HTTP on \(address): \(error)")
         }
         if !listening.isOpen, !Task.isCancelled, !Task.isShuttingDownGracefully {
@@ -104,7 +115,8 @@ final class HTTPFace: Service {
         } catch {
             throw ServerConfiguration.Invalid("the HTTP TLS private key is not a PEM private key")
         }
-        return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        return TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
     }
 
     static func split(_ address: String) throws -> (String, Int) {
@@ -126,7 +138,9 @@ enum HTTPJSON {
     static func response(_ status: Int, _ body: JSONOutput) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.bytes)))
+        return Response(
+            status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.bytes))
+        )
     }
 
     /// The error's HTTP status. The body is shaped like an answer (`error` a string, as the Python

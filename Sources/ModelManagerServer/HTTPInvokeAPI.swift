@@ -40,19 +40,26 @@ struct HTTPInvokeAPI: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            let sink = SSEWriter(writer: writer)
-            do {
-                try await invocation.invoke(call, context: context) { chunk in
-                    try await sink.send { HTTPAnswerItem.write(chunk, customID: call.customID, requestID: context.requestID, to: &$0) }
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                let sink = SSEWriter(writer: writer)
+                do {
+                    try await invocation.invoke(call, context: context) { chunk in
+                        try await sink.send {
+                            HTTPAnswerItem.write(chunk, customID: call.customID, requestID: context.requestID, to: &$0)
+                        }
+                    }
+                } catch {
+                    // After the stream started, failures are in-band, as on gRPC.
+                    let failure = Self.normalize(error)
+                    try? await sink.send {
+                        HTTPAnswerItem.writeFailure(
+                            failure, customID: call.customID, requestID: context.requestID, to: &$0)
+                    }
                 }
-            } catch {
-                // After the stream started, failures are in-band, as on gRPC.
-                let failure = Self.normalize(error)
-                try? await sink.send { HTTPAnswerItem.writeFailure(failure, customID: call.customID, requestID: context.requestID, to: &$0) }
-            }
-            try await sink.finish()
-        })
+                try await sink.finish()
+            })
     }
 
     func batchInvoke(_ request: Request) async -> Response {
@@ -77,8 +84,10 @@ struct HTTPInvokeAPI: Sendable {
         for (position, (call, result)) in zip(calls, outcomes).enumerated() {
             if position > 0 { output.append(",") }
             switch result {
-            case .success(let chunk): HTTPAnswerItem.write(chunk, customID: call.customID, requestID: context.requestID, to: &output)
-            case .failure(let error): HTTPAnswerItem.writeFailure(error, customID: call.customID, requestID: context.requestID, to: &output)
+            case .success(let chunk):
+                HTTPAnswerItem.write(chunk, customID: call.customID, requestID: context.requestID, to: &output)
+            case .failure(let error):
+                HTTPAnswerItem.writeFailure(error, customID: call.customID, requestID: context.requestID, to: &output)
             }
         }
         output.append("]}")
@@ -91,10 +100,13 @@ struct HTTPInvokeAPI: Sendable {
 
     private func accept(_ request: Request) throws(ModelManagerError) -> InvocationContext {
         let principal = try verifier.verify(authorization: request.headers[.authorization])
-        let requestID = request.headers[Self.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
-        let metadata = recordedHeaders.metadata(from: request.headers.lazy.map { (name: $0.name.canonicalName, value: $0.value) })
+        let requestID =
+            request.headers[Self.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
+        let metadata = recordedHeaders.metadata(
+            from: request.headers.lazy.map { (name: $0.name.canonicalName, value: $0.value) })
         return InvocationContext(
-            requestID: requestID, originRequestID: request.headers[HTTPField.Name("X-Origin-Request-ID")!], metadata: metadata,
+            requestID: requestID, originRequestID: request.headers[HTTPField.Name("X-Origin-Request-ID")!],
+            metadata: metadata,
             tokenSubject: principal.subject)
     }
 

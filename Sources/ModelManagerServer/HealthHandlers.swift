@@ -50,7 +50,9 @@ struct HealthHandlers: Sendable {
             return nil
         }
         do {
-            return try message.withUnsafeBytes { buffer throws(ModelManagerError) in try HealthCodec.decodeRequest(buffer) }
+            return try message.withUnsafeBytes { buffer throws(ModelManagerError) in
+                try HealthCodec.decodeRequest(buffer)
+            }
         } catch {
             await call.finish(GRPCStatus(code: .invalidArgument, message: error.message))
             return nil

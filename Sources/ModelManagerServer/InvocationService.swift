@@ -2,6 +2,7 @@ public import Logging
 public import ModelManagerCore
 public import ModelManagerProviders
 public import ModelManagerUsage
+import Synchronization
 
 /// Routes a request to its adapter and runs it: the part of a call that no transport knows.
 /// The gRPC handlers (and later the HTTP face) all call this one piece.
@@ -28,7 +29,9 @@ public struct InvocationService: Sendable {
     /// Runs `request`; chunks go to `emit` as they arrive, except the final one, which is sent
     /// only once the call's usage record is committed. A failed call is recorded too.
     /// Throws only `ModelManagerError`.
-    public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink) async throws(ModelManagerError) {
+    public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink)
+        async throws(ModelManagerError)
+    {
         try slots.acquire()
         defer { slots.release() }
         let started = ContinuousClock.now
@@ -51,22 +54,33 @@ public struct InvocationService: Sendable {
         } catch {
             let failure = Self.normalize(error)
             await usage.ledger.record(
-                record(request, context: context, final: nil, progress: progress, started: started, failure: failure), deadline: context.deadline)
+                record(request, context: context, final: nil, progress: progress, started: started, failure: failure),
+                deadline: context.deadline)
             logger.warning(
                 "invoke failed",
-                metadata: ["code": "\(failure.code)", "error": "\(failure.message)", "latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"])
+                metadata: [
+                    "code": "\(failure.code)", "error": "\(failure.message)",
+                    "latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)",
+                ])
             throw failure
         }
         var final = progress.held ?? ResponseChunk(isFinal: true)
         final.currency = usage.prices.currency
-        final.cost = final.usage.flatMap { usage.prices.cost(of: $0, model: final.servedBy?.model ?? request.model ?? "") }
+        final.cost = final.usage.flatMap {
+            usage.prices.cost(of: $0, model: final.servedBy?.model ?? request.model ?? "")
+        }
         let committed = await usage.ledger.record(
-            record(request, context: context, final: final, progress: progress, started: started, failure: nil), deadline: context.deadline)
+            record(request, context: context, final: final, progress: progress, started: started, failure: nil),
+            deadline: context.deadline)
         guard committed else {
             // No answer leaves without its record: the caller is told, and the record says so.
-            logger.error("answer withheld: its usage record was not committed in time", metadata: ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"])
+            logger.error(
+                "answer withheld: its usage record was not committed in time",
+                metadata: ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"])
             throw ModelManagerError(
-                .unavailable, "the answer was withheld because its usage record could not be committed in time (the usage ledger is slow or down); retry")
+                .unavailable,
+                "the answer was withheld because its usage record could not be committed in time (the usage ledger is slow or down); retry"
+            )
         }
         logger.info("invoke ok", metadata: ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"])
         try await Self.deliver(final, to: emit)
@@ -83,16 +97,20 @@ public struct InvocationService: Sendable {
     }
 
     private func record(
-        _ request: ModelRequest, context: InvocationContext, final: ResponseChunk?, progress: CallProgress, started: ContinuousClock.Instant,
+        _ request: ModelRequest, context: InvocationContext, final: ResponseChunk?, progress: CallProgress,
+        started: ContinuousClock.Instant,
         failure: ModelManagerError?
     ) -> UsageRecord {
         let served = final?.servedBy
         return UsageRecord(
-            requestID: context.requestID, originRequestID: context.originRequestID, orgID: request.orgID, userID: request.userID,
+            requestID: context.requestID, originRequestID: context.originRequestID, orgID: request.orgID,
+            userID: request.userID,
             clientType: request.clientType, provider: (served?.provider ?? request.provider).rawValue,
             channel: (served?.channel ?? request.channel).rawValue, invokeType: request.invokeType.rawValue,
             model: served?.model ?? request.model ?? "", usage: final?.usage ?? failure?.reportedUsage,
-            cost: final?.cost ?? failure?.reportedUsage.flatMap { usage.prices.cost(of: $0, model: request.model ?? "") }, currency: usage.prices.currency,
+            cost: final?.cost
+                ?? failure?.reportedUsage.flatMap { usage.prices.cost(of: $0, model: request.model ?? "") },
+            currency: usage.prices.currency,
             latencyMilliseconds: Int((ContinuousClock.now - started).wholeMilliseconds),
             timeToFirstTokenMilliseconds: progress.firstChunkAt.map { Int(($0 - started).wholeMilliseconds) },
             stream: request.stream, success: failure == nil, error: failure.map { "\($0.code): \($0.message)" },
@@ -100,7 +118,9 @@ public struct InvocationService: Sendable {
     }
 
     /// Collects a non-stream answer: exactly one chunk.
-    public func invokeOnce(_ request: ModelRequest, context: InvocationContext) async throws(ModelManagerError) -> ResponseChunk {
+    public func invokeOnce(_ request: ModelRequest, context: InvocationContext) async throws(ModelManagerError)
+        -> ResponseChunk
+    {
         var single = request
         single.stream = false
         let collector = ChunkCollector()
@@ -116,7 +136,8 @@ public struct InvocationService: Sendable {
         guard !requests.isEmpty else { throw ModelManagerError(.invalidArgument, "batch request has no items") }
         guard requests.count <= limits.maximumBatchItems else {
             throw ModelManagerError(
-                .invalidArgument, "batch request has \(requests.count) items; at most \(limits.maximumBatchItems) are accepted")
+                .invalidArgument,
+                "batch request has \(requests.count) items; at most \(limits.maximumBatchItems) are accepted")
         }
         var results = [Result<ResponseChunk, ModelManagerError>](
             repeating: .failure(ModelManagerError(.internalError, "batch item did not run")), count: requests.count)
@@ -141,7 +162,9 @@ public struct InvocationService: Sendable {
         return results
     }
 
-    private func runBatchItem(_ index: Int, _ request: ModelRequest, context: InvocationContext) async -> BatchItemOutcome {
+    private func runBatchItem(_ index: Int, _ request: ModelRequest, context: InvocationContext) async
+        -> BatchItemOutcome
+    {
         let result: Result<ResponseChunk, ModelManagerError>
         do {
             result = .success(try await invokeOnce(request, context: context))
@@ -159,8 +182,6 @@ public struct InvocationService: Sendable {
         }
     }
 }
-
-import Synchronization
 
 /// One finished batch item and its place in the request.
 struct BatchItemOutcome: Sendable {

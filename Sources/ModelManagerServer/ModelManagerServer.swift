@@ -49,39 +49,50 @@ public final class ModelManagerServer: Sendable {
         clientConfiguration.httpVersion = .automatic
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let router = Router(
-            settings: configuration.providers, registry: .standard(http: UpstreamHTTP(client: httpClient)), aliases: configuration.aliases,
+            settings: configuration.providers, registry: .standard(http: UpstreamHTTP(client: httpClient)),
+            aliases: configuration.aliases,
             pool: CredentialPool(cooldown: configuration.credentialCooldown))
         let invocation = InvocationService(router: router, usage: usage, limits: configuration.limits, logger: logger)
-        let verifier = JWTVerifier(secrets: configuration.auth.jwtSecrets.map(\.revealed), leeway: configuration.auth.leeway)
-        let adminVerifier = configuration.auth.adminJWTSecrets.isEmpty
-            ? nil : JWTVerifier(secrets: configuration.auth.adminJWTSecrets.map(\.revealed), leeway: configuration.auth.leeway)
+        let verifier = JWTVerifier(
+            secrets: configuration.auth.jwtSecrets.map(\.revealed), leeway: configuration.auth.leeway)
+        let adminVerifier =
+            configuration.auth.adminJWTSecrets.isEmpty
+            ? nil
+            : JWTVerifier(
+                secrets: configuration.auth.adminJWTSecrets.map(\.revealed), leeway: configuration.auth.leeway)
         let serving = ServingState()
         let (listening, report) = AsyncStream.makeStream(of: ListeningPort.self)
         let httpFace: HTTPFace
         do {
             httpFace = try HTTPFace(
-                configuration: configuration.http, verifier: verifier, adminVerifier: adminVerifier, recordedHeaders: configuration.recordedHeaders,
-                maximumExtraDepth: configuration.wire.maximumDepth, usage: usage, invocation: invocation, serving: serving, logger: logger
+                configuration: configuration.http, verifier: verifier, adminVerifier: adminVerifier,
+                recordedHeaders: configuration.recordedHeaders,
+                maximumExtraDepth: configuration.wire.maximumDepth, usage: usage, invocation: invocation,
+                serving: serving, logger: logger
             ) { report.yield(.http($0)) }
         } catch {
             try? await httpClient.shutdown()
             throw error
         }
         let modelService = ModelServiceHandlers(
-            invocation: invocation, verifier: verifier, wireLimits: configuration.wire, recordedHeaders: configuration.recordedHeaders)
+            invocation: invocation, verifier: verifier, wireLimits: configuration.wire,
+            recordedHeaders: configuration.recordedHeaders)
         let health = HealthHandlers(serving: serving, services: ["", ModelServiceHandlers.service])
         let grpcFace = GRPCFace(
             configuration: .init(
-                address: configuration.grpc.address, tls: configuration.grpc.tls, maxReceiveMessageBytes: configuration.grpc.maxReceiveMessageBytes,
+                address: configuration.grpc.address, tls: configuration.grpc.tls,
+                maxReceiveMessageBytes: configuration.grpc.maxReceiveMessageBytes,
                 maxConcurrentStreams: configuration.grpc.maxConcurrentStreams),
-            handlers: modelService.methods.merging(health.methods) { first, _ in first }, grace: configuration.grpc.shutdownGrace,
+            handlers: modelService.methods.merging(health.methods) { first, _ in first },
+            grace: configuration.grpc.shutdownGrace,
             startsAfter: usage.ready, serving: serving, logger: logger
         ) { report.yield(.grpc($0)) }
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: usage.services + [httpFace, grpcFace], gracefulShutdownSignals: shutdownSignals, logger: logger)
         // A part that ignores the stop is cancelled after every part's own bound has passed.
-        groupConfiguration.maximumGracefulShutdownDuration = configuration.grpc.shutdownGrace + usage.ledger.shutdownGrace + .seconds(5)
+        groupConfiguration.maximumGracefulShutdownDuration =
+            configuration.grpc.shutdownGrace + usage.ledger.shutdownGrace + .seconds(5)
         let group = ServiceGroup(configuration: groupConfiguration)
         let running = Task {
             defer { report.finish() }
@@ -111,12 +122,14 @@ public final class ModelManagerServer: Sendable {
             throw ServerConfiguration.Invalid("the server stopped during start-up")
         }
         let server = ModelManagerServer(
-            configuration: configuration, invocation: invocation, grpcPort: grpcPort, httpPort: httpPort, group: group, running: running)
+            configuration: configuration, invocation: invocation, grpcPort: grpcPort, httpPort: httpPort, group: group,
+            running: running)
         logger.info(
             "model-manager listening",
             metadata: [
                 "grpc_address": "\(configuration.grpc.address)", "grpc_port": "\(grpcPort)", "http_port": "\(httpPort)",
-                "tls": "\(configuration.grpc.tls != nil)", "admin_api": "\(configuration.auth.adminJWTSecrets.isEmpty ? "off" : "on")",
+                "tls": "\(configuration.grpc.tls != nil)",
+                "admin_api": "\(configuration.auth.adminJWTSecrets.isEmpty ? "off" : "on")",
                 "max_concurrent_calls": "\(configuration.limits.maximumConcurrentCalls)",
                 "providers": "\(invocation.router.configuredProviders.map(\.rawValue).joined(separator: ","))",
             ])
@@ -129,7 +142,8 @@ public final class ModelManagerServer: Sendable {
     }
 
     private init(
-        configuration: ServerConfiguration, invocation: InvocationService, grpcPort: Int, httpPort: Int, group: ServiceGroup,
+        configuration: ServerConfiguration, invocation: InvocationService, grpcPort: Int, httpPort: Int,
+        group: ServiceGroup,
         running: Task<Void, any Error>
     ) {
         self.configuration = configuration

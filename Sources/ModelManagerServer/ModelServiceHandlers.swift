@@ -28,7 +28,9 @@ struct ModelServiceHandlers: Sendable {
         guard let (bytes, context) = await accept(call) else { return }
         let request: ModelRequest
         do {
-            request = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeRequestItem(buffer, limits: wireLimits) }
+            request = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in
+                try ModelServiceCodec.decodeRequestItem(buffer, limits: wireLimits)
+            }
         } catch {
             await call.finish(error.grpcStatus)
             return
@@ -78,7 +80,9 @@ struct ModelServiceHandlers: Sendable {
         guard let (bytes, context) = await accept(call) else { return }
         let requests: [ModelRequest]
         do {
-            requests = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeBatchRequest(buffer, limits: wireLimits) }
+            requests = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in
+                try ModelServiceCodec.decodeBatchRequest(buffer, limits: wireLimits)
+            }
         } catch {
             await call.finish(error.grpcStatus)
             return
@@ -92,11 +96,14 @@ struct ModelServiceHandlers: Sendable {
         }
         let items = zip(requests, results).map { request, result in
             switch result {
-            case .success(let chunk): WireResponseItem(chunk: chunk, customID: request.customID, requestID: context.requestID)
-            case .failure(let error): WireResponseItem(error: error.message, customID: request.customID, requestID: context.requestID)
+            case .success(let chunk):
+                WireResponseItem(chunk: chunk, customID: request.customID, requestID: context.requestID)
+            case .failure(let error):
+                WireResponseItem(error: error.message, customID: request.customID, requestID: context.requestID)
             }
         }
-        await call.finish(sending: OutgoingMessage(ModelServiceCodec.encodeBatchResponse(requestID: context.requestID, items: items)))
+        await call.finish(
+            sending: OutgoingMessage(ModelServiceCodec.encodeBatchResponse(requestID: context.requestID, items: items)))
     }
 
     // MARK: Tasks
@@ -105,7 +112,9 @@ struct ModelServiceHandlers: Sendable {
     @Sendable func getTaskStatus(_ call: ServerCall) async {
         guard let (bytes, _) = await accept(call) else { return }
         do {
-            let taskID = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try TaskStatusCodec.decodeRequest(buffer) }
+            let taskID = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in
+                try TaskStatusCodec.decodeRequest(buffer)
+            }
             await call.finish(ModelManagerError(.notFound, "task '\(taskID)' not found").grpcStatus)
         } catch {
             await call.finish(error.grpcStatus)
@@ -115,7 +124,9 @@ struct ModelServiceHandlers: Sendable {
     @Sendable func batchGetTaskStatus(_ call: ServerCall) async {
         guard let (bytes, _) = await accept(call) else { return }
         do {
-            let taskIDs = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try TaskStatusCodec.decodeBatchRequest(buffer) }
+            let taskIDs = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in
+                try TaskStatusCodec.decodeBatchRequest(buffer)
+            }
             guard taskIDs.isEmpty else {
                 let quoted = taskIDs.map { "'\($0)'" }.joined(separator: ", ")
                 await call.finish(ModelManagerError(.notFound, "tasks not found: \(quoted)").grpcStatus)
@@ -142,12 +153,15 @@ struct ModelServiceHandlers: Sendable {
             await call.finish(ModelManagerError(.invalidArgument, "the call carried no request message").grpcStatus)
             return nil
         }
-        let requestID = call.metadata["x-request-id"].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
+        let requestID =
+            call.metadata["x-request-id"].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
         let origin = call.metadata["x-origin-request-id"].flatMap { $0.isEmpty ? nil : $0 }
         let metadata = recordedHeaders.metadata(from: call.metadata.lazy.map { (name: $0.key, value: $0.value) })
         return (
             message,
-            InvocationContext(requestID: requestID, originRequestID: origin, deadline: call.deadline, metadata: metadata, tokenSubject: principal.subject)
+            InvocationContext(
+                requestID: requestID, originRequestID: origin, deadline: call.deadline, metadata: metadata,
+                tokenSubject: principal.subject)
         )
     }
 }

@@ -4,7 +4,9 @@ import ModelManagerCore
 /// looks like a credential (even if listed), each value cut to a bounded size.
 public struct RecordedHeaders: Sendable, Hashable {
     /// Lower-case header names kept with the record.
-    public var names: Set<String> = ["x-user-ip", "x-idempotency-key", "x-forwarded-for", "x-trace-id", "x-correlation-id"]
+    public var names: Set<String> = [
+        "x-user-ip", "x-idempotency-key", "x-forwarded-for", "x-trace-id", "x-correlation-id",
+    ]
     /// Longest value kept, in UTF-8 bytes.
     public var maximumValueBytes = 256
 

@@ -76,7 +76,9 @@ public struct ServerConfiguration: Sendable {
         try configuration.applyUsage(environment: environment)
         if let previous = environment["MODEL_MANAGER_SERVER_JWT_PREVIOUS_SECRET_KEYS"] {
             for secret in previous.split(separator: ",").map(String.init) where !secret.isEmpty {
-                if !configuration.auth.jwtSecrets.contains(Secret(secret)) { configuration.auth.jwtSecrets.append(Secret(secret)) }
+                if !configuration.auth.jwtSecrets.contains(Secret(secret)) {
+                    configuration.auth.jwtSecrets.append(Secret(secret))
+                }
             }
         }
         return configuration
@@ -99,36 +101,60 @@ public struct ServerConfiguration: Sendable {
         }
         if let grpc = root["grpc"] {
             if let address = grpc["address"]?.stringValue { self.grpc.address = address }
-            if let bytes = try Self.count(grpc, "max_receive_message_bytes", section: "grpc") { self.grpc.maxReceiveMessageBytes = bytes }
-            if let grace = grpc["shutdown_grace_seconds"]?.doubleValue { self.grpc.shutdownGrace = Duration.clampedSeconds(grace) ?? self.grpc.shutdownGrace }
-            if let streams = try Self.count(grpc, "max_concurrent_streams", section: "grpc") { self.grpc.maxConcurrentStreams = streams }
+            if let bytes = try Self.count(grpc, "max_receive_message_bytes", section: "grpc") {
+                self.grpc.maxReceiveMessageBytes = bytes
+            }
+            if let grace = grpc["shutdown_grace_seconds"]?.doubleValue {
+                self.grpc.shutdownGrace = Duration.clampedSeconds(grace) ?? self.grpc.shutdownGrace
+            }
+            if let streams = try Self.count(grpc, "max_concurrent_streams", section: "grpc") {
+                self.grpc.maxConcurrentStreams = streams
+            }
             if let tls = grpc["tls"] { self.grpc.tls = try Self.tls(tls, section: "grpc.tls") }
         }
         if let auth = root["auth"] {
             for secret in auth["jwt_secrets"]?.arrayValue ?? [] {
-                guard let text = secret.stringValue, !text.isEmpty else { throw Invalid("auth.jwt_secrets must hold non-empty strings") }
+                guard let text = secret.stringValue, !text.isEmpty else {
+                    throw Invalid("auth.jwt_secrets must hold non-empty strings")
+                }
                 self.auth.jwtSecrets.append(Secret(text))
             }
             for secret in auth["admin_jwt_secrets"]?.arrayValue ?? [] {
-                guard let text = secret.stringValue, !text.isEmpty else { throw Invalid("auth.admin_jwt_secrets must hold non-empty strings") }
+                guard let text = secret.stringValue, !text.isEmpty else {
+                    throw Invalid("auth.admin_jwt_secrets must hold non-empty strings")
+                }
                 self.auth.adminJWTSecrets.append(Secret(text))
             }
-            if let leeway = auth["leeway_seconds"]?.doubleValue { self.auth.leeway = Duration.clampedSeconds(leeway) ?? self.auth.leeway }
+            if let leeway = auth["leeway_seconds"]?.doubleValue {
+                self.auth.leeway = Duration.clampedSeconds(leeway) ?? self.auth.leeway
+            }
         }
         if let limits = root["limits"] {
-            if let calls = try Self.count(limits, "max_concurrent_calls", section: "limits") { self.limits.maximumConcurrentCalls = calls }
-            if let items = try Self.count(limits, "max_batch_items", section: "limits") { self.limits.maximumBatchItems = items }
-            if let width = try Self.count(limits, "batch_concurrency", section: "limits") { self.limits.batchConcurrency = width }
-            if let connections = try Self.count(limits, "upstream_connections_per_host", section: "limits") { upstreamConnectionsPerHost = connections }
+            if let calls = try Self.count(limits, "max_concurrent_calls", section: "limits") {
+                self.limits.maximumConcurrentCalls = calls
+            }
+            if let items = try Self.count(limits, "max_batch_items", section: "limits") {
+                self.limits.maximumBatchItems = items
+            }
+            if let width = try Self.count(limits, "batch_concurrency", section: "limits") {
+                self.limits.batchConcurrency = width
+            }
+            if let connections = try Self.count(limits, "upstream_connections_per_host", section: "limits") {
+                upstreamConnectionsPerHost = connections
+            }
             if let depth = try Self.count(limits, "max_extra_depth", section: "limits") { wire.maximumDepth = depth }
-            if let values = try Self.count(limits, "max_extra_values", section: "limits") { wire.maximumValues = values }
+            if let values = try Self.count(limits, "max_extra_values", section: "limits") {
+                wire.maximumValues = values
+            }
         }
         for (index, entry) in (root["providers"]?.arrayValue ?? []).enumerated() {
             try upsertProvider(entry, index: index, environment: environment)
         }
         if let http = root["http"] {
             if let address = http["address"]?.stringValue { self.http.address = address }
-            if let idle = http["idle_timeout_seconds"]?.doubleValue { self.http.idleTimeout = Duration.clampedSeconds(idle) ?? self.http.idleTimeout }
+            if let idle = http["idle_timeout_seconds"]?.doubleValue {
+                self.http.idleTimeout = Duration.clampedSeconds(idle) ?? self.http.idleTimeout
+            }
             if let tls = http["tls"] { self.http.tls = try Self.tls(tls, section: "http.tls") }
         }
         if let usageSettings = root["usage"] {
@@ -145,7 +171,9 @@ public struct ServerConfiguration: Sendable {
                 recordedHeaders.names = Set(list.compactMap { $0.stringValue?.lowercased() })
             }
         }
-        if let cooldown = root["credential_cooldown_seconds"]?.doubleValue { credentialCooldown = Duration.clampedSeconds(cooldown) ?? credentialCooldown }
+        if let cooldown = root["credential_cooldown_seconds"]?.doubleValue {
+            credentialCooldown = Duration.clampedSeconds(cooldown) ?? credentialCooldown
+        }
         for (name, targets) in root["aliases"]?.objectValue ?? [:] {
             aliases.removeAll { $0.name == name }
             aliases.append(try Self.alias(name, targets))
@@ -164,13 +192,18 @@ public struct ServerConfiguration: Sendable {
     /// Checks what no single setting can: the admin secrets are not the clients'.
     public func validate() throws {
         guard !auth.jwtSecrets.isEmpty else {
-            throw Invalid("no JWT secret configured: set MODEL_MANAGER_SERVER_JWT_SECRET_KEY or auth.jwt_secrets in the configuration file")
+            throw Invalid(
+                "no JWT secret configured: set MODEL_MANAGER_SERVER_JWT_SECRET_KEY or auth.jwt_secrets in the configuration file"
+            )
         }
         if auth.adminJWTSecrets.contains(where: auth.jwtSecrets.contains) {
-            throw Invalid("the admin JWT secret must differ from every client JWT secret, or any client could make itself admin")
+            throw Invalid(
+                "the admin JWT secret must differ from every client JWT secret, or any client could make itself admin")
         }
         guard limits.batchConcurrency <= limits.maximumConcurrentCalls else {
-            throw Invalid("limits.batch_concurrency (\(limits.batchConcurrency)) exceeds limits.max_concurrent_calls (\(limits.maximumConcurrentCalls))")
+            throw Invalid(
+                "limits.batch_concurrency (\(limits.batchConcurrency)) exceeds limits.max_concurrent_calls (\(limits.maximumConcurrentCalls))"
+            )
         }
     }
 
@@ -200,7 +233,8 @@ public struct ServerConfiguration: Sendable {
 
     /// `mqtt://host:port[/topic-prefix/]`.
     public mutating func setMQTT(_ url: String) throws {
-        guard let components = URLComponents(string: url), components.scheme == "mqtt", let host = components.host else {
+        guard let components = URLComponents(string: url), components.scheme == "mqtt", let host = components.host
+        else {
             throw Invalid("MQTT URL must look like mqtt://host:1883/billing/usage/recorded/, got '\(url)'")
         }
         let prefix = components.path.count > 1 ? String(components.path.dropFirst()) : "billing/usage/recorded/"
@@ -216,14 +250,18 @@ public struct ServerConfiguration: Sendable {
     }
 
     private static func alias(_ name: String, _ targets: JSONValue) throws -> ModelAlias {
-        guard case .array(let list) = targets, !list.isEmpty else { throw Invalid("aliases.\(name) must be a non-empty array of targets") }
+        guard case .array(let list) = targets, !list.isEmpty else {
+            throw Invalid("aliases.\(name) must be a non-empty array of targets")
+        }
         return ModelAlias(
             name: name,
             targets: try list.enumerated().map { index, target in
                 guard let provider = target["provider"]?.stringValue, let model = target["model"]?.stringValue else {
                     throw Invalid("aliases.\(name)[\(index)] needs 'provider' and 'model'")
                 }
-                return ModelAlias.Target(provider: Provider(provider), channel: Channel(target["channel"]?.stringValue ?? "normal"), model: model)
+                return ModelAlias.Target(
+                    provider: Provider(provider), channel: Channel(target["channel"]?.stringValue ?? "normal"),
+                    model: model)
             })
     }
 
@@ -238,11 +276,15 @@ public struct ServerConfiguration: Sendable {
             guard let first = channels?.first else { return true }
             return settings.channels.contains(first)
         }
-        var settings = existing.map { providers[$0] }
-            ?? ProviderSettings(provider: provider, kind: .openAIChat, baseURL: "", credentials: [], channels: [Channel(name)])
+        var settings =
+            existing.map { providers[$0] }
+            ?? ProviderSettings(
+                provider: provider, kind: .openAIChat, baseURL: "", credentials: [], channels: [Channel(name)])
         if let kind = entry["kind"]?.stringValue {
             guard let known = ProviderSettings.Kind.all.first(where: { $0.rawValue == kind }) else {
-                throw Invalid("providers[\(index)].kind '\(kind)' is unknown (known: \(ProviderSettings.Kind.all.map(\.rawValue).joined(separator: ", ")))")
+                throw Invalid(
+                    "providers[\(index)].kind '\(kind)' is unknown (known: \(ProviderSettings.Kind.all.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
             settings.kind = known
         }
@@ -250,15 +292,21 @@ public struct ServerConfiguration: Sendable {
         var credentials: [Credential] = []
         if let variable = entry["api_key_env"]?.stringValue {
             settings.credentialVariables = [variable]
-            credentials += (environment[variable] ?? "").split(separator: ",").map { .apiKey(Secret($0.trimmingCharacters(in: .whitespaces))) }
+            credentials += (environment[variable] ?? "").split(separator: ",").map {
+                .apiKey(Secret($0.trimmingCharacters(in: .whitespaces)))
+            }
         }
         if let key = entry["api_key"]?.stringValue { credentials.append(.apiKey(Secret(key))) }
         for key in entry["api_keys"]?.arrayValue ?? [] {
-            guard let text = key.stringValue, !text.isEmpty else { throw Invalid("providers[\(index)].api_keys must hold non-empty strings") }
+            guard let text = key.stringValue, !text.isEmpty else {
+                throw Invalid("providers[\(index)].api_keys must hold non-empty strings")
+            }
             credentials.append(.apiKey(Secret(text)))
         }
         if let path = entry["service_account_file"]?.stringValue {
-            guard let data = FileManager.default.contents(atPath: path) else { throw Invalid("cannot read service account file '\(path)'") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw Invalid("cannot read service account file '\(path)'")
+            }
             let json = try JSONValue(parsing: [UInt8](data))
             credentials.append(.serviceAccount(try ServiceAccount(json: json, source: path)))
         }
@@ -269,14 +317,17 @@ public struct ServerConfiguration: Sendable {
         if let project = entry["project"]?.stringValue { settings.project = project }
         if let location = entry["location"]?.stringValue { settings.location = location }
         for (model, names) in entry["deployments"]?.objectValue ?? [:] {
-            settings.deployments[model] = names.arrayValue?.compactMap(\.stringValue) ?? names.stringValue.map { [$0] } ?? []
+            settings.deployments[model] =
+                names.arrayValue?.compactMap(\.stringValue) ?? names.stringValue.map { [$0] } ?? []
         }
         guard !settings.baseURL.isEmpty else { throw Invalid("providers[\(index)] ('\(name)') needs a 'base_url'") }
         if let existing { providers[existing] = settings } else { providers.append(settings) }
     }
 
     private static func tls(_ section: JSONValue, section name: String) throws -> TLSServerConfiguration {
-        guard let certificate = section["certificate_file"]?.stringValue, let key = section["private_key_file"]?.stringValue else {
+        guard let certificate = section["certificate_file"]?.stringValue,
+            let key = section["private_key_file"]?.stringValue
+        else {
             throw Invalid("\(name) needs 'certificate_file' and 'private_key_file'")
         }
         return try loadTLS(certificate: certificate, privateKey: key)
@@ -298,7 +349,8 @@ public struct ServerConfiguration: Sendable {
         for index in providers.indices {
             let kind = providers[index].kind
             providers[index].baseURL = kind == .openAI || kind == .openAIChat ? root + "/v1" : root
-            providers[index].credentials = kind == .googleVertex ? [.serviceAccount(serviceAccount)] : [.apiKey(Secret(apiKey))]
+            providers[index].credentials =
+                kind == .googleVertex ? [.serviceAccount(serviceAccount)] : [.apiKey(Secret(apiKey))]
             if kind == .googleVertex { providers[index].project = serviceAccount.projectID }
         }
     }

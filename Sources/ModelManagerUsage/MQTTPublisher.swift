@@ -49,7 +49,9 @@ public final class MQTTPublisher: BillingPublisher, @unchecked Sendable {
         let bytes = Array(payload.utf8)
         // Registered before publishing, under the lock the callback takes, so a fast PUBACK is not missed.
         let result = acknowledgements.waiters.withLock { waiters -> Int32 in
-            let result = bytes.withUnsafeBytes { mosquitto_publish(client, &messageID, topic, Int32($0.count), $0.baseAddress, 1, false) }
+            let result = bytes.withUnsafeBytes {
+                mosquitto_publish(client, &messageID, topic, Int32($0.count), $0.baseAddress, 1, false)
+            }
             if result == Int32(MOSQ_ERR_SUCCESS.rawValue) { waiters[messageID] = acknowledged }
             return result
         }
@@ -57,7 +59,8 @@ public final class MQTTPublisher: BillingPublisher, @unchecked Sendable {
             let permanent = [MOSQ_ERR_INVAL, MOSQ_ERR_PAYLOAD_SIZE, MOSQ_ERR_MALFORMED_UTF8, MOSQ_ERR_OVERSIZE_PACKET]
                 .map { Int32($0.rawValue) }.contains(result)
             if !permanent { disconnect() }
-            throw PublishError("MQTT publish failed: \(String(cString: mosquitto_strerror(result)))", permanent: permanent)
+            throw PublishError(
+                "MQTT publish failed: \(String(cString: mosquitto_strerror(result)))", permanent: permanent)
         }
         guard acknowledged.wait(timeout: .now() + 5) == .success else {
             acknowledgements.waiters.withLock { _ = $0.removeValue(forKey: messageID) }
@@ -80,12 +83,14 @@ public final class MQTTPublisher: BillingPublisher, @unchecked Sendable {
         }
         mosquitto_disconnect_callback_set(client) { _, context, _ in
             guard let context else { return }
-            Unmanaged<AcknowledgementBox>.fromOpaque(context).takeUnretainedValue().connected.store(false, ordering: .relaxed)
+            Unmanaged<AcknowledgementBox>.fromOpaque(context).takeUnretainedValue().connected.store(
+                false, ordering: .relaxed)
         }
         let result = mosquitto_connect(client, host, Int32(port), 30)
         guard result == Int32(MOSQ_ERR_SUCCESS.rawValue) else {
             mosquitto_destroy(client)
-            throw PublishError("cannot connect to MQTT at \(host):\(port): \(String(cString: mosquitto_strerror(result)))")
+            throw PublishError(
+                "cannot connect to MQTT at \(host):\(port): \(String(cString: mosquitto_strerror(result)))")
         }
         acknowledgements.connected.store(true, ordering: .relaxed)
         mosquitto_loop_start(client)

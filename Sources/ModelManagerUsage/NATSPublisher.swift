@@ -38,13 +38,16 @@ public final class NATSPublisher: BillingPublisher, @unchecked Sendable {
         let bytes = Array(payload.utf8)
         let status = recordID.withCString { id in
             options.MsgId = id
-            return bytes.withUnsafeBytes { js_Publish(&ack, js, subject, $0.baseAddress, Int32($0.count), &options, &errorCode) }
+            return bytes.withUnsafeBytes {
+                js_Publish(&ack, js, subject, $0.baseAddress, Int32($0.count), &options, &errorCode)
+            }
         }
         if let ack { jsPubAck_Destroy(ack) }
         guard status == NATS_OK else {
             let permanent = [NATS_INVALID_SUBJECT, NATS_INVALID_ARG, NATS_MAX_PAYLOAD].contains(status)
             if !permanent { disconnect() }
-            throw PublishError("NATS publish failed: \(String(cString: natsStatus_GetText(status)))", permanent: permanent)
+            throw PublishError(
+                "NATS publish failed: \(String(cString: natsStatus_GetText(status)))", permanent: permanent)
         }
     }
 
@@ -52,7 +55,9 @@ public final class NATSPublisher: BillingPublisher, @unchecked Sendable {
     private func connectIfNeeded() throws -> OpaquePointer {
         if let jetStream { return jetStream }
         var options: OpaquePointer?
-        guard natsOptions_Create(&options) == NATS_OK, let options else { throw PublishError("NATS options could not be created") }
+        guard natsOptions_Create(&options) == NATS_OK, let options else {
+            throw PublishError("NATS options could not be created")
+        }
         defer { natsOptions_Destroy(options) }
         natsOptions_SetURL(options, url)
         natsOptions_SetTimeout(options, 2000)
@@ -99,7 +104,8 @@ public final class NATSPublisher: BillingPublisher, @unchecked Sendable {
         if let info { jsStreamInfo_Destroy(info) }
         guard status == NATS_OK || errorCode == JSStreamNameExistErr else {
             disconnect()
-            throw PublishError("cannot create the \(streamName) stream on NATS: \(String(cString: natsStatus_GetText(status)))")
+            throw PublishError(
+                "cannot create the \(streamName) stream on NATS: \(String(cString: natsStatus_GetText(status)))")
         }
     }
 

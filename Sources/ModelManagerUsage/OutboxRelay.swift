@@ -18,7 +18,8 @@ public final class OutboxRelay: Service, Sendable {
     /// `startsAfter`: the ledger's `ready`, when the relay runs in its group (the outbox table
     /// exists only once the ledger has migrated the database).
     public init(
-        repository: UsageRepository, publishers: [any BillingPublisher], startsAfter: StartupGate? = nil, logger: Logger,
+        repository: UsageRepository, publishers: [any BillingPublisher], startsAfter: StartupGate? = nil,
+        logger: Logger,
         pollInterval: Duration = .seconds(1)
     ) {
         self.repository = repository
@@ -85,7 +86,8 @@ public final class OutboxRelay: Service, Sendable {
                         // Shutdown does not wait for a whole batch against a stalled broker.
                         try Task.checkCancellation()
                         do {
-                            try await publisher.publish(recordID: row.recordID, subject: row.subject, payload: row.payload)
+                            try await publisher.publish(
+                                recordID: row.recordID, subject: row.subject, payload: row.payload)
                             sent.append(row.recordID)
                         } catch let error as PublishError where error.isPermanent {
                             // This row alone is refused: it is counted (and set aside), the others go on.
@@ -98,7 +100,9 @@ public final class OutboxRelay: Service, Sendable {
                     // released so that the backlog drains as soon as it is back.
                     let unsent = rows.map(\.recordID).filter { !sent.contains($0) }
                     if let first = unsent.first {
-                        try? await repository.markFailed(sink: publisher.sink, recordID: first, error: "\(error)", permanent: false, setAsideAfter: .max)
+                        try? await repository.markFailed(
+                            sink: publisher.sink, recordID: first, error: "\(error)", permanent: false,
+                            setAsideAfter: .max)
                     }
                     try? await repository.releaseClaims(sink: publisher.sink, recordIDs: Array(unsent.dropFirst()))
                     throw error
@@ -112,7 +116,10 @@ public final class OutboxRelay: Service, Sendable {
                 let pending = await refreshBacklog()[publisher.sink] ?? 0
                 logger.warning(
                     "billing events delayed: broker unavailable; retrying",
-                    metadata: ["sink": "\(publisher.sink)", "backlog": "\(pending)", "retry_ms": "\(delay.wholeMilliseconds)", "error": "\(error)"])
+                    metadata: [
+                        "sink": "\(publisher.sink)", "backlog": "\(pending)", "retry_ms": "\(delay.wholeMilliseconds)",
+                        "error": "\(error)",
+                    ])
                 try? await Task.sleep(for: delay)
             }
         }
@@ -120,13 +127,18 @@ public final class OutboxRelay: Service, Sendable {
 
     private func setAside(_ row: UsageRepository.OutboxRow, error: PublishError, sink: String) async throws {
         let limit = Self.permanentFailuresBeforeSettingAside
-        try await repository.markFailed(sink: sink, recordID: row.recordID, error: error.description, permanent: true, setAsideAfter: limit)
+        try await repository.markFailed(
+            sink: sink, recordID: row.recordID, error: error.description, permanent: true, setAsideAfter: limit)
         if row.attempts + 1 >= limit {
             logger.critical(
                 "billing event refused by the broker for good; set aside in the outbox (failed_at)",
-                metadata: ["sink": "\(sink)", "record_id": "\(row.recordID)", "subject": "\(row.subject)", "error": "\(error)"])
+                metadata: [
+                    "sink": "\(sink)", "record_id": "\(row.recordID)", "subject": "\(row.subject)", "error": "\(error)",
+                ])
         } else {
-            logger.error("billing event refused by the broker", metadata: ["sink": "\(sink)", "record_id": "\(row.recordID)", "error": "\(error)"])
+            logger.error(
+                "billing event refused by the broker",
+                metadata: ["sink": "\(sink)", "record_id": "\(row.recordID)", "error": "\(error)"])
         }
     }
 }

@@ -17,14 +17,17 @@ public final class PostgresDatabase: SQLDatabase, Service {
 
     /// `postgres://user[:password]@host[:port]/database` (the password never reaches an error).
     public init(url: String, logger: Logger) throws {
-        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+        guard let components = URLComponents(string: url),
+            ["postgres", "postgresql"].contains(components.scheme ?? ""),
             let host = components.host, let user = components.user
         else {
-            throw InvalidURL(description: "the PostgreSQL URL must look like postgres://user:password@host:port/database")
+            throw InvalidURL(
+                description: "the PostgreSQL URL must look like postgres://user:password@host:port/database")
         }
         let database = components.path.isEmpty ? user : String(components.path.dropFirst())
         let configuration = PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: user, password: components.password, database: database, tls: .disable)
+            host: host, port: components.port ?? 5432, username: user, password: components.password,
+            database: database, tls: .disable)
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
     }
@@ -60,11 +63,14 @@ public final class PostgresDatabase: SQLDatabase, Service {
     /// Each migration in its own transaction under an advisory lock, so instances starting together agree.
     public func migrate(_ migrations: [Migration]) async throws {
         let logger = logger
-        try await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: logger)
+        try await client.query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            logger: logger)
         for migration in migrations {
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(7270314)", logger: logger)
-                let applied = try await connection.query("SELECT 1 FROM schema_migrations WHERE version = \(migration.version)", logger: logger)
+                let applied = try await connection.query(
+                    "SELECT 1 FROM schema_migrations WHERE version = \(migration.version)", logger: logger)
                 var exists = false
                 for try await _ in applied { exists = true }
                 guard !exists else { return }
@@ -72,7 +78,9 @@ public final class PostgresDatabase: SQLDatabase, Service {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
-                try await connection.query("INSERT INTO schema_migrations (version, applied_at) VALUES (\(migration.version), \(now))", logger: logger)
+                try await connection.query(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (\(migration.version), \(now))",
+                    logger: logger)
             }
         }
     }

@@ -74,9 +74,12 @@ public final class PriceTable: Sendable {
         var prices = defaults
         for (model, entry) in root["models"]?.objectValue ?? [:] {
             guard let input = entry["input"]?.doubleValue, let output = entry["output"]?.doubleValue else {
-                throw ModelManagerError(.failedPrecondition, "price file '\(path)': models.\(model) needs numeric 'input' and 'output'")
+                throw ModelManagerError(
+                    .failedPrecondition, "price file '\(path)': models.\(model) needs numeric 'input' and 'output'")
             }
-            prices[model] = Price(input: input, output: output, cachedInput: entry["cached_input"]?.doubleValue, perImage: entry["per_image"]?.doubleValue)
+            prices[model] = Price(
+                input: input, output: output, cachedInput: entry["cached_input"]?.doubleValue,
+                perImage: entry["per_image"]?.doubleValue)
         }
         return PriceTable(prices: prices, currency: root["currency"]?.stringValue ?? "USD", logger: logger)
     }
@@ -97,12 +100,17 @@ public final class PriceTable: Sendable {
     public func cost(of usage: Usage, model: String) -> Double? {
         guard let price = price(of: model) else {
             let first = warned.withLock { $0.insert(model).inserted }
-            if first { logger.warning("no price known for model; its cost is recorded as null", metadata: ["model": "\(model)"]) }
+            if first {
+                logger.warning(
+                    "no price known for model; its cost is recorded as null", metadata: ["model": "\(model)"])
+            }
             return nil
         }
         let cached = Double(usage.cachedTokens ?? 0)
         let uncached = Double(usage.promptTokens) - cached
-        var cost = uncached * price.input + cached * (price.cachedInput ?? price.input) + Double(usage.completionTokens) * price.output
+        var cost =
+            uncached * price.input + cached * (price.cachedInput ?? price.input) + Double(usage.completionTokens)
+            * price.output
         cost /= 1_000_000
         if let perImage = price.perImage { cost += Double(usage.imageCount ?? 0) * perImage }
         return (cost * 1e10).rounded() / 1e10

@@ -62,9 +62,12 @@ public struct SQLDialect: Sendable {
         case (.sqlite, .hour): "strftime('%Y-%m-%dT%H:00:00Z', \(column) / 1000, 'unixepoch')"
         case (.sqlite, .day): "strftime('%Y-%m-%dT00:00:00Z', \(column) / 1000, 'unixepoch')"
         case (.sqlite, .month): "strftime('%Y-%m-01T00:00:00Z', \(column) / 1000, 'unixepoch')"
-        case (.postgres, .hour): "to_char(to_timestamp(\(column) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24\":00:00Z\"')"
-        case (.postgres, .day): "to_char(to_timestamp(\(column) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T00:00:00Z\"')"
-        case (.postgres, .month): "to_char(to_timestamp(\(column) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM\"-01T00:00:00Z\"')"
+        case (.postgres, .hour):
+            "to_char(to_timestamp(\(column) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24\":00:00Z\"')"
+        case (.postgres, .day):
+            "to_char(to_timestamp(\(column) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T00:00:00Z\"')"
+        case (.postgres, .month):
+            "to_char(to_timestamp(\(column) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM\"-01T00:00:00Z\"')"
         }
     }
 

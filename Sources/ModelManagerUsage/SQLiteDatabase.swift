@@ -16,7 +16,9 @@ public final class SQLiteDatabase: SQLDatabase {
     /// too; NORMAL survives a crash of the process only.
     public init(path: String, synchronous: Synchronous = .full) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
@@ -64,15 +66,16 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     private static func arguments(_ values: [SQLValue]) -> StatementArguments {
-        StatementArguments(values.map { value -> (any DatabaseValueConvertible)? in
-            switch value {
-            case .null: nil
-            case .integer(let integer): integer
-            case .double(let double): double
-            case .text(let text): text
-            case .bool(let bool): bool
-            }
-        })
+        StatementArguments(
+            values.map { value -> (any DatabaseValueConvertible)? in
+                switch value {
+                case .null: nil
+                case .integer(let integer): integer
+                case .double(let double): double
+                case .text(let text): text
+                case .bool(let bool): bool
+                }
+            })
     }
 
     private static func value(_ value: DatabaseValue) -> SQLValue {

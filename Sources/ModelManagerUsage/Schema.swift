@@ -2,81 +2,87 @@
 /// are part of the first migration.
 enum Schema {
     static let migrations: [Migration] = [
-        Migration(version: 1, statements: [
-            """
-            CREATE TABLE usage_records (
-                id TEXT PRIMARY KEY,
-                request_id TEXT NOT NULL,
-                origin_request_id TEXT,
-                org_id TEXT NOT NULL,
-                user_id TEXT NOT NULL,
-                client_type TEXT NOT NULL,
-                provider TEXT NOT NULL,
-                channel TEXT NOT NULL,
-                invoke_type TEXT NOT NULL,
-                model TEXT NOT NULL,
-                prompt_tokens BIGINT NOT NULL,
-                completion_tokens BIGINT NOT NULL,
-                total_tokens BIGINT NOT NULL,
-                cached_tokens BIGINT NOT NULL,
-                reasoning_tokens BIGINT NOT NULL,
-                image_count BIGINT NOT NULL,
-                cost DOUBLE PRECISION,
-                currency TEXT NOT NULL,
-                latency_ms BIGINT NOT NULL,
-                ttft_ms BIGINT,
-                stream BOOLEAN NOT NULL,
-                success BOOLEAN NOT NULL,
-                error TEXT,
-                metadata TEXT NOT NULL,
-                created_at BIGINT NOT NULL
-            )
-            """,
-            "CREATE INDEX usage_records_created_at ON usage_records (created_at)",
-            "CREATE INDEX usage_records_user_created ON usage_records (user_id, created_at)",
-            "CREATE INDEX usage_records_org_created ON usage_records (org_id, created_at)",
-            "CREATE INDEX usage_records_model_created ON usage_records (model, created_at)",
-            """
-            CREATE TABLE outbox (
-                record_id TEXT NOT NULL,
-                sink TEXT NOT NULL,
-                subject TEXT NOT NULL,
-                payload TEXT NOT NULL,
-                created_at BIGINT NOT NULL,
-                sent_at BIGINT,
-                attempts INTEGER NOT NULL DEFAULT 0,
-                PRIMARY KEY (record_id, sink)
-            )
-            """,
-            "CREATE INDEX outbox_pending ON outbox (sink, created_at) WHERE sent_at IS NULL",
-        ]),
+        Migration(
+            version: 1,
+            statements: [
+                """
+                CREATE TABLE usage_records (
+                    id TEXT PRIMARY KEY,
+                    request_id TEXT NOT NULL,
+                    origin_request_id TEXT,
+                    org_id TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    client_type TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    invoke_type TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    prompt_tokens BIGINT NOT NULL,
+                    completion_tokens BIGINT NOT NULL,
+                    total_tokens BIGINT NOT NULL,
+                    cached_tokens BIGINT NOT NULL,
+                    reasoning_tokens BIGINT NOT NULL,
+                    image_count BIGINT NOT NULL,
+                    cost DOUBLE PRECISION,
+                    currency TEXT NOT NULL,
+                    latency_ms BIGINT NOT NULL,
+                    ttft_ms BIGINT,
+                    stream BOOLEAN NOT NULL,
+                    success BOOLEAN NOT NULL,
+                    error TEXT,
+                    metadata TEXT NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX usage_records_created_at ON usage_records (created_at)",
+                "CREATE INDEX usage_records_user_created ON usage_records (user_id, created_at)",
+                "CREATE INDEX usage_records_org_created ON usage_records (org_id, created_at)",
+                "CREATE INDEX usage_records_model_created ON usage_records (model, created_at)",
+                """
+                CREATE TABLE outbox (
+                    record_id TEXT NOT NULL,
+                    sink TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    sent_at BIGINT,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (record_id, sink)
+                )
+                """,
+                "CREATE INDEX outbox_pending ON outbox (sink, created_at) WHERE sent_at IS NULL",
+            ]),
         // Records the database refused however often they were retried: kept whole as JSON (NUL
         // and every other byte escaped), out of the way of the records after them.
-        Migration(version: 2, statements: [
-            """
-            CREATE TABLE dead_letters (
-                record_id TEXT PRIMARY KEY,
-                payload TEXT NOT NULL,
-                error TEXT NOT NULL,
-                created_at BIGINT NOT NULL
-            )
-            """,
-            "ALTER TABLE usage_records ADD COLUMN token_subject TEXT",
-            // Outbox rows are claimed for a while by one relay (several instances share one
-            // PostgreSQL); a row a broker refuses for good is set aside with its error.
-            "ALTER TABLE outbox ADD COLUMN claimed_until BIGINT",
-            "ALTER TABLE outbox ADD COLUMN failed_at BIGINT",
-            "ALTER TABLE outbox ADD COLUMN last_error TEXT",
-            "DROP INDEX outbox_pending",
-            "CREATE INDEX outbox_pending ON outbox (sink, created_at) WHERE sent_at IS NULL AND failed_at IS NULL",
-            // One row that /readyz rewrites: readiness means the ledger takes a write now.
-            "CREATE TABLE readiness (id INTEGER PRIMARY KEY, checked_at BIGINT NOT NULL)",
-        ]),
+        Migration(
+            version: 2,
+            statements: [
+                """
+                CREATE TABLE dead_letters (
+                    record_id TEXT PRIMARY KEY,
+                    payload TEXT NOT NULL,
+                    error TEXT NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                "ALTER TABLE usage_records ADD COLUMN token_subject TEXT",
+                // Outbox rows are claimed for a while by one relay (several instances share one
+                // PostgreSQL); a row a broker refuses for good is set aside with its error.
+                "ALTER TABLE outbox ADD COLUMN claimed_until BIGINT",
+                "ALTER TABLE outbox ADD COLUMN failed_at BIGINT",
+                "ALTER TABLE outbox ADD COLUMN last_error TEXT",
+                "DROP INDEX outbox_pending",
+                "CREATE INDEX outbox_pending ON outbox (sink, created_at) WHERE sent_at IS NULL AND failed_at IS NULL",
+                // One row that /readyz rewrites: readiness means the ledger takes a write now.
+                "CREATE TABLE readiness (id INTEGER PRIMARY KEY, checked_at BIGINT NOT NULL)",
+            ]),
     ]
 
     static let recordColumns = [
-        "id", "request_id", "origin_request_id", "org_id", "user_id", "client_type", "provider", "channel", "invoke_type", "model",
-        "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens", "image_count", "cost", "currency",
+        "id", "request_id", "origin_request_id", "org_id", "user_id", "client_type", "provider", "channel",
+        "invoke_type", "model",
+        "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens", "image_count",
+        "cost", "currency",
         "latency_ms", "ttft_ms", "stream", "success", "error", "metadata", "created_at", "token_subject",
     ]
 }

@@ -55,16 +55,22 @@ extension UsageRecord {
         func text(_ key: String) -> String { json[key]?.stringValue ?? "" }
         func count(_ key: String) -> Int { json[key]?.tokenCount ?? 0 }
         self.init(
-            id: id, requestID: requestID, originRequestID: json["origin_request_id"]?.stringValue, orgID: text("org_id"),
-            userID: text("user_id"), clientType: text("client_type"), provider: text("provider"), channel: text("channel"),
+            id: id, requestID: requestID, originRequestID: json["origin_request_id"]?.stringValue,
+            orgID: text("org_id"),
+            userID: text("user_id"), clientType: text("client_type"), provider: text("provider"),
+            channel: text("channel"),
             invokeType: text("invoke_type"), model: text("model"),
             usage: Usage(
-                promptTokens: count("prompt_tokens"), completionTokens: count("completion_tokens"), totalTokens: count("total_tokens"),
-                cachedTokens: count("cached_tokens"), reasoningTokens: count("reasoning_tokens"), imageCount: count("image_count")),
+                promptTokens: count("prompt_tokens"), completionTokens: count("completion_tokens"),
+                totalTokens: count("total_tokens"),
+                cachedTokens: count("cached_tokens"), reasoningTokens: count("reasoning_tokens"),
+                imageCount: count("image_count")),
             cost: json["cost"]?.doubleValue, currency: json["currency"]?.stringValue ?? "USD",
             latencyMilliseconds: Int(clamping: json["latency_ms"]?.integerValue ?? 0),
-            timeToFirstTokenMilliseconds: json["ttft_ms"]?.integerValue.map { Int(clamping: $0) }, stream: json["stream"]?.boolValue ?? false,
-            success: json["success"]?.boolValue ?? false, error: json["error"]?.stringValue, metadata: json["metadata"]?.objectValue ?? [:],
+            timeToFirstTokenMilliseconds: json["ttft_ms"]?.integerValue.map { Int(clamping: $0) },
+            stream: json["stream"]?.boolValue ?? false,
+            success: json["success"]?.boolValue ?? false, error: json["error"]?.stringValue,
+            metadata: json["metadata"]?.objectValue ?? [:],
             tokenSubject: json["token_subject"]?.stringValue,
             createdAt: Date(timeIntervalSince1970: Double(createdAt) / 1000))
     }

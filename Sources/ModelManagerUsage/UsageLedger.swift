@@ -53,7 +53,8 @@ public final class UsageLedger: Service, Sendable {
     static let deadlineMargin: Duration = .milliseconds(50)
 
     public init(
-        repository: UsageRepository, mode: Mode = .durable, spillFile: String? = nil, maximumCommitWait: Duration = .seconds(30),
+        repository: UsageRepository, mode: Mode = .durable, spillFile: String? = nil,
+        maximumCommitWait: Duration = .seconds(30),
         shutdownGrace: Duration = .seconds(5), ready: StartupGate = StartupGate(), logger: Logger,
         onCommit: @escaping @Sendable () -> Void = {}
     ) {
@@ -89,13 +90,14 @@ public final class UsageLedger: Service, Sendable {
             group.cancelAll()
         }
         stopTaking()
-        spill(pending.withLock { state -> [Entry] in
-            defer {
-                state.entries = []
-                state.inFlight = []
-            }
-            return state.inFlight + state.entries
-        })
+        spill(
+            pending.withLock { state -> [Entry] in
+                defer {
+                    state.entries = []
+                    state.inFlight = []
+                }
+                return state.inFlight + state.entries
+            })
     }
 
     private func stopTaking() {
@@ -122,7 +124,9 @@ public final class UsageLedger: Service, Sendable {
                 return state.inFlight
             }
             guard !batch.isEmpty else { return true }
-            let records = batch.map { entry in entry.waiter?.takeForCommit() == true ? entry.record.withheld : entry.record }
+            let records = batch.map { entry in
+                entry.waiter?.takeForCommit() == true ? entry.record.withheld : entry.record
+            }
             guard await commit(records) else { return false }
             pending.withLock { $0.inFlight = [] }
             committedCount.add(batch.count, ordering: .relaxed)
@@ -183,7 +187,9 @@ public final class UsageLedger: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(20))
             let now = ContinuousClock.now
             let expired = pending.withLock { state in
-                (state.entries + state.inFlight).compactMap { entry in entry.waiter.flatMap { $0.deadline <= now ? $0 : nil } }
+                (state.entries + state.inFlight).compactMap { entry in
+                    entry.waiter.flatMap { $0.deadline <= now ? $0 : nil }
+                }
             }
             expired.forEach { $0.giveUp() }
         }
@@ -204,14 +210,20 @@ public final class UsageLedger: Service, Sendable {
             return entry.record.withheld
         }
         guard let spillFile else {
-            logger.critical("usage records lost at shutdown: the ledger took no write and no spill file is set", metadata: ["records": "\(records.count)"])
+            logger.critical(
+                "usage records lost at shutdown: the ledger took no write and no spill file is set",
+                metadata: ["records": "\(records.count)"])
             return
         }
         do {
             try SpillFile(path: spillFile).append(records)
-            logger.warning("usage records spilled at shutdown; they are replayed at the next start", metadata: ["records": "\(records.count)", "file": "\(spillFile)"])
+            logger.warning(
+                "usage records spilled at shutdown; they are replayed at the next start",
+                metadata: ["records": "\(records.count)", "file": "\(spillFile)"])
         } catch {
-            logger.critical("usage records lost at shutdown: the spill file could not be written", metadata: ["records": "\(records.count)", "file": "\(spillFile)", "error": "\(error)"])
+            logger.critical(
+                "usage records lost at shutdown: the spill file could not be written",
+                metadata: ["records": "\(records.count)", "file": "\(spillFile)", "error": "\(error)"])
         }
     }
 
@@ -223,7 +235,9 @@ public final class UsageLedger: Service, Sendable {
         guard !records.isEmpty else { return }
         try await repository.insert(records, skippingExisting: true)
         try file.remove()
-        logger.notice("replayed usage records spilled at the last shutdown", metadata: ["records": "\(records.count)", "file": "\(path)"])
+        logger.notice(
+            "replayed usage records spilled at the last shutdown",
+            metadata: ["records": "\(records.count)", "file": "\(path)"])
     }
 
     /// Marks committed records whose callers gave up while the commit ran.
@@ -231,7 +245,9 @@ public final class UsageLedger: Service, Sendable {
         do {
             try await repository.markWithheld(records.map(\.withheld))
         } catch {
-            logger.error("could not mark records whose answers were withheld", metadata: ["records": "\(records.count)", "error": "\(error)"])
+            logger.error(
+                "could not mark records whose answers were withheld",
+                metadata: ["records": "\(records.count)", "error": "\(error)"])
         }
     }
 
@@ -246,7 +262,7 @@ public final class UsageLedger: Service, Sendable {
             do {
                 try await repository.insert(records)
                 return true
-            } catch where Task.isCancelled {
+            } catch  where Task.isCancelled {
                 // Shutdown past its grace: the batch is spilled, not retried.
                 return false
             } catch {
@@ -261,7 +277,9 @@ public final class UsageLedger: Service, Sendable {
                 }
                 logger.error(
                     "usage ledger commit failed; retrying",
-                    metadata: ["records": "\(records.count)", "error": "\(error)", "retry_ms": "\(delay.wholeMilliseconds)"])
+                    metadata: [
+                        "records": "\(records.count)", "error": "\(error)", "retry_ms": "\(delay.wholeMilliseconds)",
+                    ])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }

@@ -12,7 +12,10 @@ public struct UsageFilter: Sendable, Hashable {
     public var model: String?
     public var success: Bool?
 
-    public init(start: Date? = nil, end: Date? = nil, userID: String? = nil, orgID: String? = nil, model: String? = nil, success: Bool? = nil) {
+    public init(
+        start: Date? = nil, end: Date? = nil, userID: String? = nil, orgID: String? = nil, model: String? = nil,
+        success: Bool? = nil
+    ) {
         self.start = start
         self.end = end
         self.userID = userID
@@ -120,7 +123,8 @@ public struct UsageTotals: Sendable, Hashable {
         [
             "total_prompt_tokens": .integer(promptTokens), "total_completion_tokens": .integer(completionTokens),
             "total_tokens": .integer(totalTokens), "total_cached_tokens": .integer(cachedTokens),
-            "total_reasoning_tokens": .integer(reasoningTokens), "total_cost": .double(cost), "total_calls": .integer(calls),
+            "total_reasoning_tokens": .integer(reasoningTokens), "total_cost": .double(cost),
+            "total_calls": .integer(calls),
             "successful_calls": .integer(successfulCalls), "failed_calls": .integer(failedCalls),
         ]
     }
@@ -128,9 +132,12 @@ public struct UsageTotals: Sendable, Hashable {
     /// A group's object: its key plus the same figures under shorter names.
     public func groupJSON(_ key: String, _ value: String) -> JSONValue {
         [
-            key: .string(value), "prompt_tokens": .integer(promptTokens), "completion_tokens": .integer(completionTokens),
-            "total_tokens": .integer(totalTokens), "cached_tokens": .integer(cachedTokens), "reasoning_tokens": .integer(reasoningTokens),
-            "cost": .double(cost), "calls": .integer(calls), "successful_calls": .integer(successfulCalls), "failed_calls": .integer(failedCalls),
+            key: .string(value), "prompt_tokens": .integer(promptTokens),
+            "completion_tokens": .integer(completionTokens),
+            "total_tokens": .integer(totalTokens), "cached_tokens": .integer(cachedTokens),
+            "reasoning_tokens": .integer(reasoningTokens),
+            "cost": .double(cost), "calls": .integer(calls), "successful_calls": .integer(successfulCalls),
+            "failed_calls": .integer(failedCalls),
         ]
     }
 }
@@ -149,6 +156,9 @@ public struct UsagePage: Sendable {
     public var pageSize: Int
 
     public var json: JSONValue {
-        ["results": .array(records.map(\.json)), "total": .integer(total), "page": .integer(Int64(page)), "page_size": .integer(Int64(pageSize))]
+        [
+            "results": .array(records.map(\.json)), "total": .integer(total), "page": .integer(Int64(page)),
+            "page_size": .integer(Int64(pageSize)),
+        ]
     }
 }

@@ -34,9 +34,12 @@ public struct UsageRecord: Sendable, Hashable {
     public var createdAt: Date
 
     public init(
-        id: String = UUID().uuidString.lowercased(), requestID: String, originRequestID: String? = nil, orgID: String, userID: String,
-        clientType: String, provider: String, channel: String, invokeType: String, model: String, usage: Usage?, cost: Double?,
-        currency: String = "USD", latencyMilliseconds: Int, timeToFirstTokenMilliseconds: Int? = nil, stream: Bool, success: Bool,
+        id: String = UUID().uuidString.lowercased(), requestID: String, originRequestID: String? = nil, orgID: String,
+        userID: String,
+        clientType: String, provider: String, channel: String, invokeType: String, model: String, usage: Usage?,
+        cost: Double?,
+        currency: String = "USD", latencyMilliseconds: Int, timeToFirstTokenMilliseconds: Int? = nil, stream: Bool,
+        success: Bool,
         error: String? = nil, metadata: [String: JSONValue] = [:], tokenSubject: String? = nil, createdAt: Date = Date()
     ) {
         self.tokenSubject = tokenSubject
@@ -70,14 +73,17 @@ public struct UsageRecord: Sendable, Hashable {
     /// The record as the admin API lists it.
     public var json: JSONValue {
         [
-            "id": .string(id), "request_id": .string(requestID), "origin_request_id": originRequestID.map { .string($0) } ?? .null,
-            "org_id": .string(orgID), "user_id": .string(userID), "client_type": .string(clientType), "provider": .string(provider),
+            "id": .string(id), "request_id": .string(requestID),
+            "origin_request_id": originRequestID.map { .string($0) } ?? .null,
+            "org_id": .string(orgID), "user_id": .string(userID), "client_type": .string(clientType),
+            "provider": .string(provider),
             "channel": .string(channel), "invoke_type": .string(invokeType), "model": .string(model),
             "prompt_tokens": .integer(Int64(promptTokens)), "completion_tokens": .integer(Int64(completionTokens)),
             "total_tokens": .integer(Int64(totalTokens)), "cached_tokens": .integer(Int64(cachedTokens)),
             "reasoning_tokens": .integer(Int64(reasoningTokens)), "image_count": .integer(Int64(imageCount)),
             "cost": cost.map { .double($0) } ?? .null, "currency": .string(currency),
-            "latency_ms": .integer(Int64(latencyMilliseconds)), "ttft_ms": timeToFirstTokenMilliseconds.map { .integer(Int64($0)) } ?? .null,
+            "latency_ms": .integer(Int64(latencyMilliseconds)),
+            "ttft_ms": timeToFirstTokenMilliseconds.map { .integer(Int64($0)) } ?? .null,
             "stream": .bool(stream), "success": .bool(success), "error": error.map { .string($0) } ?? .null,
             "metadata": .object(metadata), "token_subject": tokenSubject.map { .string($0) } ?? .null,
             "created_at": .string(createdAt.formatted(.iso8601)),
@@ -88,10 +94,13 @@ public struct UsageRecord: Sendable, Hashable {
     public var billingEvent: JSONValue {
         let byTokens = totalTokens > 0
         return [
-            "id": .string(id), "record_id": .string(id), "user_id": .string(userID), "org_id": .string(orgID), "product_id": .string(model),
-            "usage_amount": .integer(Int64(byTokens ? totalTokens : 1)), "unit_type": .string(byTokens ? "token" : "request"),
+            "id": .string(id), "record_id": .string(id), "user_id": .string(userID), "org_id": .string(orgID),
+            "product_id": .string(model),
+            "usage_amount": .integer(Int64(byTokens ? totalTokens : 1)),
+            "unit_type": .string(byTokens ? "token" : "request"),
             "usage_details": [
-                "provider": .string(provider), "model": .string(model), "operation": .string(invokeType), "service_type": .string(channel),
+                "provider": .string(provider), "model": .string(model), "operation": .string(invokeType),
+                "service_type": .string(channel),
                 "input_tokens": .integer(Int64(promptTokens)), "output_tokens": .integer(Int64(completionTokens)),
                 "cached_tokens": .integer(Int64(cachedTokens)), "reasoning_tokens": .integer(Int64(reasoningTokens)),
                 "image_count": .integer(Int64(imageCount)), "success": .bool(success), "request_id": .string(requestID),
@@ -109,7 +118,9 @@ public struct UsageRecord: Sendable, Hashable {
     /// control characters among it, becomes '_'), at most 128 bytes.
     static func subjectToken(_ text: String) -> String {
         let cleaned = text.utf8.prefix(128).map { byte -> Character in
-            let isSafe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
+            let isSafe =
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2D || byte == 0x5F
             return isSafe ? Character(Unicode.Scalar(byte)) : "_"
         }
         return cleaned.isEmpty ? "unknown" : String(cleaned)

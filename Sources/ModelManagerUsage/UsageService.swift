@@ -42,19 +42,25 @@ public final class UsageService: Sendable {
     public init(configuration: Configuration, logger: Logger) throws {
         let database: any SQLDatabase =
             switch configuration.database {
-            case .sqlite(let path): try SQLiteDatabase(path: path, synchronous: configuration.ledgerMode == .durable ? .full : .normal)
+            case .sqlite(let path):
+                try SQLiteDatabase(path: path, synchronous: configuration.ledgerMode == .durable ? .full : .normal)
             case .postgres(let url): try PostgresDatabase(url: url, logger: logger)
             }
         var publishers: [any BillingPublisher] = []
         if let url = configuration.natsURL { publishers.append(NATSPublisher(url: url)) }
-        if let mqtt = configuration.mqtt { publishers.append(MQTTPublisher(host: mqtt.host, port: mqtt.port, topicPrefix: mqtt.topicPrefix)) }
+        if let mqtt = configuration.mqtt {
+            publishers.append(MQTTPublisher(host: mqtt.host, port: mqtt.port, topicPrefix: mqtt.topicPrefix))
+        }
         repository = UsageRepository(database: database, sinks: publishers.map(\.sink))
-        prices = try configuration.priceFile.map { try PriceTable.load(file: $0, logger: logger) } ?? PriceTable(logger: logger)
+        prices =
+            try configuration.priceFile.map { try PriceTable.load(file: $0, logger: logger) }
+            ?? PriceTable(logger: logger)
         let ready = StartupGate()
         let relay = OutboxRelay(repository: repository, publishers: publishers, startsAfter: ready, logger: logger)
         self.relay = relay
         ledger = UsageLedger(
-            repository: repository, mode: configuration.ledgerMode, spillFile: configuration.resolvedSpillFile, ready: ready, logger: logger
+            repository: repository, mode: configuration.ledgerMode, spillFile: configuration.resolvedSpillFile,
+            ready: ready, logger: logger
         ) { relay.wake() }
         services = [database as? any Service].compactMap { $0 } + [relay, ledger]
     }

@@ -67,15 +67,21 @@ func withUnpacked<T, Result>(
     _ body: (UnsafePointer<T>) throws(ModelManagerError) -> Result
 ) throws(ModelManagerError) -> Result {
     guard let message = unpack(bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
-        throw ModelManagerError(.invalidArgument, "request body (\(bytes.count) bytes) does not decode as \(messageName)")
+        throw ModelManagerError(
+            .invalidArgument, "request body (\(bytes.count) bytes) does not decode as \(messageName)")
     }
-    defer { protobuf_c_message_free_unpacked(UnsafeMutableRawPointer(message).assumingMemoryBound(to: ProtobufCMessage.self), nil) }
+    defer {
+        protobuf_c_message_free_unpacked(
+            UnsafeMutableRawPointer(message).assumingMemoryBound(to: ProtobufCMessage.self), nil)
+    }
     return try body(message)
 }
 
 /// A C string field as Swift, refusing invalid UTF-8 (protobuf-c does not check it). The field's
 /// name is built only for the error: decoding is on every request's path.
-func decodeString(_ pointer: UnsafePointer<CChar>?, field: @autoclosure () -> String) throws(ModelManagerError) -> String {
+func decodeString(_ pointer: UnsafePointer<CChar>?, field: @autoclosure () -> String) throws(ModelManagerError)
+    -> String
+{
     guard let pointer else { return "" }
     guard let string = String(validatingCString: pointer) else {
         throw ModelManagerError(.invalidArgument, "field '\(field())' is not valid UTF-8")

@@ -10,7 +10,10 @@ package struct WireResponseItem: Sendable, Hashable {
     package var customID: String?
     package var requestID: String?
 
-    package init(content: String = "", usage: String = "", rawResponse: String = "", error: String = "", customID: String? = nil, requestID: String? = nil) {
+    package init(
+        content: String = "", usage: String = "", rawResponse: String = "", error: String = "", customID: String? = nil,
+        requestID: String? = nil
+    ) {
         self.content = content
         self.usage = usage
         self.rawResponse = rawResponse
@@ -25,17 +28,26 @@ package enum ModelServiceCodec {
     // MARK: requests
 
     /// A request item, after `WirePreScan` checked its bytes against `limits`.
-    package static func decodeRequestItem(_ bytes: UnsafeRawBufferPointer, limits: WireLimits = WireLimits()) throws(ModelManagerError) -> ModelRequest {
+    package static func decodeRequestItem(_ bytes: UnsafeRawBufferPointer, limits: WireLimits = WireLimits())
+        throws(ModelManagerError) -> ModelRequest
+    {
         try WirePreScan.check(bytes, as: .requestItem, limits: limits)
-        return try withUnpacked("model_service.ModelRequestItem", from: bytes, unpack: { model_service__model_request_item__unpack(nil, $0, $1) }) {
+        return try withUnpacked(
+            "model_service.ModelRequestItem", from: bytes,
+            unpack: { model_service__model_request_item__unpack(nil, $0, $1) }
+        ) {
             item throws(ModelManagerError) in try decode(item, path: "")
         }
     }
 
     /// A batch, after `WirePreScan` checked its bytes against `limits`.
-    package static func decodeBatchRequest(_ bytes: UnsafeRawBufferPointer, limits: WireLimits = WireLimits()) throws(ModelManagerError) -> [ModelRequest] {
+    package static func decodeBatchRequest(_ bytes: UnsafeRawBufferPointer, limits: WireLimits = WireLimits())
+        throws(ModelManagerError) -> [ModelRequest]
+    {
         try WirePreScan.check(bytes, as: .requestBatch, limits: limits)
-        return try withUnpacked("model_service.ModelRequest", from: bytes, unpack: { model_service__model_request__unpack(nil, $0, $1) }) {
+        return try withUnpacked(
+            "model_service.ModelRequest", from: bytes, unpack: { model_service__model_request__unpack(nil, $0, $1) }
+        ) {
             batch throws(ModelManagerError) in
             var items: [ModelRequest] = []
             items.reserveCapacity(batch.pointee.n_items)
@@ -47,7 +59,9 @@ package enum ModelServiceCodec {
         }
     }
 
-    private static func decode(_ item: UnsafePointer<ModelService__ModelRequestItem>, path: String) throws(ModelManagerError) -> ModelRequest {
+    private static func decode(_ item: UnsafePointer<ModelService__ModelRequestItem>, path: String)
+        throws(ModelManagerError) -> ModelRequest
+    {
         let value = item.pointee
         return ModelRequest(
             provider: Provider(try decodeString(value.provider, field: path + "provider")),
@@ -57,12 +71,15 @@ package enum ModelServiceCodec {
             orgID: try decodeString(value.org_id, field: path + "org_id"),
             userID: try decodeString(value.user_id, field: path + "user_id"),
             clientType: try decodeString(value.client_type, field: path + "client_type"),
-            priority: value._priority_case == MODEL_SERVICE__MODEL_REQUEST_ITEM___PRIORITY_PRIORITY ? value.priority : nil,
+            priority: value._priority_case == MODEL_SERVICE__MODEL_REQUEST_ITEM___PRIORITY_PRIORITY
+                ? value.priority : nil,
             customID: value._custom_id_case == MODEL_SERVICE__MODEL_REQUEST_ITEM___CUSTOM_ID_CUSTOM_ID
                 ? try decodeString(value.custom_id, field: path + "custom_id") : nil,
             region: value._region_case == MODEL_SERVICE__MODEL_REQUEST_ITEM___REGION_REGION
                 ? try decodeString(value.region, field: path + "region") : nil,
-            extra: try value.extra.map { extra throws(ModelManagerError) in try StructCoding.decode(extra, path: { path + "extra" }) } ?? [:]
+            extra: try value.extra.map { extra throws(ModelManagerError) in
+                try StructCoding.decode(extra, path: { path + "extra" })
+            } ?? [:]
         )
     }
 
@@ -81,7 +98,9 @@ package enum ModelServiceCodec {
         return EncodedMessage(arena: arena, message: batch)
     }
 
-    private static func encode(_ request: ModelRequest, arena: CArena) -> UnsafeMutablePointer<ModelService__ModelRequestItem> {
+    private static func encode(_ request: ModelRequest, arena: CArena) -> UnsafeMutablePointer<
+        ModelService__ModelRequestItem
+    > {
         let item = arena.make(ModelService__ModelRequestItem.self) { model_service__model_request_item__init($0) }
         item.pointee.provider = arena.string(request.provider.rawValue)
         item.pointee.channel = arena.string(request.channel.rawValue)
@@ -124,7 +143,9 @@ package enum ModelServiceCodec {
         return EncodedMessage(arena: arena, message: response)
     }
 
-    private static func encode(_ response: WireResponseItem, arena: CArena) -> UnsafeMutablePointer<ModelService__ModelResponseItem> {
+    private static func encode(_ response: WireResponseItem, arena: CArena) -> UnsafeMutablePointer<
+        ModelService__ModelResponseItem
+    > {
         let item = arena.make(ModelService__ModelResponseItem.self) { model_service__model_response_item__init($0) }
         item.pointee.content = arena.string(response.content)
         item.pointee.usage = arena.string(response.usage)
@@ -141,14 +162,23 @@ package enum ModelServiceCodec {
         return item
     }
 
-    package static func decodeResponseItem(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> WireResponseItem {
-        try withUnpacked("model_service.ModelResponseItem", from: bytes, unpack: { model_service__model_response_item__unpack(nil, $0, $1) }) {
+    package static func decodeResponseItem(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError)
+        -> WireResponseItem
+    {
+        try withUnpacked(
+            "model_service.ModelResponseItem", from: bytes,
+            unpack: { model_service__model_response_item__unpack(nil, $0, $1) }
+        ) {
             item throws(ModelManagerError) in try decode(item, path: "")
         }
     }
 
-    package static func decodeBatchResponse(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> (requestID: String, items: [WireResponseItem]) {
-        try withUnpacked("model_service.ModelResponse", from: bytes, unpack: { model_service__model_response__unpack(nil, $0, $1) }) {
+    package static func decodeBatchResponse(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> (
+        requestID: String, items: [WireResponseItem]
+    ) {
+        try withUnpacked(
+            "model_service.ModelResponse", from: bytes, unpack: { model_service__model_response__unpack(nil, $0, $1) }
+        ) {
             response throws(ModelManagerError) in
             var items: [WireResponseItem] = []
             for index in 0..<response.pointee.n_items {
@@ -159,7 +189,9 @@ package enum ModelServiceCodec {
         }
     }
 
-    private static func decode(_ item: UnsafePointer<ModelService__ModelResponseItem>, path: String) throws(ModelManagerError) -> WireResponseItem {
+    private static func decode(_ item: UnsafePointer<ModelService__ModelResponseItem>, path: String)
+        throws(ModelManagerError) -> WireResponseItem
+    {
         let value = item.pointee
         return WireResponseItem(
             content: try decodeString(value.content, field: path + "content"),

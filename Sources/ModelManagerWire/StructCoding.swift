@@ -4,7 +4,9 @@ import ModelManagerCore
 /// `google.protobuf.Struct` ⇄ `JSONValue`.
 enum StructCoding {
     /// `path` names the value in errors; it is a closure so that it is built only for one.
-    static func decode(_ value: UnsafePointer<Google__Protobuf__Struct>, path: () -> String) throws(ModelManagerError) -> [String: JSONValue] {
+    static func decode(_ value: UnsafePointer<Google__Protobuf__Struct>, path: () -> String) throws(ModelManagerError)
+        -> [String: JSONValue]
+    {
         var object: [String: JSONValue] = [:]
         object.reserveCapacity(value.pointee.n_fields)
         for index in 0..<value.pointee.n_fields {
@@ -15,11 +17,14 @@ enum StructCoding {
         return object
     }
 
-    static func decode(_ value: UnsafePointer<Google__Protobuf__Value>?, path: () -> String) throws(ModelManagerError) -> JSONValue {
+    static func decode(_ value: UnsafePointer<Google__Protobuf__Value>?, path: () -> String) throws(ModelManagerError)
+        -> JSONValue
+    {
         guard let value else { return .null }
         switch value.pointee.kind_case {
         case GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE: return .double(value.pointee.number_value)
-        case GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE: return .string(try decodeString(value.pointee.string_value, field: path()))
+        case GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE:
+            return .string(try decodeString(value.pointee.string_value, field: path()))
         case GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE: return .bool(value.pointee.bool_value != 0)
         case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
             guard let nested = value.pointee.struct_value else { return .object([:]) }
@@ -38,9 +43,12 @@ enum StructCoding {
 
     static func encode(_ object: [String: JSONValue], arena: CArena) -> UnsafeMutablePointer<Google__Protobuf__Struct> {
         let message = arena.make(Google__Protobuf__Struct.self) { google__protobuf__struct__init($0) }
-        let entries = arena.array(of: UnsafeMutablePointer<Google__Protobuf__Struct__FieldsEntry>?.self, count: object.count)
+        let entries = arena.array(
+            of: UnsafeMutablePointer<Google__Protobuf__Struct__FieldsEntry>?.self, count: object.count)
         for (index, key) in object.keys.sorted().enumerated() {
-            let entry = arena.make(Google__Protobuf__Struct__FieldsEntry.self) { google__protobuf__struct__fields_entry__init($0) }
+            let entry = arena.make(Google__Protobuf__Struct__FieldsEntry.self) {
+                google__protobuf__struct__fields_entry__init($0)
+            }
             entry.pointee.key = arena.string(key)
             entry.pointee.value = encode(object[key]!, arena: arena)
             entries[index] = entry

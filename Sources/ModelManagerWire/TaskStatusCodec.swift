@@ -20,14 +20,20 @@ package struct WireTaskStatus: Sendable, Hashable {
 package enum TaskStatusCodec {
     package static func decodeRequest(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> String {
         try WirePreScan.check(bytes, as: .taskRequest, limits: WireLimits())
-        return try withUnpacked("model_service.GetTaskStatusRequest", from: bytes, unpack: { model_service__get_task_status_request__unpack(nil, $0, $1) }) {
+        return try withUnpacked(
+            "model_service.GetTaskStatusRequest", from: bytes,
+            unpack: { model_service__get_task_status_request__unpack(nil, $0, $1) }
+        ) {
             request throws(ModelManagerError) in try decodeString(request.pointee.task_id, field: "task_id")
         }
     }
 
     package static func decodeBatchRequest(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> [String] {
         try WirePreScan.check(bytes, as: .taskBatchRequest, limits: WireLimits())
-        return try withUnpacked("model_service.BatchGetTaskStatusRequest", from: bytes, unpack: { model_service__batch_get_task_status_request__unpack(nil, $0, $1) }) {
+        return try withUnpacked(
+            "model_service.BatchGetTaskStatusRequest", from: bytes,
+            unpack: { model_service__batch_get_task_status_request__unpack(nil, $0, $1) }
+        ) {
             request throws(ModelManagerError) in
             var ids: [String] = []
             for index in 0..<request.pointee.n_task_ids {
@@ -39,14 +45,18 @@ package enum TaskStatusCodec {
 
     package static func encodeRequest(taskID: String) -> EncodedMessage {
         let arena = CArena()
-        let request = arena.make(ModelService__GetTaskStatusRequest.self) { model_service__get_task_status_request__init($0) }
+        let request = arena.make(ModelService__GetTaskStatusRequest.self) {
+            model_service__get_task_status_request__init($0)
+        }
         request.pointee.task_id = arena.string(taskID)
         return EncodedMessage(arena: arena, message: request)
     }
 
     package static func encodeBatchRequest(taskIDs: [String]) -> EncodedMessage {
         let arena = CArena()
-        let request = arena.make(ModelService__BatchGetTaskStatusRequest.self) { model_service__batch_get_task_status_request__init($0) }
+        let request = arena.make(ModelService__BatchGetTaskStatusRequest.self) {
+            model_service__batch_get_task_status_request__init($0)
+        }
         let ids = arena.array(of: UnsafeMutablePointer<CChar>?.self, count: taskIDs.count)
         for (index, id) in taskIDs.enumerated() { ids[index] = arena.string(id) }
         request.pointee.n_task_ids = taskIDs.count
@@ -61,16 +71,23 @@ package enum TaskStatusCodec {
 
     package static func encodeBatchResponse(_ statuses: [WireTaskStatus]) -> EncodedMessage {
         let arena = CArena()
-        let response = arena.make(ModelService__BatchGetTaskStatusResponse.self) { model_service__batch_get_task_status_response__init($0) }
-        let tasks = arena.array(of: UnsafeMutablePointer<ModelService__GetTaskStatusResponse>?.self, count: statuses.count)
+        let response = arena.make(ModelService__BatchGetTaskStatusResponse.self) {
+            model_service__batch_get_task_status_response__init($0)
+        }
+        let tasks = arena.array(
+            of: UnsafeMutablePointer<ModelService__GetTaskStatusResponse>?.self, count: statuses.count)
         for (index, status) in statuses.enumerated() { tasks[index] = encode(status, arena: arena) }
         response.pointee.n_tasks = statuses.count
         response.pointee.tasks = tasks
         return EncodedMessage(arena: arena, message: response)
     }
 
-    private static func encode(_ status: WireTaskStatus, arena: CArena) -> UnsafeMutablePointer<ModelService__GetTaskStatusResponse> {
-        let response = arena.make(ModelService__GetTaskStatusResponse.self) { model_service__get_task_status_response__init($0) }
+    private static func encode(_ status: WireTaskStatus, arena: CArena) -> UnsafeMutablePointer<
+        ModelService__GetTaskStatusResponse
+    > {
+        let response = arena.make(ModelService__GetTaskStatusResponse.self) {
+            model_service__get_task_status_response__init($0)
+        }
         response.pointee.task_id = arena.string(status.taskID)
         response.pointee.provider = arena.string(status.provider)
         response.pointee.channel = arena.string(status.channel)
@@ -85,13 +102,21 @@ package enum TaskStatusCodec {
     }
 
     package static func decodeResponse(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> WireTaskStatus {
-        try withUnpacked("model_service.GetTaskStatusResponse", from: bytes, unpack: { model_service__get_task_status_response__unpack(nil, $0, $1) }) {
+        try withUnpacked(
+            "model_service.GetTaskStatusResponse", from: bytes,
+            unpack: { model_service__get_task_status_response__unpack(nil, $0, $1) }
+        ) {
             response throws(ModelManagerError) in try decode(response)
         }
     }
 
-    package static func decodeBatchResponse(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> [WireTaskStatus] {
-        try withUnpacked("model_service.BatchGetTaskStatusResponse", from: bytes, unpack: { model_service__batch_get_task_status_response__unpack(nil, $0, $1) }) {
+    package static func decodeBatchResponse(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError)
+        -> [WireTaskStatus]
+    {
+        try withUnpacked(
+            "model_service.BatchGetTaskStatusResponse", from: bytes,
+            unpack: { model_service__batch_get_task_status_response__unpack(nil, $0, $1) }
+        ) {
             response throws(ModelManagerError) in
             var statuses: [WireTaskStatus] = []
             for index in 0..<response.pointee.n_tasks {
@@ -102,19 +127,21 @@ package enum TaskStatusCodec {
         }
     }
 
-    private static func decode(_ response: UnsafePointer<ModelService__GetTaskStatusResponse>) throws(ModelManagerError) -> WireTaskStatus {
+    private static func decode(_ response: UnsafePointer<ModelService__GetTaskStatusResponse>) throws(ModelManagerError)
+        -> WireTaskStatus
+    {
         let value = response.pointee
-            var status = WireTaskStatus(taskID: try decodeString(value.task_id, field: "task_id"))
-            status.provider = try decodeString(value.provider, field: "provider")
-            status.channel = try decodeString(value.channel, field: "channel")
-            status.invokeType = try decodeString(value.invoke_type, field: "invoke_type")
-            status.model = try decodeString(value.model, field: "model")
-            status.status = try decodeString(value.status, field: "status")
-            status.createdAt = try decodeString(value.created_at, field: "created_at")
-            status.completedAt = try decodeString(value.completed_at, field: "completed_at")
-            status.resultData = try decodeString(value.result_data, field: "result_data")
-            status.errorMessage = try decodeString(value.error_message, field: "error_message")
-            return status
+        var status = WireTaskStatus(taskID: try decodeString(value.task_id, field: "task_id"))
+        status.provider = try decodeString(value.provider, field: "provider")
+        status.channel = try decodeString(value.channel, field: "channel")
+        status.invokeType = try decodeString(value.invoke_type, field: "invoke_type")
+        status.model = try decodeString(value.model, field: "model")
+        status.status = try decodeString(value.status, field: "status")
+        status.createdAt = try decodeString(value.created_at, field: "created_at")
+        status.completedAt = try decodeString(value.completed_at, field: "completed_at")
+        status.resultData = try decodeString(value.result_data, field: "result_data")
+        status.errorMessage = try decodeString(value.error_message, field: "error_message")
+        return status
     }
 }
 
@@ -125,15 +152,21 @@ package enum HealthCodec {
     }
 
     package static func decodeRequest(_ bytes: UnsafeRawBufferPointer) throws(ModelManagerError) -> String {
-        try withUnpacked("grpc.health.v1.HealthCheckRequest", from: bytes, unpack: { grpc__health__v1__health_check_request__unpack(nil, $0, $1) }) {
+        try withUnpacked(
+            "grpc.health.v1.HealthCheckRequest", from: bytes,
+            unpack: { grpc__health__v1__health_check_request__unpack(nil, $0, $1) }
+        ) {
             request throws(ModelManagerError) in try decodeString(request.pointee.service, field: "service")
         }
     }
 
     package static func encodeResponse(_ status: ServingStatus) -> EncodedMessage {
         let arena = CArena()
-        let response = arena.make(Grpc__Health__V1__HealthCheckResponse.self) { grpc__health__v1__health_check_response__init($0) }
-        response.pointee.status = Grpc__Health__V1__HealthCheckResponse__ServingStatus(rawValue: UInt32(status.rawValue))
+        let response = arena.make(Grpc__Health__V1__HealthCheckResponse.self) {
+            grpc__health__v1__health_check_response__init($0)
+        }
+        response.pointee.status = Grpc__Health__V1__HealthCheckResponse__ServingStatus(
+            rawValue: UInt32(status.rawValue))
         return EncodedMessage(arena: arena, message: response)
     }
 }

@@ -87,7 +87,9 @@ struct WirePreScan {
     private var path: [Segment] = []
 
     /// Checks `bytes` as a `message`; throws INVALID_ARGUMENT naming the offending field.
-    static func check(_ bytes: UnsafeRawBufferPointer, as message: Message, limits: WireLimits) throws(ModelManagerError) {
+    static func check(_ bytes: UnsafeRawBufferPointer, as message: Message, limits: WireLimits)
+        throws(ModelManagerError)
+    {
         var scan = WirePreScan(limits: limits, root: message, byteCount: bytes.count)
         scan.path.reserveCapacity(16)
         try scan.walk(bytes, as: message, depth: 0)
@@ -99,7 +101,9 @@ struct WirePreScan {
         self.byteCount = byteCount
     }
 
-    private mutating func walk(_ bytes: UnsafeRawBufferPointer, as message: Message, depth: Int) throws(ModelManagerError) {
+    private mutating func walk(_ bytes: UnsafeRawBufferPointer, as message: Message, depth: Int)
+        throws(ModelManagerError)
+    {
         var reader = Reader(bytes: bytes)
         var occurrences = 0
         var pendingKey: UnsafeRawBufferPointer?
@@ -127,7 +131,9 @@ struct WirePreScan {
                         values += 1
                         guard values <= limits.maximumValues else {
                             throw ModelManagerError(
-                                .invalidArgument, "request holds more than \(limits.maximumValues) values in extra; split it into smaller requests")
+                                .invalidArgument,
+                                "request holds more than \(limits.maximumValues) values in extra; split it into smaller requests"
+                            )
                         }
                     }
                     let innerDepth = inner.nests ? depth + 1 : depth
@@ -148,7 +154,9 @@ struct WirePreScan {
 
     /// Adds the steps that name the field to `path`; returns how many it added.
     @discardableResult
-    private mutating func push(_ name: StaticString, message: Message, occurrence: Int, key: UnsafeRawBufferPointer?) -> Int {
+    private mutating func push(_ name: StaticString, message: Message, occurrence: Int, key: UnsafeRawBufferPointer?)
+        -> Int
+    {
         switch message {
         case .requestBatch, .taskBatchRequest:
             path.append(.field(name))
@@ -170,7 +178,9 @@ struct WirePreScan {
                 text += text.isEmpty ? "\(name)" : ".\(name)"
             case .key(let key):
                 // A key is caller bytes: shown only up to 64 bytes, control characters as '?'.
-                let shown = (key.map { Array($0.prefix(64)) } ?? Array("?".utf8)).map { $0 < 0x20 ? UInt8(ascii: "?") : $0 }
+                let shown = (key.map { Array($0.prefix(64)) } ?? Array("?".utf8)).map {
+                    $0 < 0x20 ? UInt8(ascii: "?") : $0
+                }
                 text += "." + String(decoding: shown, as: UTF8.self)
             case .index(let index):
                 text += "[\(index)]"
@@ -181,7 +191,8 @@ struct WirePreScan {
 
     private func malformed() -> ModelManagerError {
         ModelManagerError(
-            .invalidArgument, "request body (\(byteCount) bytes) does not decode as \(root.protoName) (malformed at '\(pathText())')")
+            .invalidArgument,
+            "request body (\(byteCount) bytes) does not decode as \(root.protoName) (malformed at '\(pathText())')")
     }
 
     /// Protobuf's primitive encodings over a byte range, bounds-checked.

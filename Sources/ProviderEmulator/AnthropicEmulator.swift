@@ -10,7 +10,9 @@ struct AnthropicEmulator {
     func messages(_ request: Request) async throws -> Response {
         let input = try await EmulatedRequest.read(request, recorder: recorder)
         // Current SDKs send the key as a Bearer token; older clients as x-api-key. Both are accepted.
-        let key = input.header("x-api-key") ?? input.header("authorization").flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        let key =
+            input.header("x-api-key")
+            ?? input.header("authorization").flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         if let refusal = keys.refusal(key, style: style, unknown: style.response(401, "invalid x-api-key")) {
             return refusal
         }
@@ -22,11 +24,15 @@ struct AnthropicEmulator {
             return style.response(400, "Request body is not valid JSON")
         }
         guard let model = parameters["model"]?.stringValue else { return style.response(400, "model: Field required") }
-        guard let maxTokensValue = parameters["max_tokens"] else { return style.response(400, "max_tokens: Field required") }
+        guard let maxTokensValue = parameters["max_tokens"] else {
+            return style.response(400, "max_tokens: Field required")
+        }
         guard let maxTokens = maxTokensValue.integerValue, maxTokens > 0 else {
             return style.response(400, "max_tokens: Input should be a valid integer")
         }
-        guard case .array(let messages) = parameters["messages"] ?? .null else { return style.response(400, "messages: Field required") }
+        guard case .array(let messages) = parameters["messages"] ?? .null else {
+            return style.response(400, "messages: Field required")
+        }
         guard !messages.isEmpty else { return style.response(400, "messages: at least one message is required") }
         for (index, message) in messages.enumerated() {
             let role = message["role"]?.stringValue ?? ""
@@ -43,25 +49,35 @@ struct AnthropicEmulator {
             default: ""
             }
         let prompt = messages.map { message -> String in
-            if case .array(let blocks) = message["content"] { return blocks.compactMap { $0["text"]?.stringValue }.joined(separator: " ") }
+            if case .array(let blocks) = message["content"] {
+                return blocks.compactMap { $0["text"]?.stringValue }.joined(separator: " ")
+            }
             return message["content"]?.stringValue ?? ""
         }.joined(separator: "\n")
-        let answer = DeterministicAnswer(prompt: system + prompt, messageCount: messages.count, maxTokens: Int(maxTokens), reasoning: false)
+        let answer = DeterministicAnswer(
+            prompt: system + prompt, messageCount: messages.count, maxTokens: Int(maxTokens), reasoning: false)
         let id = "msg_" + EmulatorHTTP.identifier(for: prompt + model)
         let stopReason: JSONValue = answer.finishReason == "stop" ? "end_turn" : "max_tokens"
         func message(content: JSONValue, stopReason: JSONValue, outputTokens: Int) -> JSONValue {
             [
-                "id": .string(id), "type": "message", "role": "assistant", "model": .string(snapshot), "content": content,
+                "id": .string(id), "type": "message", "role": "assistant", "model": .string(snapshot),
+                "content": content,
                 "stop_reason": stopReason, "stop_sequence": nil,
                 "usage": [
-                    "input_tokens": .integer(Int64(answer.promptTokens - answer.cachedTokens)), "cache_creation_input_tokens": 0,
-                    "cache_read_input_tokens": .integer(Int64(answer.cachedTokens)), "output_tokens": .integer(Int64(outputTokens)),
+                    "input_tokens": .integer(Int64(answer.promptTokens - answer.cachedTokens)),
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": .integer(Int64(answer.cachedTokens)),
+                    "output_tokens": .integer(Int64(outputTokens)),
                     "service_tier": "standard",
                 ],
             ]
         }
         guard parameters["stream"]?.boolValue == true else {
-            return EmulatorHTTP.json(200, message(content: [["type": "text", "text": .string(answer.text)]], stopReason: stopReason, outputTokens: answer.completionTokens))
+            return EmulatorHTTP.json(
+                200,
+                message(
+                    content: [["type": "text", "text": .string(answer.text)]], stopReason: stopReason,
+                    outputTokens: answer.completionTokens))
         }
         func event(_ type: String, _ fields: [String: JSONValue]) -> (String?, String) {
             var object = fields
@@ -73,10 +89,17 @@ struct AnthropicEmulator {
             event("content_block_start", ["index": 0, "content_block": ["type": "text", "text": ""]]),
             event("ping", [:]),
         ]
-        events += answer.words.map { event("content_block_delta", ["index": 0, "delta": ["type": "text_delta", "text": .string($0)]]) }
+        events += answer.words.map {
+            event("content_block_delta", ["index": 0, "delta": ["type": "text_delta", "text": .string($0)]])
+        }
         events += [
             event("content_block_stop", ["index": 0]),
-            event("message_delta", ["delta": ["stop_reason": stopReason, "stop_sequence": nil], "usage": ["output_tokens": .integer(Int64(answer.completionTokens))]]),
+            event(
+                "message_delta",
+                [
+                    "delta": ["stop_reason": stopReason, "stop_sequence": nil],
+                    "usage": ["output_tokens": .integer(Int64(answer.completionTokens))],
+                ]),
             event("message_stop", [:]),
         ]
         return EmulatorHTTP.eventStream(events, fault: input.fault, recorder: recorder)

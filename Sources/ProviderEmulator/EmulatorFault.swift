@@ -1,3 +1,5 @@
+import Foundation
+
 /// Fault injection for one request, from the `x-emulator-fault` header:
 /// `status=503`, `retry-after=2`, `delay-ms=300`, `chunk-delay-ms=50`, `truncate-after=2`,
 /// separated by `;` or `,`. Callers of the gateway set it through `extra.extra_headers`,
@@ -27,5 +29,3 @@ struct EmulatorFault {
         }
     }
 }
-
-import Foundation

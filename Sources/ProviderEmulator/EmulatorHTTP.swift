@@ -32,12 +32,16 @@ enum EmulatorHTTP {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         for (name, value) in extra { headers[name] = value }
-        return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonText)))
+        return Response(
+            status: .init(code: status), headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonText)))
     }
 
     /// A server-sent event stream: `event:` lines when named, then `data:`. The fault may delay
     /// events or cut the stream; the recorder hears whether the client stayed to the end.
-    static func eventStream(_ events: [(name: String?, data: String)], fault: EmulatorFault, recorder: EmulatorRecorder) -> Response {
+    static func eventStream(_ events: [(name: String?, data: String)], fault: EmulatorFault, recorder: EmulatorRecorder)
+        -> Response
+    {
         let body = ResponseBody { writer in
             do {
                 for (index, event) in events.enumerated() {
@@ -75,7 +79,8 @@ enum EmulatorHTTP {
     static var now: Int64 { Int64(Date().timeIntervalSince1970) }
 
     /// A tiny valid PNG (1×1), base64: what the image endpoints return.
-    static let pixelPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    static let pixelPNG =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 }
 
 /// The API keys an emulator accepts, and those whose quota is spent.
@@ -87,7 +92,9 @@ struct EmulatorKeys: Sendable {
     func refusal(_ key: String?, style: ErrorStyle, unknown: @autoclosure () -> Response) -> Response? {
         guard let key, accepted.contains(key) else { return unknown() }
         guard !exhausted.contains(key) else {
-            return style.response(429, "You exceeded your current quota, please check your plan and billing details.", code: "insufficient_quota", retryAfter: "30")
+            return style.response(
+                429, "You exceeded your current quota, please check your plan and billing details.",
+                code: "insufficient_quota", retryAfter: "30")
         }
         return nil
     }

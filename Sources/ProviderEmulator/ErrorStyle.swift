@@ -10,18 +10,33 @@ enum ErrorStyle {
     case anthropic
     case google
 
-    func response(_ status: Int, _ message: String, type: String? = nil, param: String? = nil, code: String? = nil, retryAfter: String? = nil) -> Response {
+    func response(
+        _ status: Int, _ message: String, type: String? = nil, param: String? = nil, code: String? = nil,
+        retryAfter: String? = nil
+    ) -> Response {
         let body: JSONValue
         switch self {
         case .openAI, .azure:
-            body = ["error": [
-                "message": .string(message), "type": .string(type ?? Self.openAIType(status)),
-                "param": param.map { .string($0) } ?? nil, "code": code.map { .string($0) } ?? (self == .azure ? .string(String(status)) : nil),
-            ]]
+            body = [
+                "error": [
+                    "message": .string(message), "type": .string(type ?? Self.openAIType(status)),
+                    "param": param.map { .string($0) } ?? nil,
+                    "code": code.map { .string($0) } ?? (self == .azure ? .string(String(status)) : nil),
+                ]
+            ]
         case .anthropic:
-            body = ["type": "error", "error": ["type": .string(type ?? Self.anthropicType(status)), "message": .string(message)], "request_id": "req_emulator"]
+            body = [
+                "type": "error",
+                "error": ["type": .string(type ?? Self.anthropicType(status)), "message": .string(message)],
+                "request_id": "req_emulator",
+            ]
         case .google:
-            body = ["error": ["code": .integer(Int64(status)), "message": .string(message), "status": .string(type ?? Self.googleStatus(status))]]
+            body = [
+                "error": [
+                    "code": .integer(Int64(status)), "message": .string(message),
+                    "status": .string(type ?? Self.googleStatus(status)),
+                ]
+            ]
         }
         return EmulatorHTTP.json(status, body, headers: retryAfter.map { [(.retryAfter, $0)] } ?? [])
     }

@@ -14,8 +14,12 @@ public enum ModelCatalog {
         "gpt-3.5-turbo": "gpt-3.5-turbo-0125",
     ]
     public static let openaiImages: Set<String> = ["dall-e-2", "dall-e-3", "gpt-image-1"]
-    public static let deepseek: [String: String] = ["deepseek-chat": "deepseek-chat", "deepseek-reasoner": "deepseek-reasoner"]
-    public static let perplexity: [String: String] = ["sonar": "sonar", "sonar-pro": "sonar-pro", "sonar-reasoning": "sonar-reasoning"]
+    public static let deepseek: [String: String] = [
+        "deepseek-chat": "deepseek-chat", "deepseek-reasoner": "deepseek-reasoner",
+    ]
+    public static let perplexity: [String: String] = [
+        "sonar": "sonar", "sonar-pro": "sonar-pro", "sonar-reasoning": "sonar-reasoning",
+    ]
     public static let anthropic: [String: String] = [
         "claude-sonnet-4-5": "claude-sonnet-4-5-20250929",
         "claude-sonnet-4-5-20250929": "claude-sonnet-4-5-20250929",
@@ -34,12 +38,21 @@ public enum ModelCatalog {
         "claude-3-5-haiku-20241022": "claude-3-5-haiku-20241022",
         "claude-3-5-haiku-latest": "claude-3-5-haiku-20241022",
     ]
-    public static let gemini: Set<String> = ["gemini-2.0-flash", "gemini-2.0-flash-lite", "gemini-2.5-flash", "gemini-2.5-pro", "gemini-1.5-pro", "gemini-1.5-flash"]
-    public static let imagen: Set<String> = ["imagen-3.0-generate-002", "imagen-4.0-generate-001", "imagen-4.0-fast-generate-001"]
+    public static let gemini: Set<String> = [
+        "gemini-2.0-flash", "gemini-2.0-flash-lite", "gemini-2.5-flash", "gemini-2.5-pro", "gemini-1.5-pro",
+        "gemini-1.5-flash",
+    ]
+    public static let imagen: Set<String> = [
+        "imagen-3.0-generate-002", "imagen-4.0-generate-001", "imagen-4.0-fast-generate-001",
+    ]
 
     /// Every model the OpenAI-compatible chat endpoint serves.
-    static let chatCompletions = openai.merging(deepseek) { first, _ in first }.merging(perplexity) { first, _ in first }
+    static let chatCompletions = openai.merging(deepseek) { first, _ in first }.merging(perplexity) { first, _ in first
+    }
 
     /// Models that count reasoning (thinking) tokens.
-    static let reasoning: Set<String> = ["o3-mini", "o4-mini", "gpt-5", "gpt-5-mini", "deepseek-reasoner", "sonar-reasoning", "gemini-2.5-pro", "gemini-2.5-flash"]
+    static let reasoning: Set<String> = [
+        "o3-mini", "o4-mini", "gpt-5", "gpt-5-mini", "deepseek-reasoner", "sonar-reasoning", "gemini-2.5-pro",
+        "gemini-2.5-flash",
+    ]
 }

@@ -24,55 +24,87 @@ struct OpenAIEmulator {
             return style.response(400, "you must provide a model parameter")
         }
         guard let messagesValue = parameters["messages"] else {
-            return style.response(400, "Missing required parameter: 'messages'.", param: "messages", code: "missing_required_parameter")
+            return style.response(
+                400, "Missing required parameter: 'messages'.", param: "messages", code: "missing_required_parameter")
         }
         guard case .array(let messages) = messagesValue else {
-            return style.response(400, "Invalid type for 'messages': expected an array of objects, but got \(messagesValue.typeName) instead.", param: "messages", code: "invalid_type")
+            return style.response(
+                400,
+                "Invalid type for 'messages': expected an array of objects, but got \(messagesValue.typeName) instead.",
+                param: "messages", code: "invalid_type")
         }
         guard !messages.isEmpty else {
-            return style.response(400, "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", param: "messages", code: "empty_array")
+            return style.response(
+                400,
+                "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+                param: "messages", code: "empty_array")
         }
         for (index, message) in messages.enumerated() {
             guard let role = message["role"]?.stringValue else {
-                return style.response(400, "Missing required parameter: 'messages[\(index)].role'.", param: "messages[\(index)].role", code: "missing_required_parameter")
+                return style.response(
+                    400, "Missing required parameter: 'messages[\(index)].role'.", param: "messages[\(index)].role",
+                    code: "missing_required_parameter")
             }
             guard ["system", "developer", "user", "assistant", "tool", "function"].contains(role) else {
-                return style.response(400, "Invalid value: '\(role)'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.", param: "messages[\(index)].role", code: "invalid_value")
+                return style.response(
+                    400,
+                    "Invalid value: '\(role)'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.",
+                    param: "messages[\(index)].role", code: "invalid_value")
             }
         }
-        if let failure = Self.integerCheck(parameters, ["max_tokens", "max_completion_tokens", "n", "seed", "top_logprobs"], style: style) { return failure }
+        if let failure = Self.integerCheck(
+            parameters, ["max_tokens", "max_completion_tokens", "n", "seed", "top_logprobs"], style: style)
+        {
+            return failure
+        }
         let stream = parameters["stream"]?.boolValue ?? false
         if parameters["stream_options"].map({ !$0.isNull }) ?? false, !stream {
-            return style.response(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param: "stream_options")
+            return style.response(
+                400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param: "stream_options"
+            )
         }
         guard let snapshot = ModelCatalog.chatCompletions[model] else { return Self.unknownModel(model, style: style) }
 
         let prompt = messages.map { $0["content"]?.chatText ?? "" }.joined(separator: "\n")
         let maxTokens = (parameters["max_completion_tokens"] ?? parameters["max_tokens"])?.integerValue.map { Int($0) }
-        let answer = DeterministicAnswer(prompt: prompt, messageCount: messages.count, maxTokens: maxTokens, reasoning: ModelCatalog.reasoning.contains(model))
+        let answer = DeterministicAnswer(
+            prompt: prompt, messageCount: messages.count, maxTokens: maxTokens,
+            reasoning: ModelCatalog.reasoning.contains(model))
         let id = "chatcmpl-" + EmulatorHTTP.identifier(for: prompt + model)
         let created = EmulatorHTTP.now
         let usage = Self.chatUsage(answer)
         // Perplexity answers with the sources it searched.
-        let citations: JSONValue? = ModelCatalog.perplexity[model] == nil ? nil : ["https://example.org/source-1", "https://example.org/source-2"]
+        let citations: JSONValue? =
+            ModelCatalog.perplexity[model] == nil
+            ? nil : ["https://example.org/source-1", "https://example.org/source-2"]
         guard stream else {
             var completion: [String: JSONValue] = [
-                "id": .string(id), "object": "chat.completion", "created": .integer(created), "model": .string(snapshot),
-                "choices": [[
-                    "index": 0, "message": ["role": "assistant", "content": .string(answer.text), "refusal": nil, "annotations": []],
-                    "logprobs": nil, "finish_reason": .string(answer.finishReason),
-                ]],
+                "id": .string(id), "object": "chat.completion", "created": .integer(created),
+                "model": .string(snapshot),
+                "choices": [
+                    [
+                        "index": 0,
+                        "message": [
+                            "role": "assistant", "content": .string(answer.text), "refusal": nil, "annotations": [],
+                        ],
+                        "logprobs": nil, "finish_reason": .string(answer.finishReason),
+                    ]
+                ],
                 "usage": usage, "service_tier": "default", "system_fingerprint": "fp_emulator",
             ]
             if let citations { completion["citations"] = citations }
             return EmulatorHTTP.json(200, .object(completion))
         }
         let includeUsage = parameters["stream_options"]?["include_usage"]?.boolValue ?? false
-        func chunk(_ delta: JSONValue, _ finishReason: JSONValue, choices: Bool = true, usage: JSONValue? = nil) -> (String?, String) {
+        func chunk(_ delta: JSONValue, _ finishReason: JSONValue, choices: Bool = true, usage: JSONValue? = nil) -> (
+            String?, String
+        ) {
             var object: [String: JSONValue] = [
-                "id": .string(id), "object": "chat.completion.chunk", "created": .integer(created), "model": .string(snapshot),
+                "id": .string(id), "object": "chat.completion.chunk", "created": .integer(created),
+                "model": .string(snapshot),
                 "service_tier": "default", "system_fingerprint": "fp_emulator",
-                "choices": choices ? [["index": 0, "delta": delta, "logprobs": nil, "finish_reason": finishReason]] : [],
+                "choices": choices
+                    ? [["index": 0, "delta": delta, "logprobs": nil, "finish_reason": finishReason]] : [],
             ]
             if includeUsage { object["usage"] = usage ?? nil }
             if let citations { object["citations"] = citations }
@@ -93,50 +125,70 @@ struct OpenAIEmulator {
         if let injected = style.injected(input.fault) { return injected }
         guard case .object(let parameters) = input.body ?? .null else { return Self.unparsable(style) }
         guard let model = parameters["model"]?.stringValue else {
-            return style.response(400, "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter")
+            return style.response(
+                400, "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter")
         }
-        if let failure = Self.integerCheck(parameters, ["max_output_tokens", "top_logprobs"], style: style) { return failure }
+        if let failure = Self.integerCheck(parameters, ["max_output_tokens", "top_logprobs"], style: style) {
+            return failure
+        }
         let prompt: String
         switch parameters["input"] {
         case .string(let text): prompt = text
         case .array(let items):
             guard !items.isEmpty else {
-                return style.response(400, "Invalid 'input': empty array. Expected an array with minimum length 1, but got an empty array instead.", param: "input", code: "empty_array")
+                return style.response(
+                    400,
+                    "Invalid 'input': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+                    param: "input", code: "empty_array")
             }
             prompt = items.map { $0.stringValue ?? $0["content"]?.chatText ?? "" }.joined(separator: "\n")
         default:
-            return style.response(400, "Missing required parameter: 'input'.", param: "input", code: "missing_required_parameter")
+            return style.response(
+                400, "Missing required parameter: 'input'.", param: "input", code: "missing_required_parameter")
         }
         // Azure names a deployment; deployments here are named after their model.
         guard let snapshot = ModelCatalog.openai[model] else { return Self.unknownModel(model, style: style) }
         let answer = DeterministicAnswer(
             prompt: (parameters["instructions"]?.stringValue ?? "") + prompt, messageCount: 1,
-            maxTokens: parameters["max_output_tokens"]?.integerValue.map { Int($0) }, reasoning: ModelCatalog.reasoning.contains(model))
+            maxTokens: parameters["max_output_tokens"]?.integerValue.map { Int($0) },
+            reasoning: ModelCatalog.reasoning.contains(model))
         let id = "resp_" + EmulatorHTTP.identifier(for: prompt + model)
         let messageID = "msg_" + EmulatorHTTP.identifier(for: id)
         let complete = answer.finishReason == "stop"
         func response(status: String, text: String?, usage: JSONValue?) -> JSONValue {
-            let output: JSONValue = text.map { text in
-                [[
-                    "type": "message", "id": .string(messageID), "status": .string(complete ? "completed" : "incomplete"), "role": "assistant",
-                    "content": [["type": "output_text", "text": .string(text), "annotations": [], "logprobs": []]],
-                ]]
-            } ?? []
+            let output: JSONValue =
+                text.map { text in
+                    [
+                        [
+                            "type": "message", "id": .string(messageID),
+                            "status": .string(complete ? "completed" : "incomplete"), "role": "assistant",
+                            "content": [
+                                ["type": "output_text", "text": .string(text), "annotations": [], "logprobs": []]
+                            ],
+                        ]
+                    ]
+                } ?? []
             return [
-                "id": .string(id), "object": "response", "created_at": .integer(EmulatorHTTP.now), "status": .string(status),
+                "id": .string(id), "object": "response", "created_at": .integer(EmulatorHTTP.now),
+                "status": .string(status),
                 "background": false, "error": nil,
                 "incomplete_details": complete || status == "in_progress" ? nil : ["reason": "max_output_tokens"],
-                "instructions": parameters["instructions"] ?? nil, "max_output_tokens": parameters["max_output_tokens"] ?? nil,
+                "instructions": parameters["instructions"] ?? nil,
+                "max_output_tokens": parameters["max_output_tokens"] ?? nil,
                 "model": .string(snapshot), "output": output, "parallel_tool_calls": true, "previous_response_id": nil,
                 "reasoning": ["effort": nil, "summary": nil], "service_tier": "default", "store": true,
-                "temperature": parameters["temperature"] ?? 1.0, "text": ["format": ["type": "text"]], "tool_choice": "auto", "tools": [],
-                "top_p": parameters["top_p"] ?? 1.0, "truncation": "disabled", "usage": usage ?? nil, "user": nil, "metadata": [:],
+                "temperature": parameters["temperature"] ?? 1.0, "text": ["format": ["type": "text"]],
+                "tool_choice": "auto", "tools": [],
+                "top_p": parameters["top_p"] ?? 1.0, "truncation": "disabled", "usage": usage ?? nil, "user": nil,
+                "metadata": [:],
             ]
         }
         let finalStatus = complete ? "completed" : "incomplete"
         let usage: JSONValue = [
-            "input_tokens": .integer(Int64(answer.promptTokens)), "input_tokens_details": ["cached_tokens": .integer(Int64(answer.cachedTokens))],
-            "output_tokens": .integer(Int64(answer.completionTokens)), "output_tokens_details": ["reasoning_tokens": .integer(Int64(answer.reasoningTokens))],
+            "input_tokens": .integer(Int64(answer.promptTokens)),
+            "input_tokens_details": ["cached_tokens": .integer(Int64(answer.cachedTokens))],
+            "output_tokens": .integer(Int64(answer.completionTokens)),
+            "output_tokens_details": ["reasoning_tokens": .integer(Int64(answer.reasoningTokens))],
             "total_tokens": .integer(Int64(answer.promptTokens + answer.completionTokens)),
         ]
         guard parameters["stream"]?.boolValue == true else {
@@ -150,23 +202,49 @@ struct OpenAIEmulator {
             sequence += 1
             return (type, JSONValue.object(object).jsonText)
         }
-        let emptyMessage: JSONValue = ["type": "message", "id": .string(messageID), "status": "in_progress", "role": "assistant", "content": []]
+        let emptyMessage: JSONValue = [
+            "type": "message", "id": .string(messageID), "status": "in_progress", "role": "assistant", "content": [],
+        ]
         let emptyPart: JSONValue = ["type": "output_text", "text": "", "annotations": [], "logprobs": []]
         var events = [
             event("response.created", ["response": response(status: "in_progress", text: nil, usage: nil)]),
             event("response.in_progress", ["response": response(status: "in_progress", text: nil, usage: nil)]),
             event("response.output_item.added", ["output_index": 0, "item": emptyMessage]),
-            event("response.content_part.added", ["item_id": .string(messageID), "output_index": 0, "content_index": 0, "part": emptyPart]),
+            event(
+                "response.content_part.added",
+                ["item_id": .string(messageID), "output_index": 0, "content_index": 0, "part": emptyPart]),
         ]
         for word in answer.words {
-            events.append(event("response.output_text.delta", ["item_id": .string(messageID), "output_index": 0, "content_index": 0, "delta": .string(word), "logprobs": []]))
+            events.append(
+                event(
+                    "response.output_text.delta",
+                    [
+                        "item_id": .string(messageID), "output_index": 0, "content_index": 0, "delta": .string(word),
+                        "logprobs": [],
+                    ]))
         }
-        let finalPart: JSONValue = ["type": "output_text", "text": .string(answer.text), "annotations": [], "logprobs": []]
+        let finalPart: JSONValue = [
+            "type": "output_text", "text": .string(answer.text), "annotations": [], "logprobs": [],
+        ]
         events += [
-            event("response.output_text.done", ["item_id": .string(messageID), "output_index": 0, "content_index": 0, "text": .string(answer.text), "logprobs": []]),
-            event("response.content_part.done", ["item_id": .string(messageID), "output_index": 0, "content_index": 0, "part": finalPart]),
-            event("response.output_item.done", ["output_index": 0, "item": response(status: finalStatus, text: answer.text, usage: nil)["output"]![0]!]),
-            event(complete ? "response.completed" : "response.incomplete", ["response": response(status: finalStatus, text: answer.text, usage: usage)]),
+            event(
+                "response.output_text.done",
+                [
+                    "item_id": .string(messageID), "output_index": 0, "content_index": 0, "text": .string(answer.text),
+                    "logprobs": [],
+                ]),
+            event(
+                "response.content_part.done",
+                ["item_id": .string(messageID), "output_index": 0, "content_index": 0, "part": finalPart]),
+            event(
+                "response.output_item.done",
+                [
+                    "output_index": 0,
+                    "item": response(status: finalStatus, text: answer.text, usage: nil)["output"]![0]!,
+                ]),
+            event(
+                complete ? "response.completed" : "response.incomplete",
+                ["response": response(status: finalStatus, text: answer.text, usage: usage)]),
         ]
         return EmulatorHTTP.eventStream(events, fault: input.fault, recorder: recorder)
     }
@@ -178,22 +256,31 @@ struct OpenAIEmulator {
         if let injected = style.injected(input.fault) { return injected }
         guard case .object(let parameters) = input.body ?? .null else { return Self.unparsable(style) }
         guard let prompt = parameters["prompt"]?.stringValue, !prompt.isEmpty else {
-            return style.response(400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
+            return style.response(
+                400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
         }
-        if let failure = Self.integerCheck(parameters, ["n", "output_compression", "partial_images"], style: style) { return failure }
+        if let failure = Self.integerCheck(parameters, ["n", "output_compression", "partial_images"], style: style) {
+            return failure
+        }
         let model = self.model(parameters, host: host) ?? "dall-e-2"
         guard ModelCatalog.openaiImages.contains(model) else {
             return style.response(400, "Invalid value for 'model' = \(model).", param: "model", code: "invalid_value")
         }
         let count = Int(parameters["n"]?.integerValue ?? 1)
         guard (1...10).contains(count), model != "dall-e-3" || count == 1 else {
-            return style.response(400, "Invalid 'n': integer out of range or not supported for \(model).", param: "n", code: "invalid_value")
+            return style.response(
+                400, "Invalid 'n': integer out of range or not supported for \(model).", param: "n",
+                code: "invalid_value")
         }
         let base64 = model == "gpt-image-1" || parameters["response_format"]?.stringValue == "b64_json"
         let images: [JSONValue] = (0..<count).map { index in
-            var image: [String: JSONValue] = base64
+            var image: [String: JSONValue] =
+                base64
                 ? ["b64_json": .string(EmulatorHTTP.pixelPNG)]
-                : ["url": .string("https://images.emulator.invalid/\(EmulatorHTTP.identifier(for: prompt))-\(index).png")]
+                : [
+                    "url": .string(
+                        "https://images.emulator.invalid/\(EmulatorHTTP.identifier(for: prompt))-\(index).png")
+                ]
             if model == "dall-e-3" { image["revised_prompt"] = .string("A detailed rendering of: \(prompt)") }
             return .object(image)
         }
@@ -225,14 +312,22 @@ struct OpenAIEmulator {
     private func check(_ input: EmulatedRequest, host: Host) -> Response? {
         switch host {
         case .openAI:
-            guard let authorization = input.header("authorization"), authorization.hasPrefix("Bearer "), !authorization.dropFirst(7).isEmpty else {
-                return ErrorStyle.openAI.response(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+            guard let authorization = input.header("authorization"), authorization.hasPrefix("Bearer "),
+                !authorization.dropFirst(7).isEmpty
+            else {
+                return ErrorStyle.openAI.response(
+                    401,
+                    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+                )
             }
             let key = String(authorization.dropFirst(7))
             let masked = key.count > 8 ? "\(key.prefix(3))*****\(key.suffix(4))" : "*****"
             if let refusal = keys.refusal(
                 key, style: .openAI,
-                unknown: ErrorStyle.openAI.response(401, "Incorrect API key provided: \(masked). You can find your API key at https://platform.openai.com/account/api-keys.", code: "invalid_api_key"))
+                unknown: ErrorStyle.openAI.response(
+                    401,
+                    "Incorrect API key provided: \(masked). You can find your API key at https://platform.openai.com/account/api-keys.",
+                    code: "invalid_api_key"))
             {
                 return refusal
             }
@@ -240,7 +335,10 @@ struct OpenAIEmulator {
             let key = input.header("api-key") ?? input.header("authorization").map { String($0.dropFirst(7)) }
             if let refusal = keys.refusal(
                 key, style: .azure,
-                unknown: ErrorStyle.azure.response(401, "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."))
+                unknown: ErrorStyle.azure.response(
+                    401,
+                    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."
+                ))
             {
                 return refusal
             }
@@ -248,18 +346,25 @@ struct OpenAIEmulator {
                 return ErrorStyle.azure.response(404, "Resource not found")
             }
             if let deployment, ModelCatalog.openai[deployment] == nil, !ModelCatalog.openaiImages.contains(deployment) {
-                return ErrorStyle.azure.response(404, "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.", code: "DeploymentNotFound")
+                return ErrorStyle.azure.response(
+                    404,
+                    "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.",
+                    code: "DeploymentNotFound")
             }
         }
         return nil
     }
 
     static func unparsable(_ style: ErrorStyle) -> Response {
-        style.response(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)")
+        style.response(
+            400,
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
+        )
     }
 
     static func unknownModel(_ model: String, style: ErrorStyle) -> Response {
-        style.response(404, "The model `\(model)` does not exist or you do not have access to it.", code: "model_not_found")
+        style.response(
+            404, "The model `\(model)` does not exist or you do not have access to it.", code: "model_not_found")
     }
 
     /// The real API refuses `64.0` where it wants an integer.
@@ -268,7 +373,9 @@ struct OpenAIEmulator {
             guard let value = parameters[name], !value.isNull else { continue }
             guard case .integer = value else {
                 let got = if case .double = value { "a decimal number" } else { "a \(value.typeName)" }
-                return style.response(400, "Invalid type for '\(name)': expected an integer, but got \(got) instead.", param: name, code: "invalid_type")
+                return style.response(
+                    400, "Invalid type for '\(name)': expected an integer, but got \(got) instead.", param: name,
+                    code: "invalid_type")
             }
         }
         return nil

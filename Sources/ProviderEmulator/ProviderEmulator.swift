@@ -1,10 +1,10 @@
-import _CryptoExtras
 import Hummingbird
-public import ModelManagerCore
 import Logging
+public import ModelManagerCore
 import NIOCore
 import ServiceLifecycle
 import Synchronization
+import _CryptoExtras
 
 /// Faithful local stand-ins for the upstream providers' HTTP APIs, for tests, benchmarks and
 /// `serve --demo`: OpenAI (chat, responses, images), Azure OpenAI, Anthropic, Gemini and Imagen
@@ -19,7 +19,10 @@ public final class ProviderEmulator: Sendable {
         /// Accepted keys whose quota is spent: every call with them answers 429 with Retry-After.
         public var exhaustedKeys: Set<String>
 
-        public init(host: String = "127.0.0.1", port: Int = 0, apiKeys: Set<String> = [ProviderEmulator.defaultAPIKey], exhaustedKeys: Set<String> = []) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 0, apiKeys: Set<String> = [ProviderEmulator.defaultAPIKey],
+            exhaustedKeys: Set<String> = []
+        ) {
             self.host = host
             self.port = port
             self.apiKeys = apiKeys.union(exhaustedKeys)
@@ -46,7 +49,9 @@ public final class ProviderEmulator: Sendable {
     /// Starts serving; returns once the port is bound.
     public init(configuration: Configuration = Configuration()) async throws {
         let privateKey = try Self.serviceAccountKey.get()
-        let tokenEndpoint = TokenEmulator(clientEmail: Self.serviceAccountEmail, publicKeyPEM: privateKey.publicKey.pemRepresentation, recorder: recorder)
+        let tokenEndpoint = TokenEmulator(
+            clientEmail: Self.serviceAccountEmail, publicKeyPEM: privateKey.publicKey.pemRepresentation,
+            recorder: recorder)
         let keys = EmulatorKeys(accepted: configuration.apiKeys, exhausted: configuration.exhaustedKeys)
         let openAI = OpenAIEmulator(keys: keys, recorder: recorder)
         let anthropic = AnthropicEmulator(keys: keys, recorder: recorder)
@@ -58,7 +63,9 @@ public final class ProviderEmulator: Sendable {
         router.post("/v1/images/generations") { request, _ in try await openAI.images(request, host: .openAI) }
         router.get("/v1/models") { _, _ in
             let names = ModelCatalog.chatCompletions.keys.sorted() + ModelCatalog.openaiImages.sorted()
-            let models = names.map { name -> JSONValue in ["id": .string(name), "object": "model", "created": 1_700_000_000, "owned_by": "system"] }
+            let models = names.map { name -> JSONValue in
+                ["id": .string(name), "object": "model", "created": 1_700_000_000, "owned_by": "system"]
+            }
             return EmulatorHTTP.json(200, ["object": "list", "data": .array(models)])
         }
         router.post("/openai/deployments/:deployment/chat/completions") { request, context in
@@ -67,26 +74,37 @@ public final class ProviderEmulator: Sendable {
         router.post("/openai/deployments/:deployment/images/generations") { request, context in
             try await openAI.images(request, host: .azure(deployment: context.parameters.get("deployment")))
         }
-        router.post("/openai/responses") { request, _ in try await openAI.responses(request, host: .azure(deployment: nil)) }
+        router.post("/openai/responses") { request, _ in
+            try await openAI.responses(request, host: .azure(deployment: nil))
+        }
         router.post("/v1/messages") { request, _ in try await anthropic.messages(request) }
         router.post("/v1beta/models/:modelAndMethod") { request, context in
-            try await gemini.handle(request, modelAndMethod: context.parameters.get("modelAndMethod") ?? "", host: .aiStudio)
+            try await gemini.handle(
+                request, modelAndMethod: context.parameters.get("modelAndMethod") ?? "", host: .aiStudio)
         }
-        router.post("/v1/projects/:project/locations/:location/publishers/google/models/:modelAndMethod") { request, context in
+        router.post("/v1/projects/:project/locations/:location/publishers/google/models/:modelAndMethod") {
+            request, context in
             try await gemini.handle(
                 request, modelAndMethod: context.parameters.get("modelAndMethod") ?? "",
-                host: .vertex(project: context.parameters.get("project") ?? "", location: context.parameters.get("location") ?? ""))
+                host: .vertex(
+                    project: context.parameters.get("project") ?? "", location: context.parameters.get("location") ?? ""
+                ))
         }
 
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let tokenPath = "/token"
         router.post(RouterPath(tokenPath)) { request, _ in
-            try await tokenEndpoint.exchange(request, tokenURL: "http://\(configuration.host):\(request.head.authority?.split(separator: ":").last ?? "")\(tokenPath)")
+            try await tokenEndpoint.exchange(
+                request,
+                tokenURL:
+                    "http://\(configuration.host):\(request.head.authority?.split(separator: ":").last ?? "")\(tokenPath)"
+            )
         }
         let logger = Logger(label: "provider-emulator")
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "provider-emulator"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "provider-emulator"),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()
@@ -101,7 +119,8 @@ public final class ProviderEmulator: Sendable {
         guard let bound, bound > 0 else {
             task.cancel()
             _ = try? await task.value
-            throw ModelManagerError(.unavailable, "provider emulator could not listen on \(configuration.host):\(configuration.port)")
+            throw ModelManagerError(
+                .unavailable, "provider emulator could not listen on \(configuration.host):\(configuration.port)")
         }
         port = bound
         host = configuration.host

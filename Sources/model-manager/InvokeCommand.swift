@@ -7,7 +7,8 @@ struct InvokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "invoke",
         abstract: "Call the server: print the answer as it streams, then the usage.",
-        discussion: "Reads MODEL_MANAGER_SERVER_ADDRESS, MODEL_MANAGER_SERVER_JWT_SECRET_KEY, MODEL_MANAGER_SERVER_GRPC_USE_TLS and MODEL_MANAGER_SERVER_INVOKE_TIMEOUT like the Python SDK; options override them."
+        discussion:
+            "Reads MODEL_MANAGER_SERVER_ADDRESS, MODEL_MANAGER_SERVER_JWT_SECRET_KEY, MODEL_MANAGER_SERVER_GRPC_USE_TLS and MODEL_MANAGER_SERVER_INVOKE_TIMEOUT like the Python SDK; options override them."
     )
 
     @Argument(help: "The user message.")
@@ -56,11 +57,14 @@ struct InvokeCommand: AsyncParsableCommand {
 
         var parameters = Self.parameters(prompt: prompt, model: model, provider: provider, invokeType: invokeType)
         if let extra {
-            guard case .object(let object) = try JSONValue(parsing: extra) else { throw ValidationError("--extra must be a JSON object") }
+            guard case .object(let object) = try JSONValue(parsing: extra) else {
+                throw ValidationError("--extra must be a JSON object")
+            }
             parameters.merge(object) { _, new in new }
         }
         let request = ModelRequest(
-            provider: Provider(provider), channel: channel.map { Channel($0) } ?? .normal, invokeType: InvokeType(invokeType), stream: stream,
+            provider: Provider(provider), channel: channel.map { Channel($0) } ?? .normal,
+            invokeType: InvokeType(invokeType), stream: stream,
             orgID: orgID, userID: userID, clientType: clientType, extra: parameters)
         let client = AsyncModelManagerClient(configuration: configuration)
         var final: ModelResponse?

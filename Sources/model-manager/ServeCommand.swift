@@ -10,7 +10,8 @@ import ServiceLifecycle
 import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the server (gRPC on 50051 by default).")
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the server (gRPC on 50051 by default).")
 
     @Option(help: "JSON configuration file.")
     var config: String?
@@ -18,19 +19,25 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("grpc-address"), help: "HOST:PORT to serve gRPC on (default 0.0.0.0:50051).")
     var grpcAddress: String?
 
-    @Option(name: .customLong("http-address"), help: "HOST:PORT for the HTTP side: admin API, health (default 0.0.0.0:8080).")
+    @Option(
+        name: .customLong("http-address"),
+        help: "HOST:PORT for the HTTP side: admin API, health (default 0.0.0.0:8080).")
     var httpAddress: String?
 
     @Option(help: "Usage ledger: a SQLite path (default model-manager.sqlite) or postgres://user:pass@host:port/db.")
     var database: String?
 
-    @Option(name: .customLong("nats-url"), help: "Publish billing events to NATS JetStream, e.g. nats://127.0.0.1:4222.")
+    @Option(
+        name: .customLong("nats-url"), help: "Publish billing events to NATS JetStream, e.g. nats://127.0.0.1:4222.")
     var natsURL: String?
 
-    @Option(name: .customLong("mqtt-url"), help: "Publish billing events over MQTT (QoS 1), e.g. mqtt://127.0.0.1:1883/billing/usage/recorded/.")
+    @Option(
+        name: .customLong("mqtt-url"),
+        help: "Publish billing events over MQTT (QoS 1), e.g. mqtt://127.0.0.1:1883/billing/usage/recorded/.")
     var mqttURL: String?
 
-    @Option(name: .customLong("ledger-mode"), help: "durable (default: the final answer waits for the commit) or buffered.")
+    @Option(
+        name: .customLong("ledger-mode"), help: "durable (default: the final answer waits for the commit) or buffered.")
     var ledgerMode: String?
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS.")
@@ -60,7 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let mqttURL { try configuration.setMQTT(mqttURL) }
         if let ledgerMode { try configuration.setLedgerMode(ledgerMode) }
         switch (tlsCertificate, tlsKey) {
-        case let (certificate?, key?): configuration.grpc.tls = try ServerConfiguration.loadTLS(certificate: certificate, privateKey: key)
+        case (let certificate?, let key?):
+            configuration.grpc.tls = try ServerConfiguration.loadTLS(certificate: certificate, privateKey: key)
         case (nil, nil): break
         default: throw ValidationError("--tls-cert and --tls-key go together")
         }
@@ -70,7 +78,8 @@ struct ServeCommand: AsyncParsableCommand {
             let started = try await ProviderEmulator()
             configuration.routeAllProviders(
                 toEmulatorAt: started.baseURL, apiKey: ProviderEmulator.defaultAPIKey,
-                serviceAccount: try ServiceAccount(json: started.serviceAccountJSON, source: "the emulator's service account"))
+                serviceAccount: try ServiceAccount(
+                    json: started.serviceAccountJSON, source: "the emulator's service account"))
             logger.notice(
                 "demo mode: every provider is routed to the in-process provider emulator; answers are canned, not from a real model",
                 metadata: ["emulator_url": "\(started.openAIBaseURL)", "emulator_root": "\(started.baseURL)"])
@@ -78,7 +87,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let signals = TerminationSignals(logger: logger)
-        let server = try await ModelManagerServer.start(configuration: configuration, shutdownSignals: [.sigterm, .sigint], logger: logger)
+        let server = try await ModelManagerServer.start(
+            configuration: configuration, shutdownSignals: [.sigterm, .sigint], logger: logger)
         // The group hears signals only once it runs; one that came during start-up still stops it.
         if signals.received { await server.shutdown() }
         do {

@@ -4,9 +4,13 @@ import ModelManagerAuth
 import ModelManagerCore
 
 struct TokenCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Mint an HS256 JWT for a secret, user and org.")
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Mint an HS256 JWT for a secret, user and org.")
 
-    @Option(help: "The secret (default: MODEL_MANAGER_SERVER_JWT_SECRET_KEY, or with --admin MODEL_MANAGER_SERVER_ADMIN_JWT_SECRET_KEY).")
+    @Option(
+        help:
+            "The secret (default: MODEL_MANAGER_SERVER_JWT_SECRET_KEY, or with --admin MODEL_MANAGER_SERVER_ADMIN_JWT_SECRET_KEY)."
+    )
     var secret: String?
 
     @Option(name: .customLong("user-id")) var userID = ""
@@ -20,7 +24,9 @@ struct TokenCommand: ParsableCommand {
         guard let secret = secret ?? ProcessInfo.processInfo.environment[variable], !secret.isEmpty else {
             throw ValidationError("no secret: pass --secret or set \(variable)")
         }
-        guard ttl > 0, ttl <= 366 * 86_400 else { throw ValidationError("--ttl must be from 1 to \(366 * 86_400) seconds, got \(ttl)") }
+        guard ttl > 0, ttl <= 366 * 86_400 else {
+            throw ValidationError("--ttl must be from 1 to \(366 * 86_400) seconds, got \(ttl)")
+        }
         var claims: [String: JSONValue] = ["user_id": .string(userID), "org_id": .string(orgID)]
         if admin { claims["role"] = "admin" }
         print(JWTMinter(secret: secret).mint(claims: claims, lifetime: .seconds(Int64(ttl))).token)

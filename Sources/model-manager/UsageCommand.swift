@@ -25,7 +25,8 @@ struct UsageCommand: AsyncParsableCommand {
 
         /// Runs `body` with the ledger's repository (migrated), its database running for that long.
         func withRepository<Value>(_ body: (UsageRepository) async throws -> Value) async throws -> Value {
-            var configuration = try ServerConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+            var configuration = try ServerConfiguration.load(
+                file: config, environment: ProcessInfo.processInfo.environment)
             if let database { try configuration.setDatabase(database) }
             let logger = Logger(label: "model-manager-usage")
             let db: any SQLDatabase =
@@ -57,11 +58,16 @@ struct UsageCommand: AsyncParsableCommand {
     }
 
     static func table(_ groups: [UsageGroup], key: String) -> String {
-        var lines = ["\(key.padding(toLength: 28, withPad: " ", startingAt: 0)) calls   prompt  completion     total        cost"]
+        var lines = [
+            "\(key.padding(toLength: 28, withPad: " ", startingAt: 0)) calls   prompt  completion     total        cost"
+        ]
         for group in groups {
             let t = group.totals
-            lines.append(group.key.padding(toLength: 28, withPad: " ", startingAt: 0)
-                + String(format: " %5lld %8lld %11lld %9lld %11.6f", t.calls, t.promptTokens, t.completionTokens, t.totalTokens, t.cost))
+            lines.append(
+                group.key.padding(toLength: 28, withPad: " ", startingAt: 0)
+                    + String(
+                        format: " %5lld %8lld %11lld %9lld %11.6f", t.calls, t.promptTokens, t.completionTokens,
+                        t.totalTokens, t.cost))
         }
         return lines.joined(separator: "\n")
     }
@@ -69,11 +75,15 @@ struct UsageCommand: AsyncParsableCommand {
     struct Summary: AsyncParsableCommand {
         @OptionGroup var options: Options
         func run() async throws {
-            let totals = try await options.withRepository { repository in try await repository.summary(try options.filter()) }
+            let totals = try await options.withRepository { repository in
+                try await repository.summary(try options.filter())
+            }
             if options.json {
                 print(totals.summaryJSON.jsonText)
             } else {
-                print("calls \(totals.calls) (ok \(totals.successfulCalls), failed \(totals.failedCalls)); tokens prompt \(totals.promptTokens), completion \(totals.completionTokens), total \(totals.totalTokens), cached \(totals.cachedTokens), reasoning \(totals.reasoningTokens); cost \(String(format: "%.6f", totals.cost))")
+                print(
+                    "calls \(totals.calls) (ok \(totals.successfulCalls), failed \(totals.failedCalls)); tokens prompt \(totals.promptTokens), completion \(totals.completionTokens), total \(totals.totalTokens), cached \(totals.cachedTokens), reasoning \(totals.reasoningTokens); cost \(String(format: "%.6f", totals.cost))"
+                )
             }
         }
     }
@@ -82,8 +92,13 @@ struct UsageCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "by-model")
         @OptionGroup var options: Options
         func run() async throws {
-            let groups = try await options.withRepository { repository in try await repository.breakdown(by: .model, try options.filter()) }
-            print(options.json ? JSONValue.array(groups.map { $0.totals.groupJSON("model", $0.key) }).jsonText : UsageCommand.table(groups, key: "model"))
+            let groups = try await options.withRepository { repository in
+                try await repository.breakdown(by: .model, try options.filter())
+            }
+            print(
+                options.json
+                    ? JSONValue.array(groups.map { $0.totals.groupJSON("model", $0.key) }).jsonText
+                    : UsageCommand.table(groups, key: "model"))
         }
     }
 
@@ -92,8 +107,13 @@ struct UsageCommand: AsyncParsableCommand {
         @Option(help: "day (hourly buckets), month (daily) or year (monthly).") var granularity = "day"
         func run() async throws {
             let unit = try Granularity(parsing: granularity)
-            let groups = try await options.withRepository { repository in try await repository.series(unit, try options.filter()) }
-            print(options.json ? JSONValue.array(groups.map { $0.totals.groupJSON("bucket", $0.key) }).jsonText : UsageCommand.table(groups, key: "bucket"))
+            let groups = try await options.withRepository { repository in
+                try await repository.series(unit, try options.filter())
+            }
+            print(
+                options.json
+                    ? JSONValue.array(groups.map { $0.totals.groupJSON("bucket", $0.key) }).jsonText
+                    : UsageCommand.table(groups, key: "bucket"))
         }
     }
 
@@ -104,15 +124,24 @@ struct UsageCommand: AsyncParsableCommand {
         @Option(help: "Model name substring.") var model: String?
         @Option(help: "true or false.") var success: Bool?
         func run() async throws {
-            guard page >= 1, (1...500).contains(pageSize) else { throw ValidationError("--page must be ≥ 1 and --page-size from 1 to 500") }
-            let result = try await options.withRepository { repository in try await repository.list(try options.filter(model: model, success: success), page: page, pageSize: pageSize) }
+            guard page >= 1, (1...500).contains(pageSize) else {
+                throw ValidationError("--page must be ≥ 1 and --page-size from 1 to 500")
+            }
+            let result = try await options.withRepository { repository in
+                try await repository.list(
+                    try options.filter(model: model, success: success), page: page, pageSize: pageSize)
+            }
             if options.json {
                 print(result.json.jsonText)
                 return
             }
-            print("page \(result.page) of \(max(1, (result.total + Int64(pageSize) - 1) / Int64(pageSize))) (\(result.total) records)")
+            print(
+                "page \(result.page) of \(max(1, (result.total + Int64(pageSize) - 1) / Int64(pageSize))) (\(result.total) records)"
+            )
             for record in result.records {
-                print("\(record.createdAt.formatted(.iso8601))  \(record.success ? "ok  " : "FAIL")  \(record.provider)/\(record.model)  user=\(record.userID)  tokens=\(record.totalTokens)  cost=\(record.cost.map { String(format: "%.6f", $0) } ?? "null")  \(record.requestID)")
+                print(
+                    "\(record.createdAt.formatted(.iso8601))  \(record.success ? "ok  " : "FAIL")  \(record.provider)/\(record.model)  user=\(record.userID)  tokens=\(record.totalTokens)  cost=\(record.cost.map { String(format: "%.6f", $0) } ?? "null")  \(record.requestID)"
+                )
             }
         }
     }

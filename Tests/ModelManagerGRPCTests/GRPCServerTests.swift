@@ -53,7 +53,10 @@ import Testing
         ]
     }
 
-    static func unary(_ channel: GRPCChannel, _ path: String, _ payload: [UInt8], metadata: Metadata = Metadata(), timeout: Duration = .seconds(10))
+    static func unary(
+        _ channel: GRPCChannel, _ path: String, _ payload: [UInt8], metadata: Metadata = Metadata(),
+        timeout: Duration = .seconds(10)
+    )
         async -> ([[UInt8]], GRPCStatus, Metadata)
     {
         let call = channel.makeCall(path: path, timeout: timeout)!
@@ -73,7 +76,8 @@ import Testing
         let channel = Self.plaintextChannel(server)
         var metadata = Metadata()
         metadata.append("x-request-id", "req-42")
-        let (replies, status, trailers) = await Self.unary(channel, "/test.Echo/Echo", Array("hello".utf8), metadata: metadata)
+        let (replies, status, trailers) = await Self.unary(
+            channel, "/test.Echo/Echo", Array("hello".utf8), metadata: metadata)
         #expect(status == .ok)
         #expect(replies == [Array("hello".utf8)])
         #expect(trailers["x-echo-request-id"] == "req-42")
@@ -113,9 +117,11 @@ import Testing
 
     @Test func deadlineReachesTheHandlerAndExpires() async throws {
         let events = EventLog()
-        let server = try GRPCServer(configuration: .init(address: "127.0.0.1:0"), handlers: Self.echoHandlers(events: events))
+        let server = try GRPCServer(
+            configuration: .init(address: "127.0.0.1:0"), handlers: Self.echoHandlers(events: events))
         let started = ContinuousClock.now
-        let (_, status, _) = await Self.unary(Self.plaintextChannel(server), "/test.Echo/Sleep", [0], timeout: .milliseconds(300))
+        let (_, status, _) = await Self.unary(
+            Self.plaintextChannel(server), "/test.Echo/Sleep", [0], timeout: .milliseconds(300))
         #expect(status.code == .deadlineExceeded)
         // Far less than the handler's 30 s sleep: the deadline ended the call.
         #expect(ContinuousClock.now - started < .seconds(20))
@@ -126,7 +132,8 @@ import Testing
 
     @Test func clientCancellationCancelsTheHandler() async throws {
         let events = EventLog()
-        let server = try GRPCServer(configuration: .init(address: "127.0.0.1:0"), handlers: Self.echoHandlers(events: events))
+        let server = try GRPCServer(
+            configuration: .init(address: "127.0.0.1:0"), handlers: Self.echoHandlers(events: events))
         let channel = Self.plaintextChannel(server)
         let call = channel.makeCall(path: "/test.Echo/Sleep", timeout: .seconds(30))!
         _ = await call.start(metadata: Metadata(), message: OutgoingMessage(bytes: [0]))
@@ -139,7 +146,9 @@ import Testing
     }
 
     @Test func largeMessagesUpToTheConfiguredLimit() async throws {
-        let server = try GRPCServer(configuration: .init(address: "127.0.0.1:0", maxReceiveMessageBytes: 8 << 20), handlers: Self.echoHandlers())
+        let server = try GRPCServer(
+            configuration: .init(address: "127.0.0.1:0", maxReceiveMessageBytes: 8 << 20), handlers: Self.echoHandlers()
+        )
         let channel = Self.plaintextChannel(server)
         let big = [UInt8](repeating: 7, count: 6 << 20)
         let (replies, status, _) = await Self.unary(channel, "/test.Echo/Echo", big)
@@ -165,7 +174,8 @@ import Testing
 
     @Test func gracefulShutdownLetsRunningCallsFinish() async throws {
         let events = EventLog()
-        let server = try GRPCServer(configuration: .init(address: "127.0.0.1:0"), handlers: Self.echoHandlers(events: events))
+        let server = try GRPCServer(
+            configuration: .init(address: "127.0.0.1:0"), handlers: Self.echoHandlers(events: events))
         let channel = Self.plaintextChannel(server)
         async let slow = Self.unary(channel, "/test.Echo/Slow", [0])
         try await events.waitFor("slow started")
@@ -178,7 +188,8 @@ import Testing
 
     @Test func shutdownCancelsCallsStillRunningAfterTheGracePeriod() async throws {
         let events = EventLog()
-        let server = try GRPCServer(configuration: .init(address: "127.0.0.1:0"), handlers: Self.echoHandlers(events: events))
+        let server = try GRPCServer(
+            configuration: .init(address: "127.0.0.1:0"), handlers: Self.echoHandlers(events: events))
         let channel = Self.plaintextChannel(server)
         async let sleeping = Self.unary(channel, "/test.Echo/Sleep", [0], timeout: .seconds(60))
         try await events.waitFor("sleep started, deadline set: true")
@@ -193,11 +204,16 @@ import Testing
     @Test func tlsWithASelfSignedCertificate() async throws {
         let pair = try SelfSignedCertificate.make()
         let server = try GRPCServer(
-            configuration: .init(address: "127.0.0.1:0", tls: TLSServerConfiguration(certificateChainPEM: pair.certificate, privateKeyPEM: Secret(pair.privateKey))),
+            configuration: .init(
+                address: "127.0.0.1:0",
+                tls: TLSServerConfiguration(
+                    certificateChainPEM: pair.certificate, privateKeyPEM: Secret(pair.privateKey))),
             handlers: Self.echoHandlers())
         // 127.0.0.1 with the certificate's name, so no DNS resolver runs.
-        let trusted = GRPCChannel(configuration: .init(
-            target: "127.0.0.1:\(server.port)", tls: TLSClientConfiguration(trustRootsPEM: pair.certificate, serverNameOverride: "localhost")))
+        let trusted = GRPCChannel(
+            configuration: .init(
+                target: "127.0.0.1:\(server.port)",
+                tls: TLSClientConfiguration(trustRootsPEM: pair.certificate, serverNameOverride: "localhost")))
         let (replies, status, _) = await Self.unary(trusted, "/test.Echo/Echo", Array("secret".utf8))
         #expect(status == .ok)
         #expect(replies == [Array("secret".utf8)])
@@ -241,7 +257,9 @@ enum SelfSignedCertificate {
             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", certificate,
         ]
         guard spawnAndWait(arguments) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        return (try String(contentsOfFile: certificate, encoding: .utf8), try String(contentsOfFile: key, encoding: .utf8))
+        return (
+            try String(contentsOfFile: certificate, encoding: .utf8), try String(contentsOfFile: key, encoding: .utf8)
+        )
     }
 }
 

@@ -13,9 +13,13 @@ import Testing
 /// breaker and the HTTP fallback (unary and streams, sync and async).
 @Suite struct ClientResilienceTests {
     static func chat(_ text: String, fault: String? = nil, stream: Bool = false) -> ModelRequest {
-        var extra: [String: JSONValue] = ["model": "gpt-4o-mini", "messages": [["role": "user", "content": .string(text)]]]
+        var extra: [String: JSONValue] = [
+            "model": "gpt-4o-mini", "messages": [["role": "user", "content": .string(text)]],
+        ]
         if let fault { extra["extra_headers"] = ["x-emulator-fault": .string(fault)] }
-        return ModelRequest(provider: .openai, channel: .openai, invokeType: .chatCompletions, stream: stream, orgID: "o", userID: "u", clientType: "resilience", extra: extra)
+        return ModelRequest(
+            provider: .openai, channel: .openai, invokeType: .chatCompletions, stream: stream, orgID: "o", userID: "u",
+            clientType: "resilience", extra: extra)
     }
 
     static func upstreamCalls(_ server: TestServer) -> Int {
@@ -23,9 +27,13 @@ import Testing
     }
 
     @Test(arguments: [("status=503", ModelManagerError.Code.unavailable, 2), ("status=429", .resourceExhausted, 4)])
-    func retryableStatusesAreRetriedWithinTheDeadline(_ fault: String, _ status: ModelManagerError.Code, _ attempts: Int) async throws {
+    func retryableStatusesAreRetriedWithinTheDeadline(
+        _ fault: String, _ status: ModelManagerError.Code, _ attempts: Int
+    ) async throws {
         try await withTestServer { server in
-            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().invoke(Self.chat("x", fault: fault)) }
+            let error = await #expect(throws: ModelManagerClientError.self) {
+                try await server.asyncClient().invoke(Self.chat("x", fault: fault))
+            }
             #expect(error?.status == status)
             #expect(Self.upstreamCalls(server) == attempts)
         }
@@ -34,7 +42,9 @@ import Testing
     @Test(arguments: ["status=400", "status=404", "status=403", "status=401"])
     func permanentStatusesAreNotRetried(_ fault: String) async throws {
         try await withTestServer { server in
-            _ = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().invoke(Self.chat("x", fault: fault)) }
+            _ = await #expect(throws: ModelManagerClientError.self) {
+                try await server.asyncClient().invoke(Self.chat("x", fault: fault))
+            }
             #expect(Self.upstreamCalls(server) == 1)
         }
     }
@@ -45,7 +55,9 @@ import Testing
             configuration.retry.baseDelay = .seconds(1)
             let client = AsyncModelManagerClient(configuration: configuration)
             let started = ContinuousClock.now
-            _ = await #expect(throws: ModelManagerClientError.self) { try await client.invoke(Self.chat("x", fault: "status=429"), timeout: .seconds(2)) }
+            _ = await #expect(throws: ModelManagerClientError.self) {
+                try await client.invoke(Self.chat("x", fault: "status=429"), timeout: .seconds(2))
+            }
             // 429 allows 3 retries after 1 s, 2 s and 4 s: only the first fits in the 2 s deadline.
             #expect((1...2).contains(Self.upstreamCalls(server)))
             #expect(ContinuousClock.now - started < .seconds(6))
@@ -56,45 +68,59 @@ import Testing
     final class TokenCountingService: Sendable {
         let calls = Mutex(0)
         func handlers() -> [String: ServerMethodHandler] {
-            ["/model_service.ModelService/Invoke": { [self] call in
-                _ = await call.receiveMessage()
-                let count = calls.withLock { calls -> Int in
-                    calls += 1
-                    return calls
+            [
+                "/model_service.ModelService/Invoke": { [self] call in
+                    _ = await call.receiveMessage()
+                    let count = calls.withLock { calls -> Int in
+                        calls += 1
+                        return calls
+                    }
+                    guard count > 1 else {
+                        await call.finish(GRPCStatus(code: .unauthenticated, message: "token expired"))
+                        return
+                    }
+                    let item = WireResponseItem(
+                        content: "welcome back", usage: #"{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}"#,
+                        requestID: call.metadata["x-request-id"])
+                    await call.finish(sending: OutgoingMessage(ModelServiceCodec.encodeResponseItem(item)))
                 }
-                guard count > 1 else {
-                    await call.finish(GRPCStatus(code: .unauthenticated, message: "token expired"))
-                    return
-                }
-                let item = WireResponseItem(content: "welcome back", usage: #"{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}"#, requestID: call.metadata["x-request-id"])
-                await call.finish(sending: OutgoingMessage(ModelServiceCodec.encodeResponseItem(item)))
-            }]
+            ]
         }
     }
 
     @Test func unauthenticatedIsRetriedExactlyOnceWithAFreshToken() async throws {
         let service = TokenCountingService()
         let server = try GRPCServer(configuration: .init(address: "127.0.0.1:0"), handlers: service.handlers())
-        let configuration = ClientConfiguration(serverAddress: "127.0.0.1:\(server.port)", jwtSecret: Secret(TestServer.jwtSecret), useTLS: false, timeout: .seconds(30))
+        let configuration = ClientConfiguration(
+            serverAddress: "127.0.0.1:\(server.port)", jwtSecret: Secret(TestServer.jwtSecret), useTLS: false,
+            timeout: .seconds(30))
         let answer = try await AsyncModelManagerClient(configuration: configuration).invoke(Self.chat("x"))
         #expect(answer.content == "welcome back")
         #expect(service.calls.withLock { $0 } == 2)
 
         // A second rejection in a row is final: no third attempt.
         service.calls.withLock { $0 = -5 }
-        _ = await #expect(throws: ModelManagerClientError.self) { try await AsyncModelManagerClient(configuration: configuration).invoke(Self.chat("x")) }
+        _ = await #expect(throws: ModelManagerClientError.self) {
+            try await AsyncModelManagerClient(configuration: configuration).invoke(Self.chat("x"))
+        }
         #expect(service.calls.withLock { $0 } == -3)
 
         // A fixed token cannot be refreshed: one attempt.
         service.calls.withLock { $0 = 0 }
-        let fixed = ClientConfiguration(serverAddress: "127.0.0.1:\(server.port)", jwtToken: "fixed.token.value", useTLS: false, timeout: .seconds(30))
-        let error = await #expect(throws: ModelManagerClientError.self) { try await AsyncModelManagerClient(configuration: fixed).invoke(Self.chat("x")) }
+        let fixed = ClientConfiguration(
+            serverAddress: "127.0.0.1:\(server.port)", jwtToken: "fixed.token.value", useTLS: false,
+            timeout: .seconds(30))
+        let error = await #expect(throws: ModelManagerClientError.self) {
+            try await AsyncModelManagerClient(configuration: fixed).invoke(Self.chat("x"))
+        }
         #expect(error?.code == .authentication)
         #expect(service.calls.withLock { $0 } == 1)
         await server.shutdown(grace: .seconds(1))
     }
 
-    static func resilient(_ server: TestServer, grpcPort: Int, threshold: Int = 2, timeout: Duration = .seconds(60), fast: Bool = false) -> ClientConfiguration {
+    static func resilient(
+        _ server: TestServer, grpcPort: Int, threshold: Int = 2, timeout: Duration = .seconds(60), fast: Bool = false
+    ) -> ClientConfiguration {
         var configuration = server.clientConfiguration
         configuration.serverAddress = "127.0.0.1:\(grpcPort)"
         configuration.resilience.enabled = true
@@ -109,7 +135,9 @@ import Testing
         try await withTestServer { server in
             let client = AsyncModelManagerClient(configuration: Self.resilient(server, grpcPort: closedPort()))
             for _ in 0..<2 {
-                let error = await #expect(throws: ModelManagerClientError.self) { try await client.invoke(Self.chat("x")) }
+                let error = await #expect(throws: ModelManagerClientError.self) {
+                    try await client.invoke(Self.chat("x"))
+                }
                 #expect(error?.code == .network)
             }
             #expect(client.circuitBreakerSnapshot?.state == .open)
@@ -123,7 +151,9 @@ import Testing
             #expect(batch.responses.map(\.content) == ["Echo: one", "Echo: two"])
             // Streams go over SSE while the circuit is open.
             var chunks: [ModelResponse] = []
-            for try await chunk in client.invokeStream(Self.chat("stream over sse", stream: true)) { chunks.append(chunk) }
+            for try await chunk in client.invokeStream(Self.chat("stream over sse", stream: true)) {
+                chunks.append(chunk)
+            }
             #expect(chunks.count > 2)
             #expect(chunks.map(\.content).joined() == "Echo: stream over sse")
             #expect(chunks.last?.usage != nil)
@@ -135,7 +165,8 @@ import Testing
     @Test func halfOpenRecoversToGRPC() async throws {
         try await withTestServer { fallbackServer in
             let port = closedPort()
-            var configuration = Self.resilient(fallbackServer, grpcPort: port, threshold: 1, timeout: .milliseconds(300))
+            var configuration = Self.resilient(
+                fallbackServer, grpcPort: port, threshold: 1, timeout: .milliseconds(300))
             configuration.channelArguments.set("grpc.initial_reconnect_backoff_ms", 100)
             configuration.channelArguments.set("grpc.max_reconnect_backoff_ms", 200)
             configuration.channelArguments.set("grpc.min_reconnect_backoff_ms", 100)
@@ -161,14 +192,17 @@ import Testing
         try await withTestServer { server in
             let configuration = Self.resilient(server, grpcPort: closedPort(), fast: true)
             let started = ContinuousClock.now
-            let asyncAnswer = try await AsyncModelManagerClient(configuration: configuration).invoke(Self.chat("async fallback"))
+            let asyncAnswer = try await AsyncModelManagerClient(configuration: configuration).invoke(
+                Self.chat("async fallback"))
             #expect(asyncAnswer.content == "Echo: async fallback")
             let syncAnswer = try await Thread.run {
                 try ModelManagerClient(configuration: configuration).invoke(Self.chat("sync fallback"))
             }
             #expect(syncAnswer.content == "Echo: sync fallback")
             var chunks: [String] = []
-            for try await chunk in AsyncModelManagerClient(configuration: configuration).invokeStream(Self.chat("stream fallback", stream: true)) {
+            for try await chunk in AsyncModelManagerClient(configuration: configuration).invokeStream(
+                Self.chat("stream fallback", stream: true))
+            {
                 chunks.append(chunk.content)
             }
             #expect(chunks.joined() == "Echo: stream fallback")
@@ -181,11 +215,15 @@ import Testing
         try await withTestServer { server in
             var configuration = Self.resilient(server, grpcPort: server.server.grpcPort, fast: true)
             configuration.jwtSecret = "wrong-secret-0123456789abcdef0123456789"
-            let error = await #expect(throws: ModelManagerClientError.self) { try await AsyncModelManagerClient(configuration: configuration).invoke(Self.chat("x")) }
+            let error = await #expect(throws: ModelManagerClientError.self) {
+                try await AsyncModelManagerClient(configuration: configuration).invoke(Self.chat("x"))
+            }
             #expect(error?.code == .authentication)
             #expect(error?.viaHTTPFallback == false)
             let invalid = await #expect(throws: ModelManagerClientError.self) {
-                try await AsyncModelManagerClient(configuration: Self.resilient(server, grpcPort: server.server.grpcPort, fast: true)).invoke(Self.chat("x", fault: "status=400"))
+                try await AsyncModelManagerClient(
+                    configuration: Self.resilient(server, grpcPort: server.server.grpcPort, fast: true)
+                ).invoke(Self.chat("x", fault: "status=400"))
             }
             #expect(invalid?.code == .invalidParameter)
             #expect(Self.upstreamCalls(server) == 1)
@@ -206,7 +244,9 @@ import Testing
     @Test func aStreamThatYieldedIsNotReplayedOnFailure() async throws {
         try await withTestServer { server in
             var chunks: [ModelResponse] = []
-            for try await chunk in server.asyncClient().invokeStream(Self.chat("a b c d e f g", fault: "truncate-after=3", stream: true)) { chunks.append(chunk) }
+            for try await chunk in server.asyncClient().invokeStream(
+                Self.chat("a b c d e f g", fault: "truncate-after=3", stream: true))
+            { chunks.append(chunk) }
             #expect(chunks.last?.error != nil)
             #expect(Self.upstreamCalls(server) == 1)
         }

@@ -10,13 +10,17 @@ import Testing
     static let exhaustedKey = "sk-exhausted-1111111111111111"
 
     static func chat(_ model: String) -> ModelRequest {
-        ModelRequest(provider: .openai, channel: .openai, invokeType: .chatCompletions, orgID: "o", userID: "u", clientType: "failover",
-                     extra: ["model": .string(model), "messages": [["role": "user", "content": "fail over please"]]])
+        ModelRequest(
+            provider: .openai, channel: .openai, invokeType: .chatCompletions, orgID: "o", userID: "u",
+            clientType: "failover",
+            extra: ["model": .string(model), "messages": [["role": "user", "content": "fail over please"]]])
     }
 
     @Test func aRateLimitedKeyIsSkippedAndCoolsDown() async throws {
         try await withTestServer(emulator: .init(exhaustedKeys: [Self.exhaustedKey])) { configuration in
-            configuration.providers[0].credentials = [.apiKey(Secret(Self.exhaustedKey)), .apiKey(Secret(ProviderEmulator.defaultAPIKey))]
+            configuration.providers[0].credentials = [
+                .apiKey(Secret(Self.exhaustedKey)), .apiKey(Secret(ProviderEmulator.defaultAPIKey)),
+            ]
         } _: { server in
             let client = server.asyncClient()
             for _ in 0..<6 {
@@ -33,9 +37,14 @@ import Testing
     @Test func anAliasFallsBackToItsSecondProvider() async throws {
         try await withTestServer(emulator: .init(exhaustedKeys: [Self.exhaustedKey])) { configuration in
             configuration.providers[0].credentials = [.apiKey(Secret(Self.exhaustedKey))]
-            configuration.aliases = [ModelAlias(name: "smart-chat", targets: [
-                .init(provider: .openai, model: "gpt-4o-mini"), .init(provider: .deepseek, model: "deepseek-chat"),
-            ])]
+            configuration.aliases = [
+                ModelAlias(
+                    name: "smart-chat",
+                    targets: [
+                        .init(provider: .openai, model: "gpt-4o-mini"),
+                        .init(provider: .deepseek, model: "deepseek-chat"),
+                    ])
+            ]
         } _: { server in
             let client = server.asyncClient()
             let response = try await client.invoke(Self.chat("smart-chat"))
@@ -56,7 +65,9 @@ import Testing
         try await withTestServer(emulator: .init(exhaustedKeys: [Self.exhaustedKey])) { configuration in
             configuration.providers[0].credentials = [.apiKey(Secret(Self.exhaustedKey))]
         } _: { server in
-            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().invoke(Self.chat("gpt-4o-mini")) }
+            let error = await #expect(throws: ModelManagerClientError.self) {
+                try await server.asyncClient().invoke(Self.chat("gpt-4o-mini"))
+            }
             #expect(error?.status == .resourceExhausted)
         }
     }

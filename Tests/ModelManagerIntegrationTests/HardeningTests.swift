@@ -15,11 +15,16 @@ import Testing
 /// Inputs that crashed, stalled or underbilled the server (issue 8), each through the real
 /// server. `.ci/run` runs this suite against the release build too: -O has miscompiled here.
 @Suite struct HardeningTests {
-    static func chat(_ text: String, model: String = "gpt-4o-mini", stream: Bool = false, extra: [String: JSONValue] = [:]) -> ModelRequest {
-        var parameters: [String: JSONValue] = ["model": .string(model), "messages": [["role": "user", "content": .string(text)]]]
+    static func chat(
+        _ text: String, model: String = "gpt-4o-mini", stream: Bool = false, extra: [String: JSONValue] = [:]
+    ) -> ModelRequest {
+        var parameters: [String: JSONValue] = [
+            "model": .string(model), "messages": [["role": "user", "content": .string(text)]],
+        ]
         parameters.merge(extra) { _, new in new }
         return ModelRequest(
-            provider: .openai, channel: .openai, invokeType: .chatCompletions, stream: stream, orgID: "org-h", userID: "user-h",
+            provider: .openai, channel: .openai, invokeType: .chatCompletions, stream: stream, orgID: "org-h",
+            userID: "user-h",
             clientType: "hardening", extra: parameters)
     }
 
@@ -91,7 +96,9 @@ import Testing
                 #expect(answer.content == "Echo: still alive")
             }
             for timeout: JSONValue in [.double(-1e300), .integer(0), "soon"] {
-                let error = await #expect(throws: ModelManagerClientError.self) { try await client.invoke(Self.chat("x", extra: ["timeout": timeout])) }
+                let error = await #expect(throws: ModelManagerClientError.self) {
+                    try await client.invoke(Self.chat("x", extra: ["timeout": timeout]))
+                }
                 #expect(error?.status == .invalidArgument)
                 #expect(error?.message.contains("'timeout' must be a positive number") == true)
             }
@@ -100,15 +107,23 @@ import Testing
 
     @Test func retryAfterInfinityWithTwoTargetsIsARateLimitNotATrap() async throws {
         try await withTestServer { configuration in
-            configuration.aliases = [ModelAlias(name: "two-targets", targets: [
-                .init(provider: .openai, model: "gpt-4o-mini"), .init(provider: .deepseek, model: "deepseek-chat"),
-            ])]
+            configuration.aliases = [
+                ModelAlias(
+                    name: "two-targets",
+                    targets: [
+                        .init(provider: .openai, model: "gpt-4o-mini"),
+                        .init(provider: .deepseek, model: "deepseek-chat"),
+                    ])
+            ]
         } _: { server in
             var configuration = server.clientConfiguration
             configuration.retry.maximumRetries = 0
             let client = AsyncModelManagerClient(configuration: configuration)
             let error = await #expect(throws: ModelManagerClientError.self) {
-                try await client.invoke(Self.chat("x", model: "two-targets", extra: ["extra_headers": ["x-emulator-fault": "status=429;retry-after=inf"]]))
+                try await client.invoke(
+                    Self.chat(
+                        "x", model: "two-targets",
+                        extra: ["extra_headers": ["x-emulator-fault": "status=429;retry-after=inf"]]))
             }
             #expect(error?.status == .resourceExhausted)
             let after = try await client.invoke(Self.chat("after"))
@@ -121,15 +136,22 @@ import Testing
         ("stream override", ["extra_body": ["stream": true]], "extra_body may not set 'stream'"),
         ("host header", ["extra_headers": ["Host": "evil.example"]], "extra_headers may not set 'Host'"),
         ("credential header", ["extra_headers": ["x-api-key": "sk-mine"]], "extra_headers may not set 'x-api-key'"),
-        ("billing organization", ["extra_headers": ["OpenAI-Organization": "org-other"]], "may not set 'OpenAI-Organization'"),
+        (
+            "billing organization", ["extra_headers": ["OpenAI-Organization": "org-other"]],
+            "may not set 'OpenAI-Organization'"
+        ),
         ("hop-by-hop header", ["extra_headers": ["Connection": "close"]], "may not set 'Connection'"),
         ("header injection", ["extra_headers": ["x-note": "a\r\nHost: evil"]], "is not a valid HTTP header"),
     ]
 
     @Test(arguments: passThroughCases)
-    func passThroughCannotChangeWhatIsServedOrBilled(_ name: String, _ extra: [String: JSONValue], _ message: String) async throws {
+    func passThroughCannotChangeWhatIsServedOrBilled(_ name: String, _ extra: [String: JSONValue], _ message: String)
+        async throws
+    {
         try await withTestServer { server in
-            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().invoke(Self.chat("x", extra: extra)) }
+            let error = await #expect(throws: ModelManagerClientError.self) {
+                try await server.asyncClient().invoke(Self.chat("x", extra: extra))
+            }
             #expect(error?.status == .invalidArgument, "\(name)")
             #expect(error?.message.contains(message) == true, "\(name): \(error?.message ?? "")")
             #expect(server.emulator.recorder.requests.isEmpty, "\(name) reached the upstream")
@@ -139,9 +161,12 @@ import Testing
     @Test func modelNamesCannotReachAnotherPathOrQuery() async throws {
         try await withTestServer { server in
             let request = ModelRequest(
-                provider: .google, channel: .aiStudio, invokeType: .generation, orgID: "o", userID: "u", clientType: "c",
+                provider: .google, channel: .aiStudio, invokeType: .generation, orgID: "o", userID: "u",
+                clientType: "c",
                 extra: ["model": "gemini-2.0-flash:streamGenerateContent?alt=sse&x=", "contents": "hi"])
-            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().invoke(request) }
+            let error = await #expect(throws: ModelManagerClientError.self) {
+                try await server.asyncClient().invoke(request)
+            }
             #expect(error?.status == .invalidArgument)
             #expect(error?.message.contains("is not a valid name") == true, "\(error?.message ?? "")")
             #expect(server.emulator.recorder.requests.isEmpty)
@@ -178,14 +203,19 @@ import Testing
             configuration.auth.jwtSecrets = [.init(TestServer.jwtSecret)]
             configuration.grpc.address = "127.0.0.1:0"
             configuration.http.address = "127.0.0.1:\(running.server.httpPort)"
-            configuration.usage.database = .sqlite(path: FileManager.default.temporaryDirectory.appendingPathComponent("mm-busy-\(UUID().uuidString).sqlite").path)
+            configuration.usage.database = .sqlite(
+                path: FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "mm-busy-\(UUID().uuidString).sqlite"
+                ).path)
             var logger = Logger(label: "busy-port")
             logger.logLevel = .critical
             let started = ContinuousClock.now
             let error = await #expect(throws: ServerConfiguration.Invalid.self) {
                 _ = try await ModelManagerServer.start(configuration: configuration, logger: logger)
             }
-            #expect(error?.description.contains("cannot listen for HTTP on 127.0.0.1:\(running.server.httpPort)") == true, "\(error?.description ?? "")")
+            #expect(
+                error?.description.contains("cannot listen for HTTP on 127.0.0.1:\(running.server.httpPort)") == true,
+                "\(error?.description ?? "")")
             #expect(ContinuousClock.now - started < .seconds(10), "refused at once, not stalled")
         }
     }
@@ -220,15 +250,20 @@ import Testing
     @Test func aStreamCutAfterItsPromptWasCountedStillBillsThoseTokens() async throws {
         try await withTestServer { server in
             let request = ModelRequest(
-                provider: .anthropic, channel: .anthropic, invokeType: .messages, stream: true, orgID: "o", userID: "u", clientType: "c",
+                provider: .anthropic, channel: .anthropic, invokeType: .messages, stream: true, orgID: "o", userID: "u",
+                clientType: "c",
                 extra: [
-                    "model": "claude-haiku-4-5", "max_tokens": 64, "messages": [["role": "user", "content": "one two three four five"]],
+                    "model": "claude-haiku-4-5", "max_tokens": 64,
+                    "messages": [["role": "user", "content": "one two three four five"]],
                     "extra_headers": ["x-emulator-fault": "truncate-after=2"],
                 ])
             var chunks: [ModelResponse] = []
-            for try await chunk in server.asyncClient().invokeStream(request, requestID: "cut-1") { chunks.append(chunk) }
+            for try await chunk in server.asyncClient().invokeStream(request, requestID: "cut-1") {
+                chunks.append(chunk)
+            }
             #expect(chunks.last?.error != nil)
-            let stored = try #require(try await server.server.usageService.repository.records(requestIDs: ["cut-1"]).first)
+            let stored = try #require(
+                try await server.server.usageService.repository.records(requestIDs: ["cut-1"]).first)
             #expect(!stored.success)
             #expect(stored.promptTokens > 0, "message_start counted the prompt: it is billed")
             #expect(stored.tokenSubject == "o/u")

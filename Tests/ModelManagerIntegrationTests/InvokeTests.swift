@@ -8,8 +8,12 @@ import Testing
 
 /// Our server end to end: Swift client → gRPC → router → OpenAI adapter → emulator.
 @Suite struct InvokeTests {
-    static func chat(_ text: String, model: String = "gpt-4o-mini", stream: Bool = false, extra: [String: JSONValue] = [:]) -> ModelRequest {
-        var parameters: [String: JSONValue] = ["model": .string(model), "messages": [["role": "user", "content": .string(text)]]]
+    static func chat(
+        _ text: String, model: String = "gpt-4o-mini", stream: Bool = false, extra: [String: JSONValue] = [:]
+    ) -> ModelRequest {
+        var parameters: [String: JSONValue] = [
+            "model": .string(model), "messages": [["role": "user", "content": .string(text)]],
+        ]
         parameters.merge(extra) { _, new in new }
         return ModelRequest(
             provider: .openai, channel: .openai, invokeType: .chatCompletions, stream: stream,
@@ -20,7 +24,10 @@ import Testing
         try await withTestServer { server in
             let response = try await server.asyncClient().invoke(Self.chat("tell me about gRPC"), requestID: "caller-7")
             #expect(response.content == "Echo: tell me about gRPC")
-            #expect(response.usage == Usage(promptTokens: 8, completionTokens: 5, totalTokens: 13, cachedTokens: 0, reasoningTokens: 0))
+            #expect(
+                response.usage
+                    == Usage(promptTokens: 8, completionTokens: 5, totalTokens: 13, cachedTokens: 0, reasoningTokens: 0)
+            )
             #expect(response.rawResponse?["object"]?.stringValue == "chat.completion")
             #expect(response.requestID == "caller-7")
             #expect(response.error == nil)
@@ -31,7 +38,9 @@ import Testing
         try await withTestServer { server in
             let client = server.asyncClient()
             var chunks: [ModelResponse] = []
-            for try await chunk in client.invokeStream(Self.chat("tell me about gRPC", stream: true)) { chunks.append(chunk) }
+            for try await chunk in client.invokeStream(Self.chat("tell me about gRPC", stream: true)) {
+                chunks.append(chunk)
+            }
             #expect(chunks.count > 2)
             #expect(chunks.map(\.content).joined() == "Echo: tell me about gRPC")
             #expect(chunks.dropLast().allSatisfy { $0.usage == nil })
@@ -48,7 +57,8 @@ import Testing
     @Test func integralDoublesReachTheUpstreamAsIntegers() async throws {
         try await withTestServer { server in
             // Struct numbers are doubles on the wire; the emulator refuses 3.0 like the real API.
-            let response = try await server.asyncClient().invoke(Self.chat("one two three four five", extra: ["max_tokens": .double(3), "temperature": 0.5]))
+            let response = try await server.asyncClient().invoke(
+                Self.chat("one two three four five", extra: ["max_tokens": .double(3), "temperature": 0.5]))
             #expect(response.content == "Echo: one two")
             #expect(response.rawResponse?["choices"]?[0]?["finish_reason"]?.stringValue == "length")
             let body = try #require(server.emulator.recorder.lastRequest?.body)
@@ -76,22 +86,53 @@ import Testing
 
     @Test func unknownTaskIsNotFound() async throws {
         try await withTestServer { server in
-            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().getTaskStatus("task-404") }
+            let error = await #expect(throws: ModelManagerClientError.self) {
+                try await server.asyncClient().getTaskStatus("task-404")
+            }
             #expect(error?.status == .notFound)
             #expect(error?.message.contains("task-404") == true)
         }
     }
 
     @Test(arguments: [
-        ("unknown provider", ModelRequest(provider: "nope", extra: ["model": "m", "messages": [["role": "user", "content": "x"]]]), "'nope'"),
+        (
+            "unknown provider",
+            ModelRequest(provider: "nope", extra: ["model": "m", "messages": [["role": "user", "content": "x"]]]),
+            "'nope'"
+        ),
         ("unknown model", InvokeTests.chat("x", model: "gpt-9"), "gpt-9"),
-        ("missing model", ModelRequest(provider: .openai, invokeType: .chatCompletions, extra: ["messages": [["role": "user", "content": "x"]]]), "'model'"),
-        ("missing messages", ModelRequest(provider: .openai, invokeType: .chatCompletions, extra: ["model": "gpt-4o-mini"]), "'messages'"),
-        ("empty messages", ModelRequest(provider: .openai, invokeType: .chatCompletions, extra: ["model": "gpt-4o-mini", "messages": []]), "'messages'"),
-        ("unknown channel", ModelRequest(provider: .openai, channel: "ai-studio", invokeType: .chatCompletions, extra: ["model": "gpt-4o-mini", "messages": [["role": "user", "content": "x"]]]), "'ai-studio'"),
-        ("unknown invoke type", ModelRequest(provider: .openai, invokeType: "video", extra: ["model": "gpt-4o-mini", "messages": [["role": "user", "content": "x"]]]), "'video'"),
+        (
+            "missing model",
+            ModelRequest(
+                provider: .openai, invokeType: .chatCompletions,
+                extra: ["messages": [["role": "user", "content": "x"]]]), "'model'"
+        ),
+        (
+            "missing messages",
+            ModelRequest(provider: .openai, invokeType: .chatCompletions, extra: ["model": "gpt-4o-mini"]), "'messages'"
+        ),
+        (
+            "empty messages",
+            ModelRequest(
+                provider: .openai, invokeType: .chatCompletions, extra: ["model": "gpt-4o-mini", "messages": []]),
+            "'messages'"
+        ),
+        (
+            "unknown channel",
+            ModelRequest(
+                provider: .openai, channel: "ai-studio", invokeType: .chatCompletions,
+                extra: ["model": "gpt-4o-mini", "messages": [["role": "user", "content": "x"]]]), "'ai-studio'"
+        ),
+        (
+            "unknown invoke type",
+            ModelRequest(
+                provider: .openai, invokeType: "video",
+                extra: ["model": "gpt-4o-mini", "messages": [["role": "user", "content": "x"]]]), "'video'"
+        ),
     ])
-    func permanentErrorsAreInvalidArgumentNamingTheValue(_ name: String, _ request: ModelRequest, _ named: String) async throws {
+    func permanentErrorsAreInvalidArgumentNamingTheValue(_ name: String, _ request: ModelRequest, _ named: String)
+        async throws
+    {
         try await withTestServer { server in
             let client = server.asyncClient()
             let error = await #expect(throws: ModelManagerClientError.self) { try await client.invoke(request) }
@@ -138,8 +179,11 @@ import Testing
     ])
     func upstreamStatusesMapOnce(_ status: Int, _ code: ModelManagerError.Code) async throws {
         try await withTestServer { server in
-            let request = Self.chat("x", extra: ["extra_headers": ["x-emulator-fault": .string("status=\(status);retry-after=2")]])
-            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().invoke(request) }
+            let request = Self.chat(
+                "x", extra: ["extra_headers": ["x-emulator-fault": .string("status=\(status);retry-after=2")]])
+            let error = await #expect(throws: ModelManagerClientError.self) {
+                try await server.asyncClient().invoke(request)
+            }
             #expect(error?.status == code)
             #expect(error?.message.contains(ProviderEmulator.defaultAPIKey) == false)
             if status == 401 { #expect(error?.message.contains("API key") == true) }
@@ -147,8 +191,12 @@ import Testing
     }
 
     @Test func rejectedCredentialsSayOurKeyWasRejectedWithoutTheKey() async throws {
-        try await withTestServer(configure: { $0.providers[0].credentials = [.apiKey(Secret("sk-wrong-key-123456789"))] }) { server in
-            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().invoke(Self.chat("x")) }
+        try await withTestServer(configure: {
+            $0.providers[0].credentials = [.apiKey(Secret("sk-wrong-key-123456789"))]
+        }) { server in
+            let error = await #expect(throws: ModelManagerClientError.self) {
+                try await server.asyncClient().invoke(Self.chat("x"))
+            }
             #expect(error?.status == .failedPrecondition)
             #expect(error?.message.contains("rejected the gateway's credentials") == true)
             #expect(error?.message.contains("sk-wrong") == false)
@@ -158,14 +206,17 @@ import Testing
 
     @Test func refusedConnectionIsUnavailable() async throws {
         try await withTestServer(configure: { $0.providers[0].baseURL = "http://127.0.0.1:1/v1" }) { server in
-            let error = await #expect(throws: ModelManagerClientError.self) { try await server.asyncClient().invoke(Self.chat("x")) }
+            let error = await #expect(throws: ModelManagerClientError.self) {
+                try await server.asyncClient().invoke(Self.chat("x"))
+            }
             #expect(error?.status == .unavailable)
         }
     }
 
     @Test func truncatedUpstreamStreamEndsWithAnInBandError() async throws {
         try await withTestServer { server in
-            let request = Self.chat("a b c d e f", stream: true, extra: ["extra_headers": ["x-emulator-fault": "truncate-after=3"]])
+            let request = Self.chat(
+                "a b c d e f", stream: true, extra: ["extra_headers": ["x-emulator-fault": "truncate-after=3"]])
             var items: [ModelResponse] = []
             for try await chunk in server.asyncClient().invokeStream(request) { items.append(chunk) }
             #expect(items.count >= 2)
@@ -189,7 +240,9 @@ import Testing
 
     @Test func cancellingAStreamCancelsTheUpstreamRequest() async throws {
         try await withTestServer { server in
-            let request = Self.chat((1...40).map(String.init).joined(separator: " "), stream: true, extra: ["extra_headers": ["x-emulator-fault": "chunk-delay-ms=100"]])
+            let request = Self.chat(
+                (1...40).map(String.init).joined(separator: " "), stream: true,
+                extra: ["extra_headers": ["x-emulator-fault": "chunk-delay-ms=100"]])
             let client = server.asyncClient()
             var received = 0
             for try await _ in client.invokeStream(request) {

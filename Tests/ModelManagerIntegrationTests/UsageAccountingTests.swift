@@ -13,9 +13,13 @@ import Testing
 
 /// Usage accounting through the server: a record per call, cost in the answer, the admin API.
 @Suite struct UsageAccountingTests {
-    static func chat(_ text: String, model: String = "gpt-4o-mini", stream: Bool = false, user: String = "alice") -> ModelRequest {
-        ModelRequest(provider: .openai, channel: .openai, invokeType: .chatCompletions, stream: stream, orgID: "acme", userID: user, clientType: "usage-tests",
-                     extra: ["model": .string(model), "messages": [["role": "user", "content": .string(text)]]])
+    static func chat(_ text: String, model: String = "gpt-4o-mini", stream: Bool = false, user: String = "alice")
+        -> ModelRequest
+    {
+        ModelRequest(
+            provider: .openai, channel: .openai, invokeType: .chatCompletions, stream: stream, orgID: "acme",
+            userID: user, clientType: "usage-tests",
+            extra: ["model": .string(model), "messages": [["role": "user", "content": .string(text)]]])
     }
 
     @Test func everyCallLeavesARecordCommittedBeforeItsFinalAnswer() async throws {
@@ -35,20 +39,25 @@ import Testing
             #expect((stored.cost ?? 0) > 0)
 
             var chunks: [ModelResponse] = []
-            for try await chunk in client.invokeStream(Self.chat("stream me", stream: true), requestID: "rec-2") { chunks.append(chunk) }
+            for try await chunk in client.invokeStream(Self.chat("stream me", stream: true), requestID: "rec-2") {
+                chunks.append(chunk)
+            }
             let streamed = try #require(try await repository.records(requestIDs: ["rec-2"]).first)
             #expect(streamed.stream && streamed.success)
             #expect(streamed.timeToFirstTokenMilliseconds != nil)
             #expect(streamed.totalTokens == chunks.last?.usage?.totalTokens)
 
             // A failed call is recorded too, with its error.
-            _ = await #expect(throws: ModelManagerClientError.self) { try await client.invoke(Self.chat("x", model: "gpt-unknown"), requestID: "rec-3") }
+            _ = await #expect(throws: ModelManagerClientError.self) {
+                try await client.invoke(Self.chat("x", model: "gpt-unknown"), requestID: "rec-3")
+            }
             let failed = try #require(try await repository.records(requestIDs: ["rec-3"]).first)
             #expect(!failed.success)
             #expect(failed.error?.contains("gpt-unknown") == true)
 
             // Batch items count one each.
-            _ = try await client.invokeBatch([Self.chat("one"), Self.chat("two"), Self.chat("three", model: "nope")], requestID: "rec-4")
+            _ = try await client.invokeBatch(
+                [Self.chat("one"), Self.chat("two"), Self.chat("three", model: "nope")], requestID: "rec-4")
             let batch = try await repository.records(requestIDs: ["rec-4"])
             #expect(batch.count == 3)
             #expect(batch.filter(\.success).count == 2)
@@ -57,11 +66,14 @@ import Testing
 
     @Test func unknownPricesAreNullNotZero() async throws {
         try await withTestServer { server in
-            let answer = try await server.asyncClient().invoke(ModelRequest(
-                provider: .perplexity, invokeType: .chatCompletions, orgID: "acme", userID: "alice",
-                extra: ["model": "sonar-reasoning", "messages": [["role": "user", "content": "hi"]]]), requestID: "unpriced")
+            let answer = try await server.asyncClient().invoke(
+                ModelRequest(
+                    provider: .perplexity, invokeType: .chatCompletions, orgID: "acme", userID: "alice",
+                    extra: ["model": "sonar-reasoning", "messages": [["role": "user", "content": "hi"]]]),
+                requestID: "unpriced")
             #expect(answer.usageJSON?["total_cost"] == .null)
-            let stored = try #require(try await server.server.usageService.repository.records(requestIDs: ["unpriced"]).first)
+            let stored = try #require(
+                try await server.server.usageService.repository.records(requestIDs: ["unpriced"]).first)
             #expect(stored.cost == nil)
         }
     }
@@ -73,11 +85,13 @@ import Testing
             let http = HTTPClient.shared
             let base = "http://127.0.0.1:\(server.server.httpPort)"
             let minter = JWTMinter(secret: TestServer.jwtSecret)
-            let admin = JWTMinter(secret: TestServer.adminJWTSecret).mint(claims: ["user_id": "root", "role": "admin"]).token
+            let admin = JWTMinter(secret: TestServer.adminJWTSecret).mint(claims: ["user_id": "root", "role": "admin"])
+                .token
             let user = minter.mint(claims: ["user_id": "alice"]).token
             // A client minting itself admin with the clients' secret is not authenticated here.
             let selfMadeAdmin = minter.mint(claims: ["user_id": "mallory", "role": "admin"]).token
-            let adminSecretWithoutRole = JWTMinter(secret: TestServer.adminJWTSecret).mint(claims: ["user_id": "root"]).token
+            let adminSecretWithoutRole = JWTMinter(secret: TestServer.adminJWTSecret).mint(claims: ["user_id": "root"])
+                .token
 
             func get(_ path: String, token: String?) async throws -> (Int, JSONValue) {
                 var request = HTTPClientRequest(url: base + path)
@@ -96,7 +110,8 @@ import Testing
             let (_, filtered) = try await get("/api/v1/admin/token-stats?user_id=bob", token: admin)
             #expect(filtered["summary"]?["total_calls"] == .integer(1))
             #expect(filtered["series"] == .null)
-            let (listStatus, list) = try await get("/api/v1/admin/llm-usage?page=1&page_size=2&user_id=alice", token: admin)
+            let (listStatus, list) = try await get(
+                "/api/v1/admin/llm-usage?page=1&page_size=2&user_id=alice", token: admin)
             #expect(listStatus == 200)
             #expect(list["total"] == .integer(2))
             #expect(list["results"]?.arrayValue?.count == 2)
@@ -151,12 +166,16 @@ import Testing
             request.headers.add(name: "X-User-IP", value: "203.0.113.7")
             request.headers.add(name: "X-Idempotency-Key", value: String(repeating: "k", count: 1000))
             request.headers.add(name: "X-Something-Else", value: "not kept")
-            let body: JSONValue = ["provider": "openai", "invoke_type": "chat-completions", "model": "gpt-4o-mini",
-                                   "messages": [["role": "user", "content": "hi"]], "user_context": ["org_id": "acme", "user_id": "alice", "client_type": "t"]]
+            let body: JSONValue = [
+                "provider": "openai", "invoke_type": "chat-completions", "model": "gpt-4o-mini",
+                "messages": [["role": "user", "content": "hi"]],
+                "user_context": ["org_id": "acme", "user_id": "alice", "client_type": "t"],
+            ]
             request.body = .bytes(ByteBuffer(string: body.jsonText))
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             #expect(response.status.code == 200)
-            let stored = try #require(try await server.server.usageService.repository.records(requestIDs: ["headers-1"]).first)
+            let stored = try #require(
+                try await server.server.usageService.repository.records(requestIDs: ["headers-1"]).first)
             #expect(stored.metadata["x-user-ip"] == .string("203.0.113.7"))
             #expect(stored.metadata["x-api-key"] == nil)
             #expect(stored.metadata["x-something-else"] == nil)
@@ -183,10 +202,14 @@ import Testing
         // Both instances migrate the same database at start (under the advisory lock).
         try await withTestServer(configure: shared) { first in
             try await withTestServer(configure: shared) { second in
-                _ = try await first.asyncClient().invoke(UsageAccountingTests.chat("from the first"), requestID: "pg-first")
-                _ = try await second.asyncClient().invoke(UsageAccountingTests.chat("from the second"), requestID: "pg-second")
+                _ = try await first.asyncClient().invoke(
+                    UsageAccountingTests.chat("from the first"), requestID: "pg-first")
+                _ = try await second.asyncClient().invoke(
+                    UsageAccountingTests.chat("from the second"), requestID: "pg-second")
                 for server in [first, second] {
-                    let records = try await server.server.usageService.repository.records(requestIDs: ["pg-first", "pg-second"])
+                    let records = try await server.server.usageService.repository.records(requestIDs: [
+                        "pg-first", "pg-second",
+                    ])
                     #expect(records.count == 2)
                     #expect(records.allSatisfy { $0.success && $0.totalTokens > 0 })
                 }

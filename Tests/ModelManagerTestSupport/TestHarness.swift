@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
+public import ModelManagerClient
 import ModelManagerCore
 import ModelManagerProviders
-public import ModelManagerClient
 public import ModelManagerServer
 public import ProviderEmulator
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A provider emulator and our server wired to it, both on port 0, torn down by `withTestServer`.
 public struct TestServer: Sendable {
@@ -22,7 +23,8 @@ public struct TestServer: Sendable {
     public var address: String { "127.0.0.1:\(server.grpcPort)" }
 
     public var clientConfiguration: ClientConfiguration {
-        var configuration = ClientConfiguration(serverAddress: address, jwtSecret: Secret(Self.jwtSecret), useTLS: false, timeout: .seconds(15))
+        var configuration = ClientConfiguration(
+            serverAddress: address, jwtSecret: Secret(Self.jwtSecret), useTLS: false, timeout: .seconds(15))
         // Retries in tests wait milliseconds, not the production second.
         configuration.retry.baseDelay = .milliseconds(20)
         return configuration
@@ -44,7 +46,9 @@ public func withTestServer<Result>(
     var configuration = try ServerConfiguration.load(file: nil, environment: [:])
     configuration.grpc.address = "127.0.0.1:0"
     configuration.http.address = "127.0.0.1:0"
-    let ledgerPath = FileManager.default.temporaryDirectory.appendingPathComponent("mm-test-\(UUID().uuidString).sqlite").path
+    let ledgerPath = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "mm-test-\(UUID().uuidString).sqlite"
+    ).path
     configuration.usage.database = .sqlite(path: ledgerPath)
     configuration.grpc.shutdownGrace = .seconds(1)
     configuration.auth.jwtSecrets = [.init(TestServer.jwtSecret), .init(TestServer.previousJWTSecret)]

@@ -16,17 +16,23 @@ import Testing
     }
 
     @Test func tokenCountsNearInt64MaxSaturate() throws {
-        let usage = try #require(Usage(json: ["prompt_tokens": .integer(.max), "completion_tokens": .integer(.max - 1), "total_tokens": .integer(.max)]))
+        let usage = try #require(
+            Usage(json: [
+                "prompt_tokens": .integer(.max), "completion_tokens": .integer(.max - 1),
+                "total_tokens": .integer(.max),
+            ]))
         #expect(usage.promptTokens == TokenCount.maximum)
         #expect(usage.totalTokens == 2 * TokenCount.maximum)
         #expect(Usage(promptTokens: -5, completionTokens: 3).promptTokens == 0)
     }
 
     @Test func retryAfterInfinityIsNoAdvice() {
-        let infinite = UpstreamFailure.fromHTTP(status: 429, body: nil, rawBody: "", provider: .openai, retryAfter: "inf")
+        let infinite = UpstreamFailure.fromHTTP(
+            status: 429, body: nil, rawBody: "", provider: .openai, retryAfter: "inf")
         #expect(infinite.code == .resourceExhausted)
         #expect(infinite.retryAfterSeconds == nil)
-        let absurd = UpstreamFailure.fromHTTP(status: 503, body: nil, rawBody: "", provider: .openai, retryAfter: "1e300")
+        let absurd = UpstreamFailure.fromHTTP(
+            status: 503, body: nil, rawBody: "", provider: .openai, retryAfter: "1e300")
         #expect(absurd.retryAfterSeconds == 3600)
     }
 
@@ -40,7 +46,8 @@ import Testing
 
     @Test func billingSubjectsUseASafeAlphabet() {
         var record = UsageRecord(
-            requestID: "r", orgID: "o", userID: "u", clientType: "c", provider: "openai", channel: "openai", invokeType: "chat-completions",
+            requestID: "r", orgID: "o", userID: "u", clientType: "c", provider: "openai", channel: "openai",
+            invokeType: "chat-completions",
             model: "gpt+4#x\r\n>*. y", usage: nil, cost: nil, latencyMilliseconds: 1, stream: false, success: true)
         #expect(record.billingSubject == "billing.usage.recorded.gpt_4_x______y")
         record.model = ""

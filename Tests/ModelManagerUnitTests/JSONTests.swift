@@ -3,7 +3,8 @@ import Testing
 
 @Suite struct JSONTests {
     @Test func integersAndDoublesStayApart() throws {
-        let value = try JSONValue(parsing: #"{"a": 7, "b": 7.0, "c": -1.5e3, "d": [true, null, "x\n\u00e9\ud83d\ude00"]}"#)
+        let value = try JSONValue(
+            parsing: #"{"a": 7, "b": 7.0, "c": -1.5e3, "d": [true, null, "x\n\u00e9\ud83d\ude00"]}"#)
         #expect(value["a"] == .integer(7))
         #expect(value["b"] == .double(7))
         #expect(value["c"] == .double(-1500))
@@ -13,7 +14,9 @@ import Testing
     }
 
     @Test func writerRoundTripsAndEscapes() throws {
-        let value: JSONValue = ["text": "quote \" backslash \\ tab \t ctrl \u{01}", "n": 3, "f": 0.25, "list": [nil, false]]
+        let value: JSONValue = [
+            "text": "quote \" backslash \\ tab \t ctrl \u{01}", "n": 3, "f": 0.25, "list": [nil, false],
+        ]
         let text = value.jsonText
         #expect(text == #"{"f":0.25,"list":[null,false],"n":3,"text":"quote \" backslash \\ tab \t ctrl \u0001"}"#)
         #expect(try JSONValue(parsing: text) == value)
@@ -43,7 +46,9 @@ import Testing
         #expect(output.text == #"[{"b":1, "a" : [ 2 ]}]"#)
     }
 
-    @Test(arguments: ["", "{", "[1,]", "{\"a\":}", "tru", "01", "1.", "\"\\x\"", "{} x", "\"\u{01}\"", "1e400", "[-1e999]"])
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\":}", "tru", "01", "1.", "\"\\x\"", "{} x", "\"\u{01}\"", "1e400", "[-1e999]",
+    ])
     func malformedInputIsRefused(_ text: String) {
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
     }

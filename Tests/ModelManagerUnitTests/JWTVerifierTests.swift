@@ -8,8 +8,10 @@ import Testing
     let verifier = JWTVerifier(secrets: [secret, "second-secret-0123456789abcdef012345"], leeway: .seconds(5))
 
     static func base64URL(_ text: String) -> String {
-        Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/", with: "_"
+        )
+        .replacingOccurrences(of: "=", with: "")
     }
 
     func failure(_ authorization: String?) -> String? {

@@ -7,8 +7,13 @@ import Testing
 @Suite struct ResilienceStateMachineTests {
     let policy = RetryPolicy(maximumRetries: 6, baseDelay: .seconds(1), maximumDelay: .seconds(60), jitter: 0.05)
 
-    func decide(_ status: ModelManagerError.Code, attempt: Int, remaining: Duration = .seconds(100), refresh: Bool = true, refreshed: Bool = false, yielded: Bool = false) -> RetryPolicy.Decision {
-        policy.decide(status: status, attempt: attempt, remaining: remaining, canRefreshToken: refresh, alreadyRefreshed: refreshed, streamYieldedChunks: yielded, random: 0)
+    func decide(
+        _ status: ModelManagerError.Code, attempt: Int, remaining: Duration = .seconds(100), refresh: Bool = true,
+        refreshed: Bool = false, yielded: Bool = false
+    ) -> RetryPolicy.Decision {
+        policy.decide(
+            status: status, attempt: attempt, remaining: remaining, canRefreshToken: refresh,
+            alreadyRefreshed: refreshed, streamYieldedChunks: yielded, random: 0)
     }
 
     @Test func retryCountsPerStatusFollowTheProtocolTable() {
@@ -22,7 +27,9 @@ import Testing
         #expect(retries(.deadlineExceeded) == 3)
         #expect(retries(.resourceExhausted) == 3)
         #expect(retries(.aborted) == 3)
-        for permanent: ModelManagerError.Code in [.invalidArgument, .permissionDenied, .notFound, .failedPrecondition, .internalError, .unimplemented] {
+        for permanent: ModelManagerError.Code in [
+            .invalidArgument, .permissionDenied, .notFound, .failedPrecondition, .internalError, .unimplemented,
+        ] {
             #expect(retries(permanent) == 0, "\(permanent)")
         }
     }
@@ -106,12 +113,16 @@ import Testing
         MODEL_CLIENT_HTTP_FALLBACK_URL="http://fallback:8080"
         MODEL_CLIENT_CIRCUIT_BREAKER_THRESHOLD=7 # trailing comment
         """.write(toFile: path, atomically: true, encoding: .utf8)
-        let configuration = try ClientConfiguration.fromEnvironment([
-            "MODEL_MANAGER_SERVER_ADDRESS": "from-env:2", "MODEL_CLIENT_RESILIENT_ENABLED": "true", "MODEL_CLIENT_FAST_FALLBACK_ENABLED": "true",
-            "MODEL_CLIENT_CIRCUIT_BREAKER_TIMEOUT": "30", "MODEL_CLIENT_FALLBACK_AFTER_RETRIES": "2",
-            "MODEL_CLIENT_IMMEDIATE_FALLBACK_ERRORS": "UNAVAILABLE,CANCELLED", "MODEL_CLIENT_NEVER_FALLBACK_ERRORS": "UNAUTHENTICATED",
-            "MODEL_MANAGER_SERVER_GRPC_MAX_RETRIES": "2", "MODEL_MANAGER_SERVER_GRPC_RETRY_DELAY": "0.5", "MODEL_CLIENT_STREAM_CHUNK_TIMEOUT": "9",
-        ], dotEnvFile: path)
+        let configuration = try ClientConfiguration.fromEnvironment(
+            [
+                "MODEL_MANAGER_SERVER_ADDRESS": "from-env:2", "MODEL_CLIENT_RESILIENT_ENABLED": "true",
+                "MODEL_CLIENT_FAST_FALLBACK_ENABLED": "true",
+                "MODEL_CLIENT_CIRCUIT_BREAKER_TIMEOUT": "30", "MODEL_CLIENT_FALLBACK_AFTER_RETRIES": "2",
+                "MODEL_CLIENT_IMMEDIATE_FALLBACK_ERRORS": "UNAVAILABLE,CANCELLED",
+                "MODEL_CLIENT_NEVER_FALLBACK_ERRORS": "UNAUTHENTICATED",
+                "MODEL_MANAGER_SERVER_GRPC_MAX_RETRIES": "2", "MODEL_MANAGER_SERVER_GRPC_RETRY_DELAY": "0.5",
+                "MODEL_CLIENT_STREAM_CHUNK_TIMEOUT": "9",
+            ], dotEnvFile: path)
         #expect(configuration.serverAddress == "from-env:2")
         #expect(configuration.resilience.httpFallbackURL == "http://fallback:8080")
         #expect(configuration.resilience.circuitBreakerThreshold == 7)
@@ -124,23 +135,37 @@ import Testing
         #expect(configuration.retry.baseDelay == .milliseconds(500))
         #expect(configuration.streamChunkTimeout == .seconds(9))
         #expect(throws: ClientConfiguration.Invalid.self) {
-            try ClientConfiguration.fromEnvironment(["MODEL_MANAGER_SERVER_ADDRESS": "h:1", "MODEL_CLIENT_NEVER_FALLBACK_ERRORS": "NOPE"], dotEnvFile: nil)
+            try ClientConfiguration.fromEnvironment(
+                ["MODEL_MANAGER_SERVER_ADDRESS": "h:1", "MODEL_CLIENT_NEVER_FALLBACK_ERRORS": "NOPE"], dotEnvFile: nil)
         }
     }
 
     @Test func buildersMakeEachProvidersNativeShape() {
         let user = UserContext(orgID: "o", userID: "u", clientType: "c")
-        let chat = ModelRequest.chat(model: "gpt-4o-mini", messages: [.system("be brief"), ChatMessage(role: "user", parts: [.text("what is this?"), .imageURL("data:image/png;base64,AAAA")])], user: user)
+        let chat = ModelRequest.chat(
+            model: "gpt-4o-mini",
+            messages: [
+                .system("be brief"),
+                ChatMessage(role: "user", parts: [.text("what is this?"), .imageURL("data:image/png;base64,AAAA")]),
+            ], user: user)
         #expect(chat.invokeType == .chatCompletions)
         #expect(chat.extra["messages"]?[0] == ["role": "system", "content": "be brief"])
         #expect(chat.extra["messages"]?[1]?["content"]?[1]?["image_url"]?["url"] == "data:image/png;base64,AAAA")
-        let claude = ModelRequest.anthropic(model: "claude-sonnet-4-5", messages: [ChatMessage(role: "user", parts: [.imageURL("data:image/jpeg;base64,BBBB")])], maxTokens: 64, user: user)
+        let claude = ModelRequest.anthropic(
+            model: "claude-sonnet-4-5",
+            messages: [ChatMessage(role: "user", parts: [.imageURL("data:image/jpeg;base64,BBBB")])], maxTokens: 64,
+            user: user)
         #expect(claude.extra["messages"]?[0]?["content"]?[0]?["source"]?["media_type"] == "image/jpeg")
         #expect(claude.extra["max_tokens"] == 64)
-        let gemini = ModelRequest.gemini(model: "gemini-2.0-flash", contents: [GeminiContent(parts: [.text("hi"), .fileURI(mimeType: "image/png", uri: "gs://b/x.png")])], config: ["temperature": 0.1], user: user)
+        let gemini = ModelRequest.gemini(
+            model: "gemini-2.0-flash",
+            contents: [GeminiContent(parts: [.text("hi"), .fileURI(mimeType: "image/png", uri: "gs://b/x.png")])],
+            config: ["temperature": 0.1], user: user)
         #expect(gemini.extra["contents"]?[0]?["parts"]?[1]?["file_data"]?["file_uri"] == "gs://b/x.png")
         #expect(gemini.channel == .aiStudio && gemini.invokeType == .generation)
-        let imagen = ModelRequest.image(provider: .google, channel: .vertexai, model: "imagen-4.0-generate-001", prompt: "fox", count: 2, user: user)
+        let imagen = ModelRequest.image(
+            provider: .google, channel: .vertexai, model: "imagen-4.0-generate-001", prompt: "fox", count: 2, user: user
+        )
         #expect(imagen.invokeType == .imageGeneration && imagen.extra["number_of_images"] == 2)
     }
 }

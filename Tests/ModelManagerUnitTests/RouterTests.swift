@@ -1,12 +1,20 @@
 import ModelManagerCore
 import ModelManagerProviders
+import Synchronization
 import Testing
 
 @Suite struct RouterTests {
     struct RecordingAdapter: ProviderAdapter {
-        var invokeTypes: [InvokeType: InvokeType] = [.chatCompletions: .chatCompletions, .generation: .responses, .responses: .responses]
-        func inferInvokeType(model: String, extra: [String: JSONValue]) -> InvokeType? { extra["input"] != nil ? .responses : .chatCompletions }
-        func invoke(_ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext, emit: ChunkSink) async throws {}
+        var invokeTypes: [InvokeType: InvokeType] = [
+            .chatCompletions: .chatCompletions, .generation: .responses, .responses: .responses,
+        ]
+        func inferInvokeType(model: String, extra: [String: JSONValue]) -> InvokeType? {
+            extra["input"] != nil ? .responses : .chatCompletions
+        }
+        func invoke(
+            _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
+            emit: ChunkSink
+        ) async throws {}
     }
 
     static let environment = [
@@ -14,12 +22,22 @@ import Testing
     ]
 
     func router(aliases: [ModelAlias] = [], pool: CredentialPool = CredentialPool()) -> Router {
-        let registry = AdapterRegistry(adapters: Dictionary(uniqueKeysWithValues: ProviderSettings.Kind.all.map { ($0, RecordingAdapter() as any ProviderAdapter) }))
-        return Router(settings: ProviderSettings.defaults(environment: Self.environment), registry: registry, aliases: aliases, pool: pool)
+        let registry = AdapterRegistry(
+            adapters: Dictionary(
+                uniqueKeysWithValues: ProviderSettings.Kind.all.map { ($0, RecordingAdapter() as any ProviderAdapter) })
+        )
+        return Router(
+            settings: ProviderSettings.defaults(environment: Self.environment), registry: registry, aliases: aliases,
+            pool: pool)
     }
 
-    func request(_ provider: Provider, channel: Channel = .normal, invokeType: InvokeType = .chatCompletions, extra: [String: JSONValue] = [:]) -> ModelRequest {
-        ModelRequest(provider: provider, channel: channel, invokeType: invokeType, extra: ["model": "gpt-4o-mini"].merging(extra) { _, new in new })
+    func request(
+        _ provider: Provider, channel: Channel = .normal, invokeType: InvokeType = .chatCompletions,
+        extra: [String: JSONValue] = [:]
+    ) -> ModelRequest {
+        ModelRequest(
+            provider: provider, channel: channel, invokeType: invokeType,
+            extra: ["model": "gpt-4o-mini"].merging(extra) { _, new in new })
     }
 
     @Test func channelDefaultsAndEnvironmentOverrides() throws {
@@ -43,10 +61,15 @@ import Testing
         let calls: CallLog
         var invokeTypes: [InvokeType: InvokeType] { [.chatCompletions: .chatCompletions] }
         func inferInvokeType(model: String, extra: [String: JSONValue]) -> InvokeType? { .chatCompletions }
-        func invoke(_ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext, emit: ChunkSink) async throws {
+        func invoke(
+            _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
+            emit: ChunkSink
+        ) async throws {
             guard case .apiKey(let key) = target.credential else { return }
             calls.append(key.revealed)
-            if key.revealed == "sk-one" { throw ModelManagerError(.resourceExhausted, "rate limited", retryAfterSeconds: 60) }
+            if key.revealed == "sk-one" {
+                throw ModelManagerError(.resourceExhausted, "rate limited", retryAfterSeconds: 60)
+            }
             try await emit(ResponseChunk(content: "ok", usage: Usage(promptTokens: 1, completionTokens: 1)))
         }
     }
@@ -54,10 +77,13 @@ import Testing
     @Test func aRateLimitedKeyIsSkippedAndCoolsDown() async throws {
         let calls = CallLog()
         let registry = AdapterRegistry(adapters: [.openAI: RateLimitedKeyAdapter(calls: calls)])
-        let invoker = Invoker(router: Router(settings: ProviderSettings.defaults(environment: Self.environment), registry: registry))
+        let invoker = Invoker(
+            router: Router(settings: ProviderSettings.defaults(environment: Self.environment), registry: registry))
         for _ in 0..<4 {
             let collected = CallLog()
-            try await invoker.invoke(request(.openai), context: InvocationContext(requestID: "r")) { chunk in collected.append(chunk.content) }
+            try await invoker.invoke(request(.openai), context: InvocationContext(requestID: "r")) { chunk in
+                collected.append(chunk.content)
+            }
             #expect(collected.entries == ["ok"])
         }
         // sk-one was tried once, answered 429 and cooled down; every later call went to sk-two first.
@@ -70,22 +96,34 @@ import Testing
             let calls: CallLog
             var invokeTypes: [InvokeType: InvokeType] { [.chatCompletions: .chatCompletions] }
             func inferInvokeType(model: String, extra: [String: JSONValue]) -> InvokeType? { nil }
-            func invoke(_ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext, emit: ChunkSink) async throws {
+            func invoke(
+                _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
+                emit: ChunkSink
+            ) async throws {
                 calls.append("called")
                 throw ModelManagerError(.invalidArgument, "bad request")
             }
         }
         let calls = CallLog()
-        let invoker = Invoker(router: Router(settings: ProviderSettings.defaults(environment: Self.environment), registry: AdapterRegistry(adapters: [.openAI: Refusing(calls: calls)])))
-        await #expect(throws: ModelManagerError.self) { try await invoker.invoke(request(.openai), context: InvocationContext(requestID: "r")) { _ in } }
+        let invoker = Invoker(
+            router: Router(
+                settings: ProviderSettings.defaults(environment: Self.environment),
+                registry: AdapterRegistry(adapters: [.openAI: Refusing(calls: calls)])))
+        await #expect(throws: ModelManagerError.self) {
+            try await invoker.invoke(request(.openai), context: InvocationContext(requestID: "r")) { _ in }
+        }
         #expect(calls.entries.count == 1)
     }
 
     @Test func googleDefaultChannelIsTheConfiguredOne() throws {
-        let attempts = try router().plan(ModelRequest(provider: .google, invokeType: .generation, extra: ["model": "gemini-2.0-flash"]))
+        let attempts = try router().plan(
+            ModelRequest(provider: .google, invokeType: .generation, extra: ["model": "gemini-2.0-flash"]))
         #expect(attempts.first?.target.settings.kind == .googleAIStudio)
         let vertex = #expect(throws: ModelManagerError.self) {
-            try router().plan(ModelRequest(provider: .google, channel: .vertexai, invokeType: .generation, extra: ["model": "gemini-2.0-flash"]))
+            try router().plan(
+                ModelRequest(
+                    provider: .google, channel: .vertexai, invokeType: .generation, extra: ["model": "gemini-2.0-flash"]
+                ))
         }
         #expect(vertex?.code == .failedPrecondition)
         #expect(vertex?.message.contains("GOOGLE_APPLICATION_CREDENTIALS") == true)
@@ -93,7 +131,8 @@ import Testing
 
     @Test func invokeTypeAliasesAndInference() throws {
         #expect(try router().plan(request(.openai, invokeType: .generation)).first?.invokeType == .responses)
-        #expect(try router().plan(request(.openai, invokeType: "", extra: ["input": "hi"])).first?.invokeType == .responses)
+        #expect(
+            try router().plan(request(.openai, invokeType: "", extra: ["input": "hi"])).first?.invokeType == .responses)
         let error = #expect(throws: ModelManagerError.self) { try router().plan(request(.openai, invokeType: "video")) }
         #expect(error?.message.contains("'video'") == true)
         #expect(error?.message.contains("chat-completions") == true)
@@ -106,8 +145,11 @@ import Testing
     }
 
     @Test func aliasExpandsToEveryTargetInOrder() throws {
-        let alias = ModelAlias(name: "smart", targets: [.init(provider: .openai, model: "gpt-4o"), .init(provider: .google, model: "gemini-2.0-flash")])
-        let attempts = try router(aliases: [alias]).plan(ModelRequest(provider: .openai, invokeType: "", extra: ["model": "smart", "input": "x"]))
+        let alias = ModelAlias(
+            name: "smart",
+            targets: [.init(provider: .openai, model: "gpt-4o"), .init(provider: .google, model: "gemini-2.0-flash")])
+        let attempts = try router(aliases: [alias]).plan(
+            ModelRequest(provider: .openai, invokeType: "", extra: ["model": "smart", "input": "x"]))
         #expect(attempts.map(\.request.provider) == [.openai, .openai, .google])
         #expect(attempts.map(\.request.model) == ["gpt-4o", "gpt-4o", "gemini-2.0-flash"])
     }
@@ -119,8 +161,6 @@ import Testing
         #expect("\(Credential.apiKey(secret))" == "key …-123")
     }
 }
-
-import Synchronization
 
 final class CallLog: Sendable {
     private let log = Mutex<[String]>([])

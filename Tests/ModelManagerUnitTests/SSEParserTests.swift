@@ -13,18 +13,22 @@ import Testing
                 events += try parser.feed(bytes[index..<min(index + size, bytes.count)])
                 index += size
             }
-            #expect(events == [
-                .init(name: nil, data: "{\"a\":1}"),
-                .init(name: "message_start", data: "one\ntwo"),
-                .init(name: nil, data: "[DONE]"),
-            ])
+            #expect(
+                events == [
+                    .init(name: nil, data: "{\"a\":1}"),
+                    .init(name: "message_start", data: "one\ntwo"),
+                    .init(name: nil, data: "[DONE]"),
+                ])
             #expect(!parser.hasPartialEvent)
         }
     }
 
     @Test func crlfLineEndings() throws {
         var parser = SSEParser()
-        #expect(try parser.feed(Array("data: x\r\n\r\ndata:y\r\r".utf8)) == [.init(name: nil, data: "x"), .init(name: nil, data: "y")])
+        #expect(
+            try parser.feed(Array("data: x\r\n\r\ndata:y\r\r".utf8)) == [
+                .init(name: nil, data: "x"), .init(name: nil, data: "y"),
+            ])
     }
 
     @Test func crlfPairsSplitAcrossChunksEndOneLine() throws {

@@ -18,7 +18,9 @@ import Testing
         return bytes
     }
 
-    static func field(_ number: Int, _ payload: [UInt8]) -> [UInt8] { varint(number << 3 | 2) + varint(payload.count) + payload }
+    static func field(_ number: Int, _ payload: [UInt8]) -> [UInt8] {
+        varint(number << 3 | 2) + varint(payload.count) + payload
+    }
     static func string(_ number: Int, _ text: [UInt8]) -> [UInt8] { field(number, text) }
 
     /// A request item whose `extra` is `{"x": value}`.
@@ -34,12 +36,15 @@ import Testing
     }
 
     static func decode(_ bytes: [UInt8]) throws -> ModelRequest {
-        try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeRequestItem(buffer) }
+        try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeRequestItem(buffer)
+        }
     }
 
     @Test func nestingDeeperThanTheLimitIsRefusedBeforeDecoding() throws {
         // 4,500 levels overflowed protobuf-c's recursion on a worker thread's stack.
-        let error = #expect(throws: ModelManagerError.self) { try Self.decode(Self.item(extraValue: Self.nestedLists(depth: 4_500))) }
+        let error = #expect(throws: ModelManagerError.self) {
+            try Self.decode(Self.item(extraValue: Self.nestedLists(depth: 4_500)))
+        }
         #expect(error?.code == .invalidArgument)
         #expect(error?.message.contains("nests deeper than 64 levels") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("extra.x[0][0]") == true, "\(error?.message ?? "")")
@@ -59,13 +64,16 @@ import Testing
     }
 
     @Test func nulInAFieldIsRefusedNamingIt() {
-        let error = #expect(throws: ModelManagerError.self) { try Self.decode(Self.item(extraValue: [], orgID: Array("ac\u{0}me".utf8))) }
+        let error = #expect(throws: ModelManagerError.self) {
+            try Self.decode(Self.item(extraValue: [], orgID: Array("ac\u{0}me".utf8)))
+        }
         #expect(error?.message == "field 'org_id' contains a NUL character")
     }
 
     @Test func nulDeepInExtraIsNamedByItsPath() {
         // extra = {"x": [{"content": "a\0b"}]}
-        let inner = Self.field(1, Self.string(1, Array("content".utf8)) + Self.field(2, Self.string(3, [0x61, 0, 0x62])))
+        let inner = Self.field(
+            1, Self.string(1, Array("content".utf8)) + Self.field(2, Self.string(3, [0x61, 0, 0x62])))
         let list = Self.field(6, Self.field(1, Self.field(5, inner)))
         let error = #expect(throws: ModelManagerError.self) { try Self.decode(Self.item(extraValue: list)) }
         #expect(error?.message == "field 'extra.x[0].content' contains a NUL character", "\(error?.message ?? "")")
@@ -76,7 +84,9 @@ import Testing
         let bad = Self.item(extraValue: [], orgID: [0x6F, 0])
         let batch = Self.field(1, good) + Self.field(1, good) + Self.field(1, bad)
         let error = #expect(throws: ModelManagerError.self) {
-            try batch.withUnsafeBytes { buffer throws(ModelManagerError) in try ModelServiceCodec.decodeBatchRequest(buffer) }
+            try batch.withUnsafeBytes { buffer throws(ModelManagerError) in
+                try ModelServiceCodec.decodeBatchRequest(buffer)
+            }
         }
         #expect(error?.message == "field 'items[2].org_id' contains a NUL character", "\(error?.message ?? "")")
     }

@@ -25,7 +25,9 @@ final class OutageDatabase: SQLDatabase {
     }
 
     func read(_ statement: SQLStatement) async throws -> [[SQLValue]] { try await base.read(statement) }
-    func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] { try await base.writeReturning(statement) }
+    func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] {
+        try await base.writeReturning(statement)
+    }
     func migrate(_ migrations: [Migration]) async throws { try await base.migrate(migrations) }
     func close() async { await base.close() }
 }
@@ -63,7 +65,8 @@ final class OutageDatabase: SQLDatabase {
 
     @Test func recordsStillPendingAtShutdownAreSpilledAndReplayedAtStart() async throws {
         let (repository, database) = try await Self.repository()
-        let spill = FileManager.default.temporaryDirectory.appendingPathComponent("spill-\(UUID().uuidString).jsonl").path
+        let spill = FileManager.default.temporaryDirectory.appendingPathComponent("spill-\(UUID().uuidString).jsonl")
+            .path
         let ledger = UsageLedger(
             repository: repository, mode: .buffered(capacity: 100), spillFile: spill, shutdownGrace: .milliseconds(300),
             logger: Logger(label: "ledger-fault-tests"))
@@ -85,7 +88,9 @@ final class OutageDatabase: SQLDatabase {
         #expect(!FileManager.default.fileExists(atPath: spill))
         #expect(try await repository.backlog()["nats"] == 5, "their billing events ride the outbox as usual")
         // Replaying again (a crash after the insert, before the file was removed) adds nothing.
-        let again = UsageLedger(repository: repository, mode: .buffered(capacity: 100), spillFile: spill, logger: Logger(label: "ledger-fault-tests"))
+        let again = UsageLedger(
+            repository: repository, mode: .buffered(capacity: 100), spillFile: spill,
+            logger: Logger(label: "ledger-fault-tests"))
         try await RunningParts([again]).stop()
         #expect(try await repository.summary(UsageFilter()).calls == 5)
     }
@@ -110,9 +115,15 @@ final class OutageDatabase: SQLDatabase {
         let repository = try await backend.repository(sinks: ["mqtt"])
         try await repository.insert((0..<300).map { record("shared\($0)", at: Date()) })
         let publishers = [RecordingPublisher(sink: "mqtt"), RecordingPublisher(sink: "mqtt")]
-        let relays = publishers.map { OutboxRelay(repository: repository, publishers: [$0], logger: Logger(label: "relay-tests"), pollInterval: .milliseconds(20)) }
+        let relays = publishers.map {
+            OutboxRelay(
+                repository: repository, publishers: [$0], logger: Logger(label: "relay-tests"),
+                pollInterval: .milliseconds(20))
+        }
         let running = RunningParts(relays)
-        for _ in 0..<250 where try await repository.backlog()["mqtt", default: 0] > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<250 where try await repository.backlog()["mqtt", default: 0] > 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         try await running.stop()
         let all = publishers.flatMap { $0.published.withLock { $0 } }
         #expect(all.count == 300, "each row once: MQTT subscribers have no broker-side de-duplication")
@@ -122,11 +133,17 @@ final class OutageDatabase: SQLDatabase {
     @Test(arguments: Backend.allCases)
     func aRowTheBrokerRefusesForGoodIsSetAsideWithoutHoldingTheOthers(_ backend: Backend) async throws {
         let repository = try await backend.repository(sinks: ["nats"])
-        try await repository.insert([record("before", at: Date()), record("refused", model: "refused", at: Date()), record("after", at: Date())])
+        try await repository.insert([
+            record("before", at: Date()), record("refused", model: "refused", at: Date()), record("after", at: Date()),
+        ])
         let publisher = RecordingPublisher(sink: "nats")
-        let relay = OutboxRelay(repository: repository, publishers: [publisher], logger: Logger(label: "relay-tests"), pollInterval: .milliseconds(20))
+        let relay = OutboxRelay(
+            repository: repository, publishers: [publisher], logger: Logger(label: "relay-tests"),
+            pollInterval: .milliseconds(20))
         let running = RunningParts([relay])
-        for _ in 0..<250 where try await repository.backlog()["nats", default: 0] > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<250 where try await repository.backlog()["nats", default: 0] > 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         try await running.stop()
         #expect(Set(publisher.published.withLock { $0 }) == ["before", "after"])
         let setAside = try await repository.failedOutboxRows(sink: "nats")

@@ -15,7 +15,9 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
         let database: any SQLDatabase
         switch self {
         case .sqlite:
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString).sqlite").path
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "ledger-\(UUID().uuidString).sqlite"
+            ).path
             database = try SQLiteDatabase(path: path)
         case .postgres:
             let url = try #require(
@@ -42,13 +44,16 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
 }
 
 func record(
-    _ id: String, user: String = "u1", org: String = "o1", model: String = "gpt-4o-mini", prompt: Int = 10, completion: Int = 5,
+    _ id: String, user: String = "u1", org: String = "o1", model: String = "gpt-4o-mini", prompt: Int = 10,
+    completion: Int = 5,
     cached: Int = 0, reasoning: Int = 0, cost: Double? = 0.001, success: Bool = true, at date: Date
 ) -> UsageRecord {
     UsageRecord(
-        id: id, requestID: "req-\(id)", orgID: org, userID: user, clientType: "tests", provider: "openai", channel: "openai",
+        id: id, requestID: "req-\(id)", orgID: org, userID: user, clientType: "tests", provider: "openai",
+        channel: "openai",
         invokeType: "chat-completions", model: model,
-        usage: Usage(promptTokens: prompt, completionTokens: completion, cachedTokens: cached, reasoningTokens: reasoning),
+        usage: Usage(
+            promptTokens: prompt, completionTokens: completion, cachedTokens: cached, reasoningTokens: reasoning),
         cost: cost, latencyMilliseconds: 12, timeToFirstTokenMilliseconds: 3, stream: false, success: success,
         error: success ? nil : "unavailable: upstream down", metadata: ["x-user-ip": "10.0.0.1"], createdAt: date)
 }
@@ -79,7 +84,9 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
         #expect(try await repository.pending(sink: "nats", limit: 10).map(\.recordID) == ["b"])
         #expect(try await repository.backlog() == ["nats": 1, "mqtt": 2])
         // A duplicate id is refused whole: nothing half-written.
-        await #expect(throws: (any Error).self) { try await repository.insert([record("c", at: Date()), record("a", at: Date())]) }
+        await #expect(throws: (any Error).self) {
+            try await repository.insert([record("c", at: Date()), record("a", at: Date())])
+        }
         #expect(try await repository.records(requestIDs: ["req-c"]).isEmpty)
         // Migrating again is a no-op.
         try await repository.migrate()
@@ -89,10 +96,18 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
     func summariesBreakdownsAndFilters(_ backend: Backend) async throws {
         let repository = try await backend.repository()
         try await repository.insert([
-            record("1", user: "alice", org: "acme", model: "gpt-4o", prompt: 100, completion: 50, cached: 20, reasoning: 5, cost: 0.5, at: date("2026-03-01T00:00:00Z")),
-            record("2", user: "alice", org: "acme", model: "gpt-4o-mini", prompt: 10, completion: 5, cost: 0.01, at: date("2026-03-01T23:59:59Z")),
-            record("3", user: "bob", org: "beta", model: "claude-sonnet-4-5", prompt: 40, completion: 60, cost: nil, success: false, at: date("2026-03-02T00:00:00Z")),
-            record("4", user: "bob", org: "acme", model: "gpt-4o", prompt: 1, completion: 1, cost: 0.25, at: date("2026-04-01T00:00:00Z")),
+            record(
+                "1", user: "alice", org: "acme", model: "gpt-4o", prompt: 100, completion: 50, cached: 20, reasoning: 5,
+                cost: 0.5, at: date("2026-03-01T00:00:00Z")),
+            record(
+                "2", user: "alice", org: "acme", model: "gpt-4o-mini", prompt: 10, completion: 5, cost: 0.01,
+                at: date("2026-03-01T23:59:59Z")),
+            record(
+                "3", user: "bob", org: "beta", model: "claude-sonnet-4-5", prompt: 40, completion: 60, cost: nil,
+                success: false, at: date("2026-03-02T00:00:00Z")),
+            record(
+                "4", user: "bob", org: "acme", model: "gpt-4o", prompt: 1, completion: 1, cost: 0.25,
+                at: date("2026-04-01T00:00:00Z")),
         ])
         let all = try await repository.summary(UsageFilter())
         #expect(all.promptTokens == 151)
@@ -107,7 +122,8 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
 
         let alice = try await repository.summary(UsageFilter(userID: "alice"))
         #expect(alice.calls == 2 && alice.totalTokens == 165)
-        let march1 = try await repository.summary(UsageFilter(start: date("2026-03-01T00:00:00Z"), end: date("2026-03-01T23:59:59Z")))
+        let march1 = try await repository.summary(
+            UsageFilter(start: date("2026-03-01T00:00:00Z"), end: date("2026-03-01T23:59:59Z")))
         #expect(march1.calls == 2)
         let acme = try await repository.summary(UsageFilter(orgID: "acme"))
         #expect(acme.calls == 3)
@@ -151,7 +167,10 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
         for index in 0..<7 {
             let user = index % 2 == 0 ? "even" : "odd"
             let model = index < 3 ? "gpt-4o-mini" : "gemini-2.0-flash"
-            records.append(record("r\(index)", user: user, model: model, success: index != 6, at: base.addingTimeInterval(Double(index) * 60)))
+            records.append(
+                record(
+                    "r\(index)", user: user, model: model, success: index != 6,
+                    at: base.addingTimeInterval(Double(index) * 60)))
         }
         try await repository.insert(records)
         let first = try await repository.list(UsageFilter(), page: 1, pageSize: 3)
@@ -165,7 +184,8 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
         #expect(exact.records.count == 7)
         #expect(try await repository.list(UsageFilter(model: "GEMINI"), page: 1, pageSize: 10).total == 4)
         #expect(try await repository.list(UsageFilter(userID: "odd"), page: 1, pageSize: 10).total == 3)
-        #expect(try await repository.list(UsageFilter(success: false), page: 1, pageSize: 10).records.map(\.id) == ["r6"])
+        #expect(
+            try await repository.list(UsageFilter(success: false), page: 1, pageSize: 10).records.map(\.id) == ["r6"])
         let window = UsageFilter(start: base.addingTimeInterval(60), end: base.addingTimeInterval(180))
         #expect(try await repository.list(window, page: 1, pageSize: 10).records.map(\.id) == ["r3", "r2", "r1"])
     }
@@ -216,7 +236,8 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
     @Test(arguments: Backend.allCases)
     func bufferedModeFlushesOnShutdown(_ backend: Backend) async throws {
         let repository = try await backend.repository()
-        let ledger = UsageLedger(repository: repository, mode: .buffered(capacity: 1000), logger: Logger(label: "ledger-tests"))
+        let ledger = UsageLedger(
+            repository: repository, mode: .buffered(capacity: 1000), logger: Logger(label: "ledger-tests"))
         let running = RunningParts([ledger])
         for index in 0..<250 { await ledger.record(record("b\(index)", at: Date())) }
         try await running.stop()
@@ -229,15 +250,19 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
     @Test func costsFromThePriceTable() {
         let prices = PriceTable(logger: Logger(label: "prices"))
         // gpt-4o-mini: 0.15 in, 0.075 cached in, 0.60 out per 1M.
-        let cost = prices.cost(of: Usage(promptTokens: 1_000_000, completionTokens: 1_000_000, cachedTokens: 400_000), model: "gpt-4o-mini-2024-07-18")
+        let cost = prices.cost(
+            of: Usage(promptTokens: 1_000_000, completionTokens: 1_000_000, cachedTokens: 400_000),
+            model: "gpt-4o-mini-2024-07-18")
         #expect(cost.map { abs($0 - (0.6 * 0.15 + 0.4 * 0.075 + 0.60)) < 1e-9 } == true)
         #expect(prices.cost(of: Usage(promptTokens: 0, completionTokens: 0, imageCount: 3), model: "dall-e-3") == 0.12)
         #expect(prices.cost(of: Usage(promptTokens: 10, completionTokens: 10), model: "no-such-model") == nil)
     }
 
     @Test func priceFileOverridesAndExtendsTheDefaults() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("prices-\(UUID().uuidString).json").path
-        try #"{"currency": "EUR", "models": {"house-model": {"input": 1, "output": 2}, "gpt-4o-mini": {"input": 10, "output": 20}}}"#
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("prices-\(UUID().uuidString).json")
+            .path
+        try
+            #"{"currency": "EUR", "models": {"house-model": {"input": 1, "output": 2}, "gpt-4o-mini": {"input": 10, "output": 20}}}"#
             .write(toFile: path, atomically: true, encoding: .utf8)
         let prices = try PriceTable.load(file: path, logger: Logger(label: "prices"))
         #expect(prices.currency == "EUR")
@@ -248,8 +273,9 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
 
     @Test func relayBackoffDoublesToItsCapAndResets() {
         var backoff = RelayBackoff(initial: .milliseconds(100), maximum: .milliseconds(700))
-        #expect([backoff.failed(), backoff.failed(), backoff.failed(), backoff.failed(), backoff.failed()]
-            == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(700), .milliseconds(700)])
+        #expect(
+            [backoff.failed(), backoff.failed(), backoff.failed(), backoff.failed(), backoff.failed()]
+                == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(700), .milliseconds(700)])
         backoff.succeeded()
         #expect(backoff.failed() == .milliseconds(100))
     }

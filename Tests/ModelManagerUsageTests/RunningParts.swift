@@ -34,7 +34,9 @@ final class StandalonePostgres: SQLDatabase {
     var dialect: SQLDialect { base.dialect }
     func write(_ statements: [SQLStatement]) async throws { try await base.write(statements) }
     func read(_ statement: SQLStatement) async throws -> [[SQLValue]] { try await base.read(statement) }
-    func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] { try await base.writeReturning(statement) }
+    func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] {
+        try await base.writeReturning(statement)
+    }
     func migrate(_ migrations: [Migration]) async throws { try await base.migrate(migrations) }
     func close() async { try? await pool.stop() }
 }

@@ -12,11 +12,15 @@ public struct AnthropicAdapter: ProviderAdapter {
 
     public func inferInvokeType(model: String, extra: [String: JSONValue]) -> InvokeType? { .messages }
 
-    public func invoke(_ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext, emit: ChunkSink) async throws {
+    public func invoke(
+        _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
+        emit: ChunkSink
+    ) async throws {
         let provider = request.provider
         try RequestParameters.requireContent("messages", in: request.extra)
         guard request.extra["max_tokens"] != nil else {
-            throw ModelManagerError(.invalidArgument, "missing required parameter 'max_tokens' in extra (Anthropic requires it)")
+            throw ModelManagerError(
+                .invalidArgument, "missing required parameter 'max_tokens' in extra (Anthropic requires it)")
         }
         var body = try RequestParameters.body(from: request.extra, integerKeys: Self.integerKeys)
         body["stream"] = .bool(request.stream)
@@ -26,13 +30,17 @@ public struct AnthropicAdapter: ProviderAdapter {
             headers.append((name, value))
         }
         let call = UpstreamHTTP.Call(
-            url: try RequestParameters.url("\(target.baseURL)/v1/messages", extra: request.extra), headers: headers, body: .object(body),
+            url: try RequestParameters.url("\(target.baseURL)/v1/messages", extra: request.extra), headers: headers,
+            body: .object(body),
             timeout: try RequestParameters.timeout(from: request.extra))
         let response = try await http.send(call, provider: provider, context: context)
         guard request.stream else {
             let answer = try await http.readJSON(response, provider: provider, context: context)
             let message = answer.value
-            try await emit(ResponseChunk(content: Self.text(of: message), usage: Self.usage(message["usage"]), rawResponse: answer.raw).final)
+            try await emit(
+                ResponseChunk(
+                    content: Self.text(of: message), usage: Self.usage(message["usage"]), rawResponse: answer.raw
+                ).final)
             return
         }
         var decoder = StreamDecoder(provider: provider)
@@ -40,7 +48,9 @@ public struct AnthropicAdapter: ProviderAdapter {
     }
 
     static func text(of message: JSONValue) -> String {
-        (message["content"]?.arrayValue ?? []).filter { $0["type"]?.stringValue == "text" }.compactMap { $0["text"]?.stringValue }.joined()
+        (message["content"]?.arrayValue ?? []).filter { $0["type"]?.stringValue == "text" }.compactMap {
+            $0["text"]?.stringValue
+        }.joined()
     }
 
     /// Anthropic's `input_tokens` excludes cache reads and writes; the prompt is all three.
@@ -86,7 +96,8 @@ public struct AnthropicAdapter: ProviderAdapter {
                 usage = message["usage"]?.objectValue ?? [:]
             case "content_block_delta":
                 if let text = payload["delta"]?["text"]?.stringValue {
-                    return text.isEmpty ? nil : ResponseChunk(content: text, rawResponse: RawJSON(validated: event.data))
+                    return text.isEmpty
+                        ? nil : ResponseChunk(content: text, rawResponse: RawJSON(validated: event.data))
                 }
                 return ResponseChunk(content: "", rawResponse: RawJSON(validated: event.data))
             case "content_block_start":
@@ -110,7 +121,8 @@ public struct AnthropicAdapter: ProviderAdapter {
         var finalChunk: ResponseChunk {
             var raw = message
             raw["usage"] = .object(usage)
-            return ResponseChunk(content: "", usage: AnthropicAdapter.usage(.object(usage)), rawResponse: RawJSON(.object(raw)))
+            return ResponseChunk(
+                content: "", usage: AnthropicAdapter.usage(.object(usage)), rawResponse: RawJSON(.object(raw)))
         }
     }
 }

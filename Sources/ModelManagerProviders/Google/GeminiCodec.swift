@@ -4,8 +4,12 @@ import ModelManagerCore
 /// the answer's text and usage. Shared by AI Studio and Vertex AI.
 enum GeminiCodec {
     /// GenerateContentConfig keys that sit at the top of the REST body; the rest go in `generationConfig`.
-    static let topLevelConfigKeys: Set<String> = ["system_instruction", "tools", "tool_config", "safety_settings", "cached_content", "labels"]
-    static let integerKeys: Set<String> = ["maxOutputTokens", "candidateCount", "topK", "seed", "thinkingBudget", "logprobs"]
+    static let topLevelConfigKeys: Set<String> = [
+        "system_instruction", "tools", "tool_config", "safety_settings", "cached_content", "labels",
+    ]
+    static let integerKeys: Set<String> = [
+        "maxOutputTokens", "candidateCount", "topK", "seed", "thinkingBudget", "logprobs",
+    ]
     static let ignoredConfigKeys: Set<String> = ["http_options", "automatic_function_calling"]
 
     static func body(_ extra: [String: JSONValue]) throws(ModelManagerError) -> JSONValue {
@@ -43,8 +47,11 @@ enum GeminiCodec {
         switch value {
         case .string(let text):
             return [["role": "user", "parts": [["text": .string(text)]]]]
-        case .array(let items) where items.allSatisfy({ $0.stringValue != nil || ($0["parts"] == nil && $0["role"] == nil) }):
-            let parts = items.map { item -> JSONValue in item.stringValue.map { ["text": .string($0)] } ?? camelCased(item) }
+        case .array(let items)
+        where items.allSatisfy({ $0.stringValue != nil || ($0["parts"] == nil && $0["role"] == nil) }):
+            let parts = items.map { item -> JSONValue in
+                item.stringValue.map { ["text": .string($0)] } ?? camelCased(item)
+            }
             return [["role": "user", "parts": .array(parts)]]
         case .array(let items):
             return .array(items.map(camelCased))
@@ -87,7 +94,9 @@ enum GeminiCodec {
                     continue
                 }
                 // Free-form maps keep their keys: function arguments, response schemas, labels.
-                let keepsKeys = ["args", "properties", "response", "labels", "parameters", "responseSchema", "response_schema"].contains(key)
+                let keepsKeys = [
+                    "args", "properties", "response", "labels", "parameters", "responseSchema", "response_schema",
+                ].contains(key)
                 result[camelCase(key)] = keepsKeys ? inner : camelCased(inner)
             }
             return .object(result)
@@ -135,9 +144,13 @@ enum GeminiCodec {
             if let failure = reportedError(in: payload, provider: provider) { throw failure }
             if let reported = GeminiCodec.usage(payload["usageMetadata"]) { usage = reported }
             last = RawJSON(validated: event.data)
-            if let reason = payload["candidates"]?[0]?["finishReason"]?.stringValue, !reason.isEmpty { isComplete = true }
+            if let reason = payload["candidates"]?[0]?["finishReason"]?.stringValue, !reason.isEmpty {
+                isComplete = true
+            }
             let text = GeminiCodec.text(of: payload)
-            let hasCall = (payload["candidates"]?[0]?["content"]?["parts"]?.arrayValue ?? []).contains { $0["functionCall"] != nil }
+            let hasCall = (payload["candidates"]?[0]?["content"]?["parts"]?.arrayValue ?? []).contains {
+                $0["functionCall"] != nil
+            }
             return text.isEmpty && !hasCall ? nil : ResponseChunk(content: text, rawResponse: last)
         }
 
@@ -156,7 +169,8 @@ enum ImagenCodec {
 
     static func body(_ extra: [String: JSONValue]) throws(ModelManagerError) -> JSONValue {
         guard let prompt = extra["prompt"]?.stringValue, !prompt.isEmpty else {
-            throw ModelManagerError(.invalidArgument, "missing required parameter 'prompt' in extra (a non-empty string)")
+            throw ModelManagerError(
+                .invalidArgument, "missing required parameter 'prompt' in extra (a non-empty string)")
         }
         var source = extra
         if case .object(let config) = extra["config"] { source.merge(config) { _, new in new } }
@@ -164,7 +178,9 @@ enum ImagenCodec {
         var outputOptions: [String: JSONValue] = [:]
         for (key, value) in source where !value.isNull {
             if let name = parameterNames[key] {
-                parameters[name] = name == "sampleCount" || name == "seed" ? try RequestParameters.coerced(key, value, integerKeys: [key]) : value
+                parameters[name] =
+                    name == "sampleCount" || name == "seed"
+                    ? try RequestParameters.coerced(key, value, integerKeys: [key]) : value
             } else if key == "output_mime_type" {
                 outputOptions["mimeType"] = value
             } else if key == "output_compression_quality" {
@@ -177,8 +193,12 @@ enum ImagenCodec {
 
     static func answer(_ answer: UpstreamJSON) -> ResponseChunk {
         let json = answer.value
-        let images = (json["predictions"]?.arrayValue ?? []).filter { $0["bytesBase64Encoded"] != nil || $0["gcsUri"] != nil }
+        let images = (json["predictions"]?.arrayValue ?? []).filter {
+            $0["bytesBase64Encoded"] != nil || $0["gcsUri"] != nil
+        }
         let first = images.first.flatMap { $0["bytesBase64Encoded"]?.stringValue ?? $0["gcsUri"]?.stringValue } ?? ""
-        return ResponseChunk(content: first, usage: Usage(promptTokens: 0, completionTokens: 0, imageCount: images.count), rawResponse: answer.raw)
+        return ResponseChunk(
+            content: first, usage: Usage(promptTokens: 0, completionTokens: 0, imageCount: images.count),
+            rawResponse: answer.raw)
     }
 }

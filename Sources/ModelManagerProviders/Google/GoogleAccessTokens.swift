@@ -20,18 +20,24 @@ public final class GoogleAccessTokens: Sendable {
         }
         let now = Int64(Date().timeIntervalSince1970)
         let assertion = try RS256.sign(
-            claims: ["iss": .string(account.clientEmail), "scope": .string(Self.scope), "aud": .string(account.tokenURI), "iat": .integer(now), "exp": .integer(now + 3600)],
+            claims: [
+                "iss": .string(account.clientEmail), "scope": .string(Self.scope), "aud": .string(account.tokenURI),
+                "iat": .integer(now), "exp": .integer(now + 3600),
+            ],
             privateKeyPEM: account.privateKeyPEM.revealed)
         var request = HTTPClientRequest(url: account.tokenURI)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-        request.body = .bytes(ByteBuffer(string: "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=\(assertion)"))
+        request.body = .bytes(
+            ByteBuffer(
+                string: "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=\(assertion)"))
         let answer: JSONValue
         let status: Int
         do {
             let response = try await client.execute(request, timeout: .seconds(30))
             status = Int(response.status.code)
-            answer = (try? JSONValue(parsing: try await response.body.collect(upTo: 1 << 20).readableBytesView)) ?? .null
+            answer =
+                (try? JSONValue(parsing: try await response.body.collect(upTo: 1 << 20).readableBytesView)) ?? .null
         } catch {
             throw UpstreamFailure.fromTransport(error, provider: "google token endpoint", deadlinePassed: false)
         }
@@ -40,7 +46,9 @@ public final class GoogleAccessTokens: Sendable {
                 throw ModelManagerError(.unavailable, "the Google token endpoint answered HTTP \(status)")
             }
             let reason = answer["error_description"]?.stringValue ?? answer["error"]?.stringValue ?? "HTTP \(status)"
-            throw ModelManagerError(.failedPrecondition, "the Google token endpoint refused service account \(account.clientEmail): \(reason)")
+            throw ModelManagerError(
+                .failedPrecondition,
+                "the Google token endpoint refused service account \(account.clientEmail): \(reason)")
         }
         let lifetime = answer["expires_in"]?.integerValue ?? 3600
         cache.withLock { $0[account.clientEmail] = (token, .now + .seconds(lifetime)) }

@@ -21,7 +21,8 @@ public struct GoogleAdapter: ProviderAdapter {
     public var invokeTypes: [InvokeType: InvokeType] {
         switch flavor {
         case .aiStudio: [.generation: .generation, .imageGenerationGenAI: .imageGenerationGenAI]
-        case .vertex: [.generation: .generation, .imageGeneration: .imageGeneration, .imageGenerationGenAI: .imageGeneration]
+        case .vertex:
+            [.generation: .generation, .imageGeneration: .imageGeneration, .imageGenerationGenAI: .imageGeneration]
         }
     }
 
@@ -30,7 +31,10 @@ public struct GoogleAdapter: ProviderAdapter {
         return flavor == .aiStudio ? .imageGenerationGenAI : .imageGeneration
     }
 
-    public func invoke(_ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext, emit: ChunkSink) async throws {
+    public func invoke(
+        _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
+        emit: ChunkSink
+    ) async throws {
         let provider = request.provider
         let model = try RequestParameters.pathSegment(request.model ?? "", parameter: "model")
         let isImage = invokeType != .generation
@@ -45,18 +49,21 @@ public struct GoogleAdapter: ProviderAdapter {
             resource = "\(target.baseURL)/v1beta/models/\(model):\(method)"
         case .vertex:
             guard case .serviceAccount(let account) = target.credential else {
-                throw ModelManagerError(.failedPrecondition, "Vertex AI needs a service account (set GOOGLE_APPLICATION_CREDENTIALS)")
+                throw ModelManagerError(
+                    .failedPrecondition, "Vertex AI needs a service account (set GOOGLE_APPLICATION_CREDENTIALS)")
             }
             guard let project = target.settings.project ?? account.projectID else {
                 throw ModelManagerError(.failedPrecondition, "Vertex AI needs a project (set GOOGLE_CLOUD_PROJECT)")
             }
             let location = target.settings.location ?? "us-central1"
             headers.append(("Authorization", "Bearer \(try await tokens.token(for: account, context: context))"))
-            resource = "\(target.baseURL)/v1/projects/\(project)/locations/\(location)/publishers/google/models/\(model):\(method)"
+            resource =
+                "\(target.baseURL)/v1/projects/\(project)/locations/\(location)/publishers/google/models/\(model):\(method)"
         }
         let streams = request.stream && !isImage
         let url = try RequestParameters.url(resource, extra: request.extra, fixed: streams ? [("alt", "sse")] : [])
-        let call = UpstreamHTTP.Call(url: url, headers: headers, body: body, timeout: try RequestParameters.timeout(from: request.extra))
+        let call = UpstreamHTTP.Call(
+            url: url, headers: headers, body: body, timeout: try RequestParameters.timeout(from: request.extra))
         let response = try await http.send(call, provider: provider, context: context)
         guard streams else {
             let answer = try await http.readJSON(response, provider: provider, context: context)
@@ -65,7 +72,10 @@ public struct GoogleAdapter: ProviderAdapter {
             } else {
                 let json = answer.value
                 try await emit(
-                    ResponseChunk(content: GeminiCodec.text(of: json), usage: GeminiCodec.usage(json["usageMetadata"]), rawResponse: answer.raw).final)
+                    ResponseChunk(
+                        content: GeminiCodec.text(of: json), usage: GeminiCodec.usage(json["usageMetadata"]),
+                        rawResponse: answer.raw
+                    ).final)
             }
             return
         }

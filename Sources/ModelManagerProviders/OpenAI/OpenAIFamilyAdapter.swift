@@ -25,7 +25,10 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
         case .compatible:
             [.chatCompletions: .chatCompletions, .generation: .chatCompletions]
         case .openAI, .azure:
-            [.chatCompletions: .chatCompletions, .responses: .responses, .generation: .responses, .imageGeneration: .imageGeneration]
+            [
+                .chatCompletions: .chatCompletions, .responses: .responses, .generation: .responses,
+                .imageGeneration: .imageGeneration,
+            ]
         }
     }
 
@@ -33,11 +36,16 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
         if flavor == .compatible { return .chatCompletions }
         if extra["messages"] != nil { return .chatCompletions }
         if extra["input"] != nil { return .responses }
-        if extra["prompt"] != nil || model.hasPrefix("dall-e") || model.hasPrefix("gpt-image") { return .imageGeneration }
+        if extra["prompt"] != nil || model.hasPrefix("dall-e") || model.hasPrefix("gpt-image") {
+            return .imageGeneration
+        }
         return nil
     }
 
-    public func invoke(_ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext, emit: ChunkSink) async throws {
+    public func invoke(
+        _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
+        emit: ChunkSink
+    ) async throws {
         let provider = request.provider
         // Azure names the deployment, not the model, in the path (and in the Responses body).
         let model = flavor == .azure ? target.deployment : nil
@@ -54,7 +62,8 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
             body = try OpenAIImagesCodec.body(request, model: nil)
             path = "images/generations"
         default:
-            throw ModelManagerError(.invalidArgument, "invoke_type '\(invokeType)' is not served for provider '\(provider)'")
+            throw ModelManagerError(
+                .invalidArgument, "invoke_type '\(invokeType)' is not served for provider '\(provider)'")
         }
         let key = try target.apiKey()
         var headers = try RequestParameters.headers(from: request.extra)
@@ -66,12 +75,17 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
         case .azure:
             headers.append(("api-key", key))
             let version = [("api-version", target.settings.apiVersion ?? "2025-04-01-preview")]
-            let deployment = try RequestParameters.pathSegment(target.deployment ?? request.model ?? "", parameter: "Azure deployment")
-            let resource = invokeType == .responses ? "\(target.baseURL)/openai/responses" : "\(target.baseURL)/openai/deployments/\(deployment)/\(path)"
+            let deployment = try RequestParameters.pathSegment(
+                target.deployment ?? request.model ?? "", parameter: "Azure deployment")
+            let resource =
+                invokeType == .responses
+                ? "\(target.baseURL)/openai/responses" : "\(target.baseURL)/openai/deployments/\(deployment)/\(path)"
             url = try RequestParameters.url(resource, extra: request.extra, fixed: version)
         }
         let subject = flavor == .azure ? "deployment '\(target.deployment ?? request.model ?? "")'" : nil
-        let call = UpstreamHTTP.Call(url: url, headers: headers, body: body, timeout: try RequestParameters.timeout(from: request.extra), subject: subject)
+        let call = UpstreamHTTP.Call(
+            url: url, headers: headers, body: body, timeout: try RequestParameters.timeout(from: request.extra),
+            subject: subject)
         let response = try await http.send(call, provider: provider, context: context)
 
         let streams = request.stream && invokeType != .imageGeneration

@@ -6,10 +6,13 @@ enum OpenAIImagesCodec {
 
     static func body(_ request: ModelRequest, model: String?) throws(ModelManagerError) -> JSONValue {
         guard let prompt = request.extra["prompt"]?.stringValue, !prompt.isEmpty else {
-            throw ModelManagerError(.invalidArgument, "missing required parameter 'prompt' in extra (a non-empty string)")
+            throw ModelManagerError(
+                .invalidArgument, "missing required parameter 'prompt' in extra (a non-empty string)")
         }
         // Streamed partial images are not relayed: the gateway answers with the finished images.
-        var body = try RequestParameters.body(from: request.extra, integerKeys: integerKeys, dropping: ["callback_url", "enable_async_task", "idempotency_key"])
+        var body = try RequestParameters.body(
+            from: request.extra, integerKeys: integerKeys,
+            dropping: ["callback_url", "enable_async_task", "idempotency_key"])
         body["prompt"] = .string(prompt)
         if let model { body["model"] = .string(model) }
         return .object(body)

@@ -5,7 +5,9 @@ enum OpenAIResponsesCodec {
     static let integerKeys: Set<String> = ["max_output_tokens", "top_logprobs", "max_tool_calls"]
 
     static func body(_ request: ModelRequest, model: String?) throws(ModelManagerError) -> JSONValue {
-        if request.extra["prompt"] == nil { try RequestParameters.requireContent("input", in: request.extra, allowString: true) }
+        if request.extra["prompt"] == nil {
+            try RequestParameters.requireContent("input", in: request.extra, allowString: true)
+        }
         var body = try RequestParameters.body(from: request.extra, integerKeys: integerKeys)
         if let model { body["model"] = .string(model) }
         body["stream"] = .bool(request.stream)
@@ -26,7 +28,8 @@ enum OpenAIResponsesCodec {
     static func answer(_ answer: UpstreamJSON, provider: Provider) throws(ModelManagerError) -> ResponseChunk {
         let json = answer.value
         if let failure = reportedError(in: json, provider: provider) { throw failure }
-        return ResponseChunk(content: text(of: json), usage: OpenAIUsage.responses(json["usage"]), rawResponse: answer.raw)
+        return ResponseChunk(
+            content: text(of: json), usage: OpenAIUsage.responses(json["usage"]), rawResponse: answer.raw)
     }
 
     struct StreamDecoder: ModelManagerProviders.StreamDecoder {
@@ -52,7 +55,8 @@ enum OpenAIResponsesCodec {
                 let message = payload["response"]?["error"]?["message"]?.stringValue ?? "the response failed"
                 throw ModelManagerError(.unavailable, "\(provider) reported an error: \(message)")
             case "error":
-                let message = payload["message"]?.stringValue ?? payload["error"]?["message"]?.stringValue ?? payload.jsonText
+                let message =
+                    payload["message"]?.stringValue ?? payload["error"]?["message"]?.stringValue ?? payload.jsonText
                 throw ModelManagerError(.unavailable, "\(provider) reported an error: \(message)")
             default:
                 return nil
@@ -60,7 +64,8 @@ enum OpenAIResponsesCodec {
         }
 
         var finalChunk: ResponseChunk {
-            ResponseChunk(content: "", usage: OpenAIUsage.responses(final?["usage"]), rawResponse: final.map(RawJSON.init))
+            ResponseChunk(
+                content: "", usage: OpenAIUsage.responses(final?["usage"]), rawResponse: final.map(RawJSON.init))
         }
     }
 }

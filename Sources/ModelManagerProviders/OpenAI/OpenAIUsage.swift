@@ -6,7 +6,8 @@ enum OpenAIUsage {
     static func chat(_ usage: JSONValue?) -> Usage? {
         guard let usage, case .object = usage, let prompt = usage["prompt_tokens"]?.tokenCount else { return nil }
         // DeepSeek reports cache hits at the top level.
-        let cached = usage["prompt_tokens_details"]?["cached_tokens"]?.tokenCount ?? usage["prompt_cache_hit_tokens"]?.tokenCount
+        let cached =
+            usage["prompt_tokens_details"]?["cached_tokens"]?.tokenCount ?? usage["prompt_cache_hit_tokens"]?.tokenCount
         return Usage(
             promptTokens: prompt,
             completionTokens: usage["completion_tokens"]?.tokenCount ?? 0,
