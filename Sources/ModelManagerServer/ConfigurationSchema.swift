@@ -13,7 +13,10 @@ enum ConfigurationSchema {
         "http": ["address", "idle_timeout_seconds", "tls"],
         "http.tls": ["certificate_file", "private_key_file"],
         "auth": ["jwt_secrets", "admin_jwt_secrets", "leeway_seconds"],
-        "usage": ["database", "nats_url", "mqtt_url", "ledger_mode", "price_file", "recorded_headers", "spill_file"],
+        "usage": [
+            "database", "nats_url", "mqtt_url", "ledger_mode", "price_file", "recorded_headers", "spill_file",
+            "outbox_retention_hours",
+        ],
         "limits": [
             "max_concurrent_calls", "max_batch_items", "batch_concurrency", "upstream_connections_per_host",
             "max_extra_depth",

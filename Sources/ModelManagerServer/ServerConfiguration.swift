@@ -164,6 +164,14 @@ public struct ServerConfiguration: Sendable {
             if let mode = usageSettings["ledger_mode"]?.stringValue { try setLedgerMode(mode) }
             if let prices = usageSettings["price_file"]?.stringValue { usage.priceFile = prices }
             if let spill = usageSettings["spill_file"]?.stringValue { usage.spillFile = spill }
+            if let retention = usageSettings["outbox_retention_hours"] {
+                guard let hours = retention.doubleValue, hours >= 0 else {
+                    throw Invalid(
+                        "usage.outbox_retention_hours must be a number of hours (0: keep for ever), got \(retention.jsonText)"
+                    )
+                }
+                usage.outboxRetention = hours == 0 ? nil : Duration.clampedSeconds(hours * 3600)
+            }
             if let names = usageSettings["recorded_headers"] {
                 guard let list = names.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
                     throw Invalid("usage.recorded_headers must be an array of header names, got \(names.jsonText)")

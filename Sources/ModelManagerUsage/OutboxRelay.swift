@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 import ModelManagerCore
 public import ServiceLifecycle
@@ -11,22 +12,27 @@ public final class OutboxRelay: Service, Sendable {
     private let publishers: [any BillingPublisher]
     private let logger: Logger
     private let pollInterval: Duration
+    private let retention: Duration?
+    private let pruneInterval: Duration
     private let startsAfter: StartupGate?
     private let signal = Signal()
     private let lastBacklog = Mutex<[String: Int64]>([:])
 
     /// `startsAfter`: the ledger's `ready`, when the relay runs in its group (the outbox table
-    /// exists only once the ledger has migrated the database).
+    /// exists only once the ledger has migrated the database). `retention`: how long a published
+    /// row is kept (nil: for ever); every `pruneInterval` older ones are deleted.
     public init(
         repository: UsageRepository, publishers: [any BillingPublisher], startsAfter: StartupGate? = nil,
-        logger: Logger,
-        pollInterval: Duration = .seconds(1)
+        retention: Duration? = .seconds(7 * 86_400), logger: Logger, pollInterval: Duration = .seconds(1),
+        pruneInterval: Duration = .seconds(600)
     ) {
         self.repository = repository
         self.publishers = publishers
         self.startsAfter = startsAfter
         self.logger = logger
         self.pollInterval = pollInterval
+        self.retention = retention
+        self.pruneInterval = pruneInterval
     }
 
     /// Publishes until graceful shutdown (a publish in progress is abandoned: its row stays
@@ -40,6 +46,7 @@ public final class OutboxRelay: Service, Sendable {
                 await cancelWhenGracefulShutdown {
                     await withDiscardingTaskGroup { group in
                         for publisher in self.publishers { group.addTask { await self.run(publisher) } }
+                        if let retention = self.retention { group.addTask { await self.prune(keeping: retention) } }
                     }
                 }
             }
@@ -59,6 +66,31 @@ public final class OutboxRelay: Service, Sendable {
         let counts = (try? await repository.backlog()) ?? backlog
         lastBacklog.withLock { $0 = counts }
         return counts
+    }
+
+    /// Rows deleted per statement, so a large backlog of old rows never holds the database long.
+    static let pruneBatch = 1000
+
+    /// Deletes published rows older than `retention`, every `pruneInterval`, a batch at a time.
+    private func prune(keeping retention: Duration) async {
+        while !Task.isCancelled {
+            var deleted = 0
+            do {
+                let cutoff = Date().addingTimeInterval(-Double(retention.wholeMilliseconds) / 1000)
+                while !Task.isCancelled {
+                    let batch = try await repository.pruneSentOutbox(before: cutoff, limit: Self.pruneBatch)
+                    deleted += batch
+                    if batch < Self.pruneBatch { break }
+                }
+                if deleted > 0 {
+                    logger.info("published billing events past retention deleted", metadata: ["rows": "\(deleted)"])
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("outbox retention: delete failed; retrying later", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: pruneInterval)
+        }
     }
 
     /// Failed publishes after which a row the broker refuses for good is set aside.

@@ -76,6 +76,10 @@ enum Schema {
                 // One row that /readyz rewrites: readiness means the ledger takes a write now.
                 "CREATE TABLE readiness (id INTEGER PRIMARY KEY, checked_at BIGINT NOT NULL)",
             ]),
+        // Published rows are deleted once older than the outbox retention, oldest first.
+        Migration(
+            version: 3,
+            statements: ["CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL"]),
     ]
 
     static let recordColumns = [

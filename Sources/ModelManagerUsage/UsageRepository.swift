@@ -208,6 +208,18 @@ public struct UsageRepository: Sendable {
         ])
     }
 
+    /// Deletes at most `limit` rows published before `cutoff`, the oldest first; returns how many
+    /// went. A row never published (pending, or set aside as refused) is kept whatever its age:
+    /// it is a billing event still owed.
+    public func pruneSentOutbox(before cutoff: Date, limit: Int) async throws -> Int {
+        let deleted = try await database.writeReturning(
+            SQLStatement(
+                "DELETE FROM outbox WHERE (record_id, sink) IN (SELECT record_id, sink FROM outbox"
+                    + " WHERE sent_at IS NOT NULL AND sent_at < ? ORDER BY sent_at LIMIT ?) RETURNING record_id",
+                [.integer(UsageFilter.milliseconds(cutoff)), .integer(Int64(limit))]))
+        return deleted.count
+    }
+
     /// Unsent rows per sink.
     public func backlog() async throws -> [String: Int64] {
         let rows = try await database.read(

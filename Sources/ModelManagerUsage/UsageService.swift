@@ -1,5 +1,5 @@
 public import Logging
-public import ModelManagerCore
+import ModelManagerCore
 public import ServiceLifecycle
 
 /// Everything usage accounting needs, built from configuration.
@@ -18,6 +18,8 @@ public final class UsageService: Sendable {
         /// Where records still uncommitted at shutdown go (replayed at start). Default: beside
         /// the SQLite file, or `model-manager.spill.jsonl` for PostgreSQL.
         public var spillFile: String?
+        /// How long a published billing event stays in the outbox (nil: for ever).
+        public var outboxRetention: Duration? = .seconds(7 * 86_400)
 
         var resolvedSpillFile: String {
             if let spillFile { return spillFile }
@@ -56,7 +58,10 @@ public final class UsageService: Sendable {
             try configuration.priceFile.map { try PriceTable.load(file: $0, logger: logger) }
             ?? PriceTable(logger: logger)
         let ready = StartupGate()
-        let relay = OutboxRelay(repository: repository, publishers: publishers, startsAfter: ready, logger: logger)
+        let relay = OutboxRelay(
+            repository: repository, publishers: publishers, startsAfter: ready,
+            retention: configuration.outboxRetention,
+            logger: logger)
         self.relay = relay
         ledger = UsageLedger(
             repository: repository, mode: configuration.ledgerMode, spillFile: configuration.resolvedSpillFile,

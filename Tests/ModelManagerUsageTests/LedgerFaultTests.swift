@@ -130,6 +130,24 @@ final class OutageDatabase: SQLDatabase {
         #expect(Set(all).count == 300)
     }
 
+    @Test func theRelayDeletesPublishedRowsPastRetention() async throws {
+        let repository = try await Backend.sqlite.repository(sinks: ["nats"])
+        try await repository.insert((0..<3).map { record("kept\($0)", at: Date()) })
+        let publisher = RecordingPublisher(sink: "nats")
+        let relay = OutboxRelay(
+            repository: repository, publishers: [publisher], retention: .zero, logger: Logger(label: "relay-tests"),
+            pollInterval: .milliseconds(20), pruneInterval: .milliseconds(20))
+        let running = RunningParts([relay])
+        var left = -1
+        for _ in 0..<250 where left != 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            left = try await repository.database.read(SQLStatement("SELECT record_id FROM outbox")).count
+        }
+        try await running.stop()
+        #expect(Set(publisher.published.withLock { $0 }) == ["kept0", "kept1", "kept2"], "published first")
+        #expect(left == 0, "then deleted: a retention of zero keeps nothing published")
+    }
+
     @Test(arguments: Backend.allCases)
     func aRowTheBrokerRefusesForGoodIsSetAsideWithoutHoldingTheOthers(_ backend: Backend) async throws {
         let repository = try await backend.repository(sinks: ["nats"])

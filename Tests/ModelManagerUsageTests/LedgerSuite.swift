@@ -191,6 +191,24 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
     }
 
     @Test(arguments: Backend.allCases)
+    func publishedOutboxRowsPastRetentionArePrunedAndOwedOnesKept(_ backend: Backend) async throws {
+        let repository = try await backend.repository(sinks: ["nats"])
+        try await repository.insert((0..<5).map { record("p\($0)", at: Date()) })
+        try await repository.markSent(sink: "nats", recordIDs: ["p0", "p1", "p2"])
+        try await repository.markFailed(
+            sink: "nats", recordID: "p3", error: "refused", permanent: true, setAsideAfter: 1)
+        // Nothing was published an hour ago.
+        #expect(try await repository.pruneSentOutbox(before: Date().addingTimeInterval(-3600), limit: 10) == 0)
+        let later = Date().addingTimeInterval(60)
+        #expect(try await repository.pruneSentOutbox(before: later, limit: 2) == 2)
+        #expect(try await repository.pruneSentOutbox(before: later, limit: 2) == 1)
+        #expect(try await repository.pruneSentOutbox(before: later, limit: 2) == 0)
+        // What is still owed stays: the pending row and the one set aside.
+        #expect(try await repository.backlog()["nats"] == 1)
+        #expect(try await repository.failedOutboxRows(sink: "nats").map(\.row.recordID) == ["p3"])
+    }
+
+    @Test(arguments: Backend.allCases)
     func groupCommitCommitsEveryConcurrentRecord(_ backend: Backend) async throws {
         let repository = try await backend.repository()
         let ledger = UsageLedger(repository: repository, logger: Logger(label: "ledger-tests"))
