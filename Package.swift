@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // C libraries: module maps only (plus the shim for what Swift cannot import).
@@ -135,6 +136,18 @@ let package = Package(
             ],
             path: "Benchmarks/model-manager-bench",
             swiftSettings: swiftSettings
+        ),
+        // The hot path's steps one at a time (`swift package benchmark`): time and allocations.
+        .executableTarget(
+            name: "HotPath",
+            dependencies: [
+                "ModelManagerCore", "ModelManagerWire", "ModelManagerAuth", "ModelManagerUsage",
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/HotPath",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
 
         // libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer,address and

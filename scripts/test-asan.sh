@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-system-packages.sh
-swift build --build-tests --sanitize=address --scratch-path .build-asan
+# The test bundle only: the HotPath benchmarks interpose malloc, as AddressSanitizer does.
+swift build --product model-managerPackageTests --sanitize=address --scratch-path .build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
   swift test --skip-build --disable-xctest --sanitize=address --scratch-path .build-asan --filter ModelManagerGRPCTests
