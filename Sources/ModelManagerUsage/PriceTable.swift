@@ -88,12 +88,20 @@ public final class PriceTable: Sendable {
     /// (`gpt-4o-mini-2024-07-18`, `claude-haiku-4-5-20251001`, `…-latest`), never a different model.
     public func price(of model: String) -> Price? {
         if let exact = prices[model] { return exact }
-        let snapshotOf = prices.keys.filter { name in
-            guard model.hasPrefix(name + "-") else { return false }
-            let suffix = model.dropFirst(name.count + 1)
-            return suffix == "latest" || suffix.allSatisfy { $0.isNumber || $0 == "-" }
+        // The longest priced name that the model extends by a date (digits and dashes) or
+        // `-latest`: cut at each dash from the right while what follows is such a suffix.
+        let utf8 = model.utf8
+        var end = utf8.endIndex
+        while let dash = utf8[..<end].lastIndex(of: UInt8(ascii: "-")) {
+            let suffix = utf8[utf8.index(after: dash)...]
+            guard
+                suffix.elementsEqual("latest".utf8)
+                    || suffix.allSatisfy({ $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) })
+            else { return nil }
+            if let price = prices[String(model[..<dash])] { return price }
+            end = dash
         }
-        return snapshotOf.max { $0.count < $1.count }.flatMap { prices[$0] }
+        return nil
     }
 
     /// The cost of `usage` on `model`, or nil (and one warning per model) when no price is known.

@@ -276,6 +276,19 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
         #expect(prices.cost(of: Usage(promptTokens: 10, completionTokens: 10), model: "no-such-model") == nil)
     }
 
+    @Test func aDatedSnapshotOrLatestTakesItsModelsPriceNeverAnotherModels() {
+        let gpt4o = PriceTable.Price(input: 2.5, output: 10)
+        let mini = PriceTable.Price(input: 0.15, output: 0.6)
+        let prices = PriceTable(prices: ["gpt-4o": gpt4o, "gpt-4o-mini": mini], logger: Logger(label: "prices"))
+        #expect(prices.price(of: "gpt-4o-mini-2024-07-18") == mini)
+        #expect(prices.price(of: "gpt-4o-2024-08-06") == gpt4o)
+        #expect(prices.price(of: "gpt-4o-mini-latest") == mini)
+        #expect(prices.price(of: "gpt-4o-mini-audio-2024-12-17") == nil, "another model, not a snapshot")
+        #expect(prices.price(of: "gpt-4o-x-latest") == nil)
+        #expect(prices.price(of: "gpt-4o-") == gpt4o, "an empty date is still no other model")
+        #expect(prices.price(of: "-") == nil)
+    }
+
     @Test func priceFileOverridesAndExtendsTheDefaults() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("prices-\(UUID().uuidString).json")
             .path
