@@ -57,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         let logger = Logger(label: "model-manager")
         let environment = ProcessInfo.processInfo.environment
-        MallocArenas.limit(environment: environment)
+        let mallocTuning = try MallocTuning(environment: environment)
 
         var configuration = try ServerConfiguration.load(file: config, environment: environment)
         if let grpcAddress { configuration.grpc.address = grpcAddress }
@@ -98,6 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw error
         }
         await emulator?.stop()
+        withExtendedLifetime(mallocTuning) {}
     }
 }
 

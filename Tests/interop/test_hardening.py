@@ -157,6 +157,14 @@ def test_an_unknown_configuration_key_is_an_error_naming_key_and_file():
     assert path in result.stderr + result.stdout
 
 
+def test_a_malformed_malloc_trim_interval_is_an_error_naming_it():
+    result = subprocess.run([binary(), "serve", "--demo", "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0"],
+                            env={**os.environ, "MODEL_MANAGER_SERVER_JWT_SECRET_KEY": SECRET, "MODEL_MANAGER_MALLOC_TRIM_SECONDS": "soon"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "MODEL_MANAGER_MALLOC_TRIM_SECONDS" in result.stderr and "'soon'" in result.stderr
+
+
 def test_a_second_sigterm_exits_at_once():
     process = serve(["--http-address", f"127.0.0.1:{free_port()}"])
     listening = process.wait_for_log("model-manager listening")
