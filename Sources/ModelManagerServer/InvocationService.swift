@@ -35,12 +35,6 @@ public struct InvocationService: Sendable {
         try slots.acquire()
         defer { slots.release() }
         let started = ContinuousClock.now
-        var logger = logger
-        logger[metadataKey: "request_id"] = "\(context.requestID)"
-        if let origin = context.originRequestID { logger[metadataKey: "origin_request_id"] = "\(origin)" }
-        logger[metadataKey: "provider"] = "\(request.provider)"
-        logger[metadataKey: "model"] = "\(request.model ?? "")"
-        logger[metadataKey: "stream"] = "\(request.stream)"
         let progress = CallProgress()
         do {
             try await invoker.invoke(request, context: context) { chunk in
@@ -58,10 +52,12 @@ public struct InvocationService: Sendable {
                 deadline: context.deadline)
             logger.warning(
                 "invoke failed",
-                metadata: [
-                    "code": "\(failure.code)", "error": "\(failure.message)",
-                    "latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)",
-                ])
+                metadata: Self.metadata(
+                    request, context,
+                    [
+                        "code": "\(failure.code)", "error": "\(failure.message)",
+                        "latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)",
+                    ]))
             throw failure
         }
         var final = progress.held ?? ResponseChunk(isFinal: true)
@@ -76,14 +72,32 @@ public struct InvocationService: Sendable {
             // No answer leaves without its record: the caller is told, and the record says so.
             logger.error(
                 "answer withheld: its usage record was not committed in time",
-                metadata: ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"])
+                metadata: Self.metadata(
+                    request, context, ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"]))
             throw ModelManagerError(
                 .unavailable,
                 "the answer was withheld because its usage record could not be committed in time (the usage ledger is slow or down); retry"
             )
         }
-        logger.info("invoke ok", metadata: ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"])
+        logger.info(
+            "invoke ok",
+            metadata: Self.metadata(
+                request, context, ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"]))
         try await Self.deliver(final, to: emit)
+    }
+
+    /// What every line about a call says, beside `line`'s own. Built only for a line the
+    /// configured level lets through (swift-log takes metadata as an autoclosure).
+    private static func metadata(_ request: ModelRequest, _ context: InvocationContext, _ line: Logger.Metadata)
+        -> Logger.Metadata
+    {
+        var metadata = line
+        metadata["request_id"] = "\(context.requestID)"
+        if let origin = context.originRequestID { metadata["origin_request_id"] = "\(origin)" }
+        metadata["provider"] = "\(request.provider)"
+        metadata["model"] = "\(request.model ?? "")"
+        metadata["stream"] = "\(request.stream)"
+        return metadata
     }
 
     /// Hands `chunk` to the caller's face. A face fails only when its caller went away (gRPC,
