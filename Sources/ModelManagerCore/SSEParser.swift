@@ -72,11 +72,13 @@ public struct SSEParser: Sendable {
                 if let event = try endLine(tail) { events.append(event) }
             } else {
                 pendingLine.append(contentsOf: tail)
-                let line = pendingLine
-                pendingLine.removeAll(keepingCapacity: true)
-                if let event = try line.withUnsafeBufferPointer({ line throws(EventTooLarge) in try endLine(line) }) {
-                    events.append(event)
-                }
+                // Moved out (endLine mutates self) and back, so the buffer keeps its capacity.
+                var line: [UInt8] = []
+                swap(&line, &pendingLine)
+                let event = try line.withUnsafeBufferPointer { line throws(EventTooLarge) in try endLine(line) }
+                line.removeAll(keepingCapacity: true)
+                pendingLine = line
+                if let event { events.append(event) }
             }
             index += 1
             if byte == 0x0D {

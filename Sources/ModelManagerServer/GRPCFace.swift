@@ -10,14 +10,14 @@ final class GRPCFace: Service {
     private let configuration: GRPCServer.Configuration
     private let handlers: [String: ServerMethodHandler]
     private let grace: Duration
-    private let startsAfter: StartupGate
+    private let startsAfter: Milestone
     private let serving: ServingState
     private let logger: Logger
     private let onListening: @Sendable (Int) -> Void
 
     init(
         configuration: GRPCServer.Configuration, handlers: [String: ServerMethodHandler], grace: Duration,
-        startsAfter: StartupGate,
+        startsAfter: Milestone,
         serving: ServingState, logger: Logger, onListening: @escaping @Sendable (Int) -> Void
     ) {
         self.logger = logger

@@ -18,8 +18,8 @@ import Synchronization
 final class HTTPFace: Service {
     private let address: String
     private let application: any Service
-    private let startsAfter: StartupGate
-    private let listening = StartupGate()
+    private let startsAfter: Milestone
+    private let listening = Milestone()
 
     init(
         configuration: ServerConfiguration.HTTP, verifier: JWTVerifier, adminVerifier: JWTVerifier?,

@@ -14,7 +14,7 @@ public final class OutboxRelay: Service, Sendable {
     private let pollInterval: Duration
     private let retention: Duration?
     private let pruneInterval: Duration
-    private let startsAfter: StartupGate?
+    private let startsAfter: Milestone?
     private let signal = Signal()
     private let lastBacklog = Mutex<[String: Int64]>([:])
 
@@ -22,7 +22,7 @@ public final class OutboxRelay: Service, Sendable {
     /// exists only once the ledger has migrated the database). `retention`: how long a published
     /// row is kept (nil: for ever); every `pruneInterval` older ones are deleted.
     public init(
-        repository: UsageRepository, publishers: [any BillingPublisher], startsAfter: StartupGate? = nil,
+        repository: UsageRepository, publishers: [any BillingPublisher], startsAfter: Milestone? = nil,
         retention: Duration? = .seconds(7 * 86_400), logger: Logger, pollInterval: Duration = .seconds(1),
         pruneInterval: Duration = .seconds(600)
     ) {
@@ -76,7 +76,7 @@ public final class OutboxRelay: Service, Sendable {
         while !Task.isCancelled {
             var deleted = 0
             do {
-                let cutoff = Date().addingTimeInterval(-Double(retention.wholeMilliseconds) / 1000)
+                let cutoff = Date().addingTimeInterval(-retention.milliseconds / 1000)
                 while !Task.isCancelled {
                     let batch = try await repository.pruneSentOutbox(before: cutoff, limit: Self.pruneBatch)
                     deleted += batch
@@ -172,70 +172,5 @@ public final class OutboxRelay: Service, Sendable {
                 "billing event refused by the broker",
                 metadata: ["sink": "\(sink)", "record_id": "\(row.recordID)", "error": "\(error)"])
         }
-    }
-}
-
-/// Wakes waiting loops early; a wake-up with nobody waiting is kept for the next wait.
-final class Signal: Sendable {
-    private struct State {
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var nextID = 0
-        var pending = false
-        /// Waits whose timer fired before they registered.
-        var expired: Set<Int> = []
-    }
-
-    private let state = Mutex(State())
-
-    func fire() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard !state.waiters.isEmpty else {
-                state.pending = true
-                return []
-            }
-            defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
-        }
-        waiters.forEach { $0.resume() }
-    }
-
-    /// Returns when fired, after `timeout`, or when the task is cancelled.
-    func wait(upTo timeout: Duration) async {
-        let id = state.withLock { state -> Int in
-            state.nextID += 1
-            return state.nextID
-        }
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            self?.resume(id)
-        }
-        defer { timer.cancel() }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.expired.remove(id) != nil { return true }
-                    if state.pending {
-                        state.pending = false
-                        return true
-                    }
-                    state.waiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            self.resume(id)
-        }
-    }
-
-    private func resume(_ id: Int) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard let waiter = state.waiters.removeValue(forKey: id) else {
-                state.expired.insert(id)
-                return nil
-            }
-            return waiter
-        }
-        waiter?.resume()
     }
 }

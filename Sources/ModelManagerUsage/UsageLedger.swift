@@ -37,7 +37,7 @@ public final class UsageLedger: Service, Sendable {
     /// How long records pending at graceful shutdown get to commit before they are spilled.
     public let shutdownGrace: Duration
     /// Opens once the database is migrated and the last run's spill file replayed.
-    public let ready: StartupGate
+    public let ready: Milestone
     private let pending = Mutex(Pending())
     private let wakeups: AsyncStream<Void>.Continuation
     private let wakeupStream: AsyncStream<Void>
@@ -55,7 +55,7 @@ public final class UsageLedger: Service, Sendable {
     public init(
         repository: UsageRepository, mode: Mode = .durable, spillFile: String? = nil,
         maximumCommitWait: Duration = .seconds(30),
-        shutdownGrace: Duration = .seconds(5), ready: StartupGate = StartupGate(), logger: Logger,
+        shutdownGrace: Duration = .seconds(5), ready: Milestone = Milestone(), logger: Logger,
         onCommit: @escaping @Sendable () -> Void = {}
     ) {
         self.ready = ready

@@ -57,7 +57,7 @@ public final class UsageService: Sendable {
         prices =
             try configuration.priceFile.map { try PriceTable.load(file: $0, logger: logger) }
             ?? PriceTable(logger: logger)
-        let ready = StartupGate()
+        let ready = Milestone()
         let relay = OutboxRelay(
             repository: repository, publishers: publishers, startsAfter: ready,
             retention: configuration.outboxRetention,
@@ -71,7 +71,7 @@ public final class UsageService: Sendable {
     }
 
     /// Opens once the ledger has prepared the database.
-    public var ready: StartupGate { ledger.ready }
+    public var ready: Milestone { ledger.ready }
 
     /// Closes the database, after `services` have stopped.
     public func close() async {

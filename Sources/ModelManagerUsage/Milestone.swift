@@ -1,10 +1,11 @@
 import Synchronization
 
-/// A start-up milestone the parts of one ServiceGroup wait for, because the group starts them
-/// all at once: the relay and the faces wait until the ledger has migrated its database and
-/// replayed its spill file. A milestone never reached (the part failed) leaves its waiters
-/// suspended until the group cancels them, so the failing part's error is what the group reports.
-public final class StartupGate: Sendable {
+/// A point reached once, which tasks wait for: the ledger ready (the parts of one ServiceGroup
+/// start together, and the relay and the faces wait until the ledger has migrated its database
+/// and replayed its spill file), a face listening, the server no longer serving. A milestone
+/// never reached (the part failed) leaves its waiters suspended until they are cancelled, so
+/// the failing part's error is what the group reports.
+public final class Milestone: Sendable {
     private struct State {
         var isOpen = false
         var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
