@@ -35,7 +35,7 @@ enum LedgerBench {
         let ledger = UsageLedger(repository: repository, logger: logger)
         let perCaller = callers == 1 ? 500 : 4000 / callers
         let (started, latencies) = try await withRunningServices(
-            [database as? any Service].compactMap { $0 } + [ledger], logger: logger
+            database.services + [ledger], logger: logger
         ) {
             try await ledger.ready.wait()
             return (ContinuousClock.now, await measureCalls(callers: callers, perCaller: perCaller, ledger: ledger))

@@ -1,4 +1,5 @@
 public import ModelManagerCore
+public import ServiceLifecycle
 
 /// A value bound into or read out of SQL, the same for SQLite and PostgreSQL.
 public enum SQLValue: Sendable, Hashable {
@@ -94,6 +95,11 @@ public protocol SQLDatabase: Sendable {
     /// Applies the migrations not yet applied, in order, safely with other instances doing the same.
     func migrate(_ migrations: [Migration]) async throws
     func close() async
+}
+
+extension SQLDatabase {
+    /// What must run while the database is in use: PostgreSQL's connection pool; nothing for SQLite.
+    public var services: [any Service] { (self as? any Service).map { [$0] } ?? [] }
 }
 
 /// One schema version: statements applied once, recorded in `schema_migrations`.

@@ -67,7 +67,7 @@ public final class UsageService: Sendable {
             repository: repository, mode: configuration.ledgerMode, spillFile: configuration.resolvedSpillFile,
             ready: ready, logger: logger
         ) { relay.wake() }
-        services = [database as? any Service].compactMap { $0 } + [relay, ledger]
+        services = database.services + [relay, ledger]
     }
 
     /// Opens once the ledger has prepared the database.

@@ -34,19 +34,18 @@ struct UsageCommand: AsyncParsableCommand {
                 case .sqlite(let path): try SQLiteDatabase(path: path)
                 case .postgres(let url): try PostgresDatabase(url: url, logger: logger)
                 }
-            let outcome: Result<Value, any Error>
             do {
-                outcome = .success(
-                    try await withRunningServices([db as? any Service].compactMap { $0 }, logger: logger) {
-                        let repository = UsageRepository(database: db, sinks: [])
-                        try await repository.migrate()
-                        return try await body(repository)
-                    })
+                let value = try await withRunningServices(db.services, logger: logger) {
+                    let repository = UsageRepository(database: db, sinks: [])
+                    try await repository.migrate()
+                    return try await body(repository)
+                }
+                await db.close()
+                return value
             } catch {
-                outcome = .failure(error)
+                await db.close()
+                throw error
             }
-            await db.close()
-            return try outcome.get()
         }
 
         func filter(model: String? = nil, success: Bool? = nil) throws -> UsageFilter {
