@@ -149,7 +149,7 @@ final class ServerProcess {
 
     init(binary: String, environment: [String: String]) throws {
         logURL = FileManager.default.temporaryDirectory.appendingPathComponent("mm-bench-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         process.executableURL = URL(fileURLWithPath: binary)
         // Default log level: every call logs its line, as in production.

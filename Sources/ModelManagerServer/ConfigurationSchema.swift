@@ -15,7 +15,7 @@ enum ConfigurationSchema {
         "auth": ["jwt_secrets", "admin_jwt_secrets", "leeway_seconds"],
         "usage": [
             "database", "nats_url", "mqtt_url", "ledger_mode", "price_file", "recorded_headers", "spill_file",
-            "outbox_retention_hours",
+            "outbox_retention_hours", "concurrent_commits",
         ],
         "limits": [
             "max_concurrent_calls", "max_batch_items", "batch_concurrency", "upstream_connections_per_host",

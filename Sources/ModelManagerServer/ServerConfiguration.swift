@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import ModelManagerCore
 public import ModelManagerGRPC
 public import ModelManagerProviders
@@ -171,6 +171,9 @@ public struct ServerConfiguration: Sendable {
                     )
                 }
                 usage.outboxRetention = hours == 0 ? nil : Duration.clampedSeconds(hours * 3600)
+            }
+            if let commits = try Self.count(usageSettings, "concurrent_commits", section: "usage") {
+                usage.concurrentCommits = commits
             }
             if let names = usageSettings["recorded_headers"] {
                 guard let list = names.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {

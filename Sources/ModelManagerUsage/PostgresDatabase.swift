@@ -46,6 +46,40 @@ public final class PostgresDatabase: SQLDatabase, Service {
         }
     }
 
+    /// A batch that fits PostgreSQL's 65,535 binds is one statement, every insert but the last a
+    /// data-modifying CTE: atomic on its own, so one round trip commits it (no BEGIN and COMMIT
+    /// round trips). A larger one (a big spill file replayed) is split into multi-row INSERTs of
+    /// at most `rowsPerStatement` rows in one transaction.
+    public func insert(_ inserts: [SQLInsert]) async throws {
+        let inserts = inserts.filter { !$0.rows.isEmpty }
+        guard !inserts.isEmpty else { return }
+        let binds = inserts.reduce(0) { $0 + $1.rows.count * $1.columns.count }
+        guard binds <= Self.maximumBinds else {
+            try await write(
+                inserts.flatMap { insert in
+                    stride(from: 0, to: insert.rows.count, by: Self.rowsPerStatement).map { start in
+                        let rows = insert.rows[start..<min(start + Self.rowsPerStatement, insert.rows.count)]
+                        return SQLStatement(insert.sql(rows: rows.count), rows.flatMap { $0 })
+                    }
+                })
+            return
+        }
+        var sql = ""
+        for (index, insert) in inserts.enumerated() {
+            let statement = insert.sql(rows: insert.rows.count)
+            if index == inserts.count - 1 {
+                sql += index == 0 ? statement : " " + statement
+            } else {
+                sql += (index == 0 ? "WITH " : ", ") + "insert\(index) AS (\(statement))"
+            }
+        }
+        let query = Self.query(SQLStatement(sql, inserts.flatMap { $0.rows.flatMap { $0 } }))
+        _ = try await PostgresFailure.translating { try await client.query(query, logger: logger) }
+    }
+
+    static let maximumBinds = 65_535
+    static let rowsPerStatement = 500
+
     public func read(_ statement: SQLStatement) async throws -> [[SQLValue]] {
         try await PostgresFailure.translating {
             var rows: [[SQLValue]] = []

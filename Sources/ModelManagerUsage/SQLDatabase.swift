@@ -1,4 +1,4 @@
-public import ModelManagerCore
+import ModelManagerCore
 public import ServiceLifecycle
 
 /// A value bound into or read out of SQL, the same for SQLite and PostgreSQL.
@@ -52,6 +52,30 @@ public struct SQLStatement: Sendable {
     }
 }
 
+/// Rows for one table, which `SQLDatabase.insert` writes in the way its database does best.
+public struct SQLInsert: Sendable {
+    public var table: String
+    public var columns: [String]
+    public var rows: [[SQLValue]]
+    /// Rows whose key is already there are left as they are.
+    public var skippingExisting: Bool
+
+    public init(table: String, columns: [String], rows: [[SQLValue]], skippingExisting: Bool = false) {
+        self.table = table
+        self.columns = columns
+        self.rows = rows
+        self.skippingExisting = skippingExisting
+    }
+
+    /// `INSERT … VALUES` for `count` rows, with `?` placeholders.
+    func sql(rows count: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        return "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+            + Array(repeating: row, count: count).joined(separator: ", ")
+            + (skippingExisting ? " ON CONFLICT DO NOTHING" : "")
+    }
+}
+
 /// The few places where SQLite and PostgreSQL SQL differ.
 public struct SQLDialect: Sendable {
     public enum Kind: Sendable { case sqlite, postgres }
@@ -88,6 +112,9 @@ public protocol SQLDatabase: Sendable {
     var dialect: SQLDialect { get }
     /// Runs the statements in one transaction (all or nothing).
     func write(_ statements: [SQLStatement]) async throws
+    /// Inserts the rows in one transaction (all or nothing), in the order given: the ledger's
+    /// group commit, so each database does it its fastest way.
+    func insert(_ inserts: [SQLInsert]) async throws
     /// Rows as column values in select order.
     func read(_ statement: SQLStatement) async throws -> [[SQLValue]]
     /// One writing statement (`UPDATE … RETURNING`) and the rows it returns.

@@ -35,6 +35,18 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    /// One prepared single-row statement per table, kept by the connection and run once per
+    /// row: SQLite has no round trip to save, and a statement whose text changed with the batch
+    /// size would be parsed again at every commit.
+    public func insert(_ inserts: [SQLInsert]) async throws {
+        try await pool.write { db in
+            for insert in inserts where !insert.rows.isEmpty {
+                let statement = try db.cachedStatement(sql: insert.sql(rows: 1))
+                for row in insert.rows { try statement.execute(arguments: Self.arguments(row)) }
+            }
+        }
+    }
+
     public func read(_ statement: SQLStatement) async throws -> [[SQLValue]] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: statement.sql, arguments: Self.arguments(statement.arguments)).map { row in

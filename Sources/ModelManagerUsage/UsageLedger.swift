@@ -18,14 +18,17 @@ public final class UsageLedger: Service, Sendable {
     }
 
     /// A record and, when its caller waits for the commit, that caller.
-    private typealias Entry = (record: UsageRecord, waiter: CommitWaiter?)
+    private typealias Entry = (record: UsageRepository.EncodedRecord, waiter: CommitWaiter?)
 
     private struct Pending {
         var entries: [Entry] = []
-        /// The batch the writer is committing now.
-        var inFlight: [Entry] = []
+        /// The batches being committed now, by number.
+        var inFlight: [Int: [Entry]] = [:]
+        var nextBatch = 0
         /// Shutdown began: a record that arrives now goes to the spill file.
         var stopped = false
+
+        var inFlightEntries: [Entry] { inFlight.values.flatMap { $0 } }
     }
 
     public let repository: UsageRepository
@@ -36,11 +39,14 @@ public final class UsageLedger: Service, Sendable {
     public let maximumCommitWait: Duration
     /// How long records pending at graceful shutdown get to commit before they are spilled.
     public let shutdownGrace: Duration
+    /// Batches committed at once: while one commits (and syncs), the next is already on its way,
+    /// so a commit's latency no longer caps records per second at one batch per commit.
+    public let concurrentCommits: Int
     /// Opens once the database is migrated and the last run's spill file replayed.
     public let ready: Milestone
     private let pending = Mutex(Pending())
-    private let wakeups: AsyncStream<Void>.Continuation
-    private let wakeupStream: AsyncStream<Void>
+    /// Wakes the writers when records arrive; closed at shutdown.
+    private let arrivals = Signal()
     private let committedCount = Atomic<Int>(0)
     private let deadLettered = Atomic<Int>(0)
     private let withheldCount = Atomic<Int>(0)
@@ -55,9 +61,10 @@ public final class UsageLedger: Service, Sendable {
     public init(
         repository: UsageRepository, mode: Mode = .durable, spillFile: String? = nil,
         maximumCommitWait: Duration = .seconds(30),
-        shutdownGrace: Duration = .seconds(5), ready: Milestone = Milestone(), logger: Logger,
-        onCommit: @escaping @Sendable () -> Void = {}
+        shutdownGrace: Duration = .seconds(5), concurrentCommits: Int = 2, ready: Milestone = Milestone(),
+        logger: Logger, onCommit: @escaping @Sendable () -> Void = {}
     ) {
+        self.concurrentCommits = max(1, concurrentCommits)
         self.ready = ready
         self.repository = repository
         self.mode = mode
@@ -66,7 +73,6 @@ public final class UsageLedger: Service, Sendable {
         self.shutdownGrace = shutdownGrace
         self.logger = logger
         self.onCommit = onCommit
-        (wakeupStream, wakeups) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Migrates the database and replays the spill file (a failure ends start-up with its
@@ -78,7 +84,11 @@ public final class UsageLedger: Service, Sendable {
         if let spillFile { try await Self.replaySpill(spillFile, into: repository, logger: logger) }
         ready.open()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.runWriter() }
+            group.addTask {
+                await withTaskGroup(of: Void.self) { writers in
+                    for _ in 0..<self.concurrentCommits { writers.addTask { await self.runWriter() } }
+                }
+            }
             group.addTask { await self.watchDeadlines() }
             group.addTask {
                 guard (try? await gracefulShutdown()) != nil else { return }
@@ -94,47 +104,46 @@ public final class UsageLedger: Service, Sendable {
             pending.withLock { state -> [Entry] in
                 defer {
                     state.entries = []
-                    state.inFlight = []
+                    state.inFlight = [:]
                 }
-                return state.inFlight + state.entries
+                return state.inFlightEntries + state.entries
             })
     }
 
     private func stopTaking() {
         pending.withLock { $0.stopped = true }
-        wakeups.finish()
+        arrivals.close()
     }
 
-    /// Commits batches as records arrive; after `stopTaking`, commits what is left and returns.
-    /// Returns early, leaving the batch in flight, when cancelled.
+    /// One of the `concurrentCommits` writers: takes whatever is pending, up to a batch, and
+    /// commits it; after `stopTaking`, commits what is left and returns. Returns early, leaving
+    /// its batch in flight, when cancelled.
     private func runWriter() async {
-        for await _ in wakeupStream {
-            guard await commitPending() else { return }
-        }
-        _ = await commitPending()
-    }
-
-    /// Commits every pending record, a batch at a time; false when cancelled before the end.
-    private func commitPending() async -> Bool {
         while !Task.isCancelled {
-            let batch = pending.withLock { state -> [Entry] in
+            let (number, batch, stopped) = pending.withLock { state -> (Int, [Entry], Bool) in
                 let count = min(state.entries.count, Self.maximumBatch)
-                defer { state.entries.removeFirst(count) }
-                state.inFlight = Array(state.entries.prefix(count))
-                return state.inFlight
+                guard count > 0 else { return (0, [], state.stopped) }
+                let batch = Array(state.entries.prefix(count))
+                state.entries.removeFirst(count)
+                state.nextBatch += 1
+                state.inFlight[state.nextBatch] = batch
+                return (state.nextBatch, batch, state.stopped)
             }
-            guard !batch.isEmpty else { return true }
+            guard !batch.isEmpty else {
+                if stopped { return }
+                await arrivals.wait()
+                continue
+            }
             let records = batch.map { entry in
-                entry.waiter?.takeForCommit() == true ? entry.record.withheld : entry.record
+                entry.waiter?.takeForCommit() == true ? repository.encode(entry.record.record.withheld) : entry.record
             }
-            guard await commit(records) else { return false }
-            pending.withLock { $0.inFlight = [] }
+            guard await commit(records) else { return }
+            pending.withLock { $0.inFlight[number] = nil }
             committedCount.add(batch.count, ordering: .relaxed)
-            let late = batch.filter { $0.waiter?.committed() == true }.map(\.record)
+            let late = batch.filter { $0.waiter?.committed() == true }.map(\.record.record)
             if !late.isEmpty { await correct(late) }
             onCommit()
         }
-        return false
     }
 
     /// Records `record`. In durable mode, returns once it is committed (true), or false when
@@ -142,20 +151,21 @@ public final class UsageLedger: Service, Sendable {
     /// and the record, when it is written, says so.
     @discardableResult
     public func record(_ record: UsageRecord, deadline: ContinuousClock.Instant? = nil) async -> Bool {
+        let encoded = repository.encode(record)
         if case .buffered(let capacity) = mode {
             let admission = pending.withLock { state -> Admission in
                 guard !state.stopped else { return .stopped }
                 guard state.entries.count < capacity else { return .full }
-                state.entries.append((record, nil))
+                state.entries.append((encoded, nil))
                 return .accepted
             }
             switch admission {
             case .accepted:
-                wakeups.yield()
+                arrivals.fire()
                 return true
             case .stopped:
                 // Acknowledged as buffered records are: the spill file carries it to the next start.
-                spill([(record, nil)])
+                spill([(encoded, nil)])
                 return true
             case .full:
                 // The buffer is bounded: past it, the caller waits like a durable one.
@@ -167,10 +177,10 @@ public final class UsageLedger: Service, Sendable {
             waiter.wait(with: continuation)
             let accepted = pending.withLock { state -> Bool in
                 guard !state.stopped else { return false }
-                state.entries.append((record, waiter))
+                state.entries.append((encoded, waiter))
                 return true
             }
-            if accepted { wakeups.yield() } else { spill([(record, waiter)]) }
+            if accepted { arrivals.fire() } else { spill([(encoded, waiter)]) }
         }
         if !committed { withheldCount.add(1, ordering: .relaxed) }
         return committed
@@ -187,7 +197,7 @@ public final class UsageLedger: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(20))
             let now = ContinuousClock.now
             let expired = pending.withLock { state in
-                (state.entries + state.inFlight).compactMap { entry in
+                (state.entries + state.inFlightEntries).compactMap { entry in
                     entry.waiter.flatMap { $0.deadline <= now ? $0 : nil }
                 }
             }
@@ -205,9 +215,9 @@ public final class UsageLedger: Service, Sendable {
     private func spill(_ entries: [Entry]) {
         guard !entries.isEmpty else { return }
         let records = entries.map { entry -> UsageRecord in
-            guard let waiter = entry.waiter else { return entry.record }
+            guard let waiter = entry.waiter else { return entry.record.record }
             waiter.giveUp()
-            return entry.record.withheld
+            return entry.record.record.withheld
         }
         guard let spillFile else {
             logger.critical(
@@ -255,7 +265,7 @@ public final class UsageLedger: Service, Sendable {
     /// that keeps failing is split, so one record the database can never accept (PostgreSQL
     /// refuses NUL) cannot hold the others; that record alone goes to the dead letters.
     /// Returns false only when the writer is cancelled (shutdown past its grace) first.
-    private func commit(_ records: [UsageRecord]) async -> Bool {
+    private func commit(_ records: [UsageRepository.EncodedRecord]) async -> Bool {
         var delay = Duration.milliseconds(50)
         var failures = 0
         while !Task.isCancelled {
@@ -273,7 +283,7 @@ public final class UsageLedger: Service, Sendable {
                         guard await commit(Array(records[..<middle])) else { return false }
                         return await commit(Array(records[middle...]))
                     }
-                    if await deadLetter(records[0], error: error) { return true }
+                    if await deadLetter(records[0].record, error: error) { return true }
                 }
                 logger.error(
                     "usage ledger commit failed; retrying",

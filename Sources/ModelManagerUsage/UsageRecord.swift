@@ -34,7 +34,7 @@ public struct UsageRecord: Sendable, Hashable {
     public var createdAt: Date
 
     public init(
-        id: String = UUID().uuidString.lowercased(), requestID: String, originRequestID: String? = nil, orgID: String,
+        id: String = RecordID.make(), requestID: String, originRequestID: String? = nil, orgID: String,
         userID: String,
         clientType: String, provider: String, channel: String, invokeType: String, model: String, usage: Usage?,
         cost: Double?,

@@ -17,37 +17,43 @@ public struct UsageRepository: Sendable {
 
     // MARK: writes
 
+    /// A record as the ledger writes it, its row and its outbox rows, encoded by the caller that
+    /// records it: the ledger's one writer then only binds and commits.
+    public struct EncodedRecord: Sendable {
+        public let record: UsageRecord
+        let row: [SQLValue]
+        let outboxRows: [[SQLValue]]
+    }
+
+    public func encode(_ record: UsageRecord) -> EncodedRecord {
+        let subject = SQLValue.text(record.billingSubject)
+        let payload = SQLValue.text(record.billingEvent.jsonText)
+        let createdAt = SQLValue.integer(UsageFilter.milliseconds(record.createdAt))
+        return EncodedRecord(
+            record: record, row: Self.values(record),
+            outboxRows: sinks.map { [.text(record.id), .text($0), subject, payload, createdAt] })
+    }
+
     /// Inserts the records and their outbox rows, all or nothing. `skippingExisting` (replaying
     /// a spill file) leaves records, and their outbox rows, that are already there untouched.
     public func insert(_ records: [UsageRecord], skippingExisting: Bool = false) async throws {
-        let onConflict = skippingExisting ? " ON CONFLICT DO NOTHING" : ""
+        try await insert(records.map(encode), skippingExisting: skippingExisting)
+    }
+
+    public func insert(_ records: [EncodedRecord], skippingExisting: Bool = false) async throws {
         guard !records.isEmpty else { return }
-        var statements: [SQLStatement] = []
-        // Multi-row inserts, within both databases' bind limits.
-        for chunk in stride(from: 0, to: records.count, by: 500).map({ records[$0..<min($0 + 500, records.count)] }) {
-            let row = "(" + Array(repeating: "?", count: Schema.recordColumns.count).joined(separator: ", ") + ")"
-            statements.append(
-                SQLStatement(
-                    "INSERT INTO usage_records (\(Schema.recordColumns.joined(separator: ", "))) VALUES "
-                        + Array(repeating: row, count: chunk.count).joined(separator: ", ") + onConflict,
-                    chunk.flatMap(Self.values)))
-            if !sinks.isEmpty {
-                let outboxRows = chunk.flatMap { record in sinks.map { (record, $0) } }
-                statements.append(
-                    SQLStatement(
-                        "INSERT INTO outbox (record_id, sink, subject, payload, created_at) VALUES "
-                            + Array(repeating: "(?, ?, ?, ?, ?)", count: outboxRows.count).joined(separator: ", ")
-                            + onConflict,
-                        outboxRows.flatMap { record, sink in
-                            [
-                                .text(record.id), .text(sink), .text(record.billingSubject),
-                                .text(record.billingEvent.jsonText),
-                                .integer(UsageFilter.milliseconds(record.createdAt)),
-                            ]
-                        }))
-            }
+        var inserts = [
+            SQLInsert(
+                table: "usage_records", columns: Schema.recordColumns, rows: records.map(\.row),
+                skippingExisting: skippingExisting)
+        ]
+        if !sinks.isEmpty {
+            inserts.append(
+                SQLInsert(
+                    table: "outbox", columns: ["record_id", "sink", "subject", "payload", "created_at"],
+                    rows: records.flatMap(\.outboxRows), skippingExisting: skippingExisting))
         }
-        try await database.write(statements)
+        try await database.insert(inserts)
     }
 
     /// Keeps a record the database refused, as escaped JSON, so that it neither blocks the

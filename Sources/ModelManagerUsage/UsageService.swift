@@ -20,6 +20,8 @@ public final class UsageService: Sendable {
         public var spillFile: String?
         /// How long a published billing event stays in the outbox (nil: for ever).
         public var outboxRetention: Duration? = .seconds(7 * 86_400)
+        /// Ledger batches committed at once (each holds a database connection while it commits).
+        public var concurrentCommits = 2
 
         var resolvedSpillFile: String {
             if let spillFile { return spillFile }
@@ -65,7 +67,7 @@ public final class UsageService: Sendable {
         self.relay = relay
         ledger = UsageLedger(
             repository: repository, mode: configuration.ledgerMode, spillFile: configuration.resolvedSpillFile,
-            ready: ready, logger: logger
+            concurrentCommits: configuration.concurrentCommits, ready: ready, logger: logger
         ) { relay.wake() }
         services = database.services + [relay, ledger]
     }

@@ -184,7 +184,7 @@ import Testing
                     do {
                         answer = try await client.invoke(Self.chat("back on grpc"))
                     } catch {
-                        #expect(error.status == .unavailable)
+                        #expect((error as? ModelManagerClientError)?.status == .unavailable)
                     }
                     try await Task.sleep(for: .milliseconds(350))
                 }

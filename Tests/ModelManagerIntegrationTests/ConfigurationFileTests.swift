@@ -22,4 +22,13 @@ import Testing
             try Self.load(#"{"usage": {"outbox_retention_hours": "a week"}}"#)
         }
     }
+
+    @Test func concurrentCommitsIsAPositiveCount() throws {
+        #expect(try Self.load("{}").usage.concurrentCommits == 2)
+        #expect(try Self.load(#"{"usage": {"concurrent_commits": 4}}"#).usage.concurrentCommits == 4)
+        let error = #expect(throws: ServerConfiguration.Invalid.self) {
+            try Self.load(#"{"usage": {"concurrent_commits": 0}}"#)
+        }
+        #expect("\(error!)".contains("usage.concurrent_commits must be a positive integer, got 0"))
+    }
 }

@@ -17,11 +17,20 @@ final class OutageDatabase: SQLDatabase {
     var dialect: SQLDialect { base.dialect }
 
     func write(_ statements: [SQLStatement]) async throws {
+        try await failWhileDown()
+        try await base.write(statements)
+    }
+
+    func insert(_ inserts: [SQLInsert]) async throws {
+        try await failWhileDown()
+        try await base.insert(inserts)
+    }
+
+    private func failWhileDown() async throws {
         guard !down.load(ordering: .relaxed) else {
             try await Task.sleep(for: .milliseconds(20))
             throw Outage()
         }
-        try await base.write(statements)
     }
 
     func read(_ statement: SQLStatement) async throws -> [[SQLValue]] { try await base.read(statement) }

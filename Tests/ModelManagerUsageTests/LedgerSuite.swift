@@ -92,6 +92,35 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
         try await repository.migrate()
     }
 
+    /// A spill file replayed at start can hold more rows than one PostgreSQL statement can bind
+    /// (65,535): written whole all the same, and a second replay adds only what is new.
+    @Test(arguments: Backend.allCases)
+    func aBatchPastOneStatementsBindLimitIsWrittenWhole(_ backend: Backend) async throws {
+        let repository = try await backend.repository(sinks: ["nats", "mqtt"])
+        let start = Date()
+        let records = (0..<3000).map { record("bulk-\($0)", at: start.addingTimeInterval(Double($0) / 1000)) }
+        try await repository.insert(records)
+        try await repository.insert(records + [record("bulk-new", at: start)], skippingExisting: true)
+        #expect(try await repository.summary(UsageFilter()).calls == 3001)
+        #expect(try await repository.backlog() == ["nats": 3001, "mqtt": 3001])
+    }
+
+    /// Ids are UUIDv7: valid UUIDs, version 7, and later records sort after earlier ones, which
+    /// keeps a commit's index writes together.
+    @Test func recordIDsAreTimeOrderedUUIDv7() throws {
+        let earlier = RecordID.make(at: date("2026-03-01T10:15:00Z"))
+        let later = RecordID.make(at: date("2026-03-01T10:15:00.001Z"))
+        for id in [earlier, later] {
+            let uuid = try #require(UUID(uuidString: id))
+            #expect(uuid.uuidString.lowercased() == id)
+            #expect(Array(id)[14] == "7")
+            #expect("89ab".contains(Array(id)[19]))
+        }
+        #expect(earlier < later)
+        #expect(earlier.prefix(13) == "019ca8e4-e8a0")
+        #expect(Set((0..<1000).map { _ in RecordID.make() }).count == 1000)
+    }
+
     @Test(arguments: Backend.allCases)
     func summariesBreakdownsAndFilters(_ backend: Backend) async throws {
         let repository = try await backend.repository()
