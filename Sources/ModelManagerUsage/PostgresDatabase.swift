@@ -80,6 +80,8 @@ public final class PostgresDatabase: SQLDatabase, Service {
     static let maximumBinds = 65_535
     static let rowsPerStatement = 500
 
+    public func refusesRows(_ error: any Error) -> Bool { (error as? PostgresFailure)?.refusesRows ?? false }
+
     public func read(_ statement: SQLStatement) async throws -> [[SQLValue]] {
         try await PostgresFailure.translating {
             var rows: [[SQLValue]] = []

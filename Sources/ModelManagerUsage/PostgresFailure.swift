@@ -5,6 +5,12 @@ import PostgresNIO
 /// batch insert is tens of kilobytes in each log line.
 public struct PostgresFailure: Error, CustomStringConvertible {
     public let description: String
+    /// The server's SQLSTATE, when the server answered.
+    public let sqlState: String?
+
+    /// Data exceptions (22), integrity constraints (23) and program limits (54, a value too
+    /// large): the statement's rows are at fault, not the server's state.
+    var refusesRows: Bool { sqlState.map { ["22", "23", "54"].contains($0.prefix(2)) } ?? false }
 
     static func translating<Value>(_ body: () async throws -> Value) async throws -> Value {
         do {
@@ -17,12 +23,13 @@ public struct PostgresFailure: Error, CustomStringConvertible {
     }
 
     private init(_ error: any Error) {
+        sqlState = (error as? PSQLError)?.serverInfo?[.sqlState]
         guard let error = error as? PSQLError else {
             description = "PostgreSQL: \(String(describing: error).prefix(Self.maximumLength))"
             return
         }
         if let info = error.serverInfo, let message = info[.message] {
-            description = "PostgreSQL \(info[.sqlState] ?? "?"): \(message.prefix(Self.maximumLength))"
+            description = "PostgreSQL \(sqlState ?? "?"): \(message.prefix(Self.maximumLength))"
         } else {
             description = "PostgreSQL client: \(error.code)"
         }

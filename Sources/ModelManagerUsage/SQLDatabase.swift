@@ -119,6 +119,10 @@ public protocol SQLDatabase: Sendable {
     func read(_ statement: SQLStatement) async throws -> [[SQLValue]]
     /// One writing statement (`UPDATE … RETURNING`) and the rows it returns.
     func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]]
+    /// Whether `error` says the database refuses these rows for what they hold (a value it cannot
+    /// store, a constraint), so that the same rows can never be written; false for an outage, a
+    /// lock or any error it cannot place, which retrying may cure.
+    func refusesRows(_ error: any Error) -> Bool
     /// Applies the migrations not yet applied, in order, safely with other instances doing the same.
     func migrate(_ migrations: [Migration]) async throws
     func close() async

@@ -47,6 +47,12 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    /// A constraint, a type mismatch or a value too big; busy, locked, I/O and full are outages.
+    public func refusesRows(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        return [.SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_TOOBIG, .SQLITE_RANGE].contains(error.resultCode)
+    }
+
     public func read(_ statement: SQLStatement) async throws -> [[SQLValue]] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: statement.sql, arguments: Self.arguments(statement.arguments)).map { row in

@@ -261,13 +261,12 @@ public final class UsageLedger: Service, Sendable {
         }
     }
 
-    /// Commits `records`, retrying with backoff: callers wait rather than lose a record. A batch
-    /// that keeps failing is split, so one record the database can never accept (PostgreSQL
-    /// refuses NUL) cannot hold the others; that record alone goes to the dead letters.
+    /// Commits `records`, retrying an outage with backoff: callers wait rather than lose a record.
+    /// A batch the database refuses for what it holds (PostgreSQL refuses NUL) is split at once,
+    /// so that one record cannot hold the others; that record alone goes to the dead letters.
     /// Returns false only when the writer is cancelled (shutdown past its grace) first.
     private func commit(_ records: [UsageRepository.EncodedRecord]) async -> Bool {
         var delay = Duration.milliseconds(50)
-        var failures = 0
         while !Task.isCancelled {
             do {
                 try await repository.insert(records)
@@ -276,8 +275,7 @@ public final class UsageLedger: Service, Sendable {
                 // Shutdown past its grace: the batch is spilled, not retried.
                 return false
             } catch {
-                failures += 1
-                if failures >= Self.attemptsBeforeIsolating {
+                if repository.database.refusesRows(error) {
                     if records.count > 1 {
                         let middle = records.count / 2
                         guard await commit(Array(records[..<middle])) else { return false }
@@ -296,10 +294,6 @@ public final class UsageLedger: Service, Sendable {
         }
         return false
     }
-
-    /// Failed inserts of one batch before it is split (a database that is down fails every
-    /// batch alike; a poisoned row fails only its own).
-    static let attemptsBeforeIsolating = 3
 
     /// Whether `record` reached the dead letters; false while the database takes nothing at all.
     private func deadLetter(_ record: UsageRecord, error: any Error) async -> Bool {

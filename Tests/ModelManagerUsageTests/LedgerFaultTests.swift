@@ -33,6 +33,7 @@ final class OutageDatabase: SQLDatabase {
         }
     }
 
+    func refusesRows(_ error: any Error) -> Bool { base.refusesRows(error) }
     func read(_ statement: SQLStatement) async throws -> [[SQLValue]] { try await base.read(statement) }
     func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] {
         try await base.writeReturning(statement)
@@ -67,6 +68,9 @@ final class OutageDatabase: SQLDatabase {
         let late = try #require(stored)
         #expect(!late.success)
         #expect(late.error?.contains("answer was withheld") == true)
+        // An outage is waited out, never taken for a record the database refuses.
+        #expect(try await repository.deadLetters().isEmpty)
+        #expect(ledger.deadLetteredCount == 0)
         // A healthy ledger commits within the deadline as before.
         #expect(await ledger.record(record("on-time", at: Date()), deadline: .now + .seconds(5)))
         try await running.stop()
