@@ -68,7 +68,8 @@ public struct ServedBy: Sendable, Hashable {
     }
 }
 
-/// One item of an answer: a text delta (or the whole text), and on the last item the usage.
+/// One item of an answer: a text delta, or the call's completion (the whole text of a non-stream
+/// answer; the usage, the raw response and who served it), which is always the last item.
 public struct ResponseChunk: Sendable, Hashable {
     public var content: String
     public var usage: Usage?
@@ -78,21 +79,17 @@ public struct ResponseChunk: Sendable, Hashable {
     public var error: String?
     /// Set on the item that carries the usage.
     public var servedBy: ServedBy?
-    /// The last item of an answer (the one the usage record must be committed before).
-    public var isFinal = false
     /// The cost of the call, set on the final item once it is known (nil: no price for the model).
     public var cost: Double?
     public var currency: String?
 
     public init(
-        content: String = "", usage: Usage? = nil, rawResponse: RawJSON? = nil, error: String? = nil,
-        isFinal: Bool = false
+        content: String = "", usage: Usage? = nil, rawResponse: RawJSON? = nil, error: String? = nil
     ) {
         self.content = content
         self.usage = usage
         self.rawResponse = rawResponse
         self.error = error
-        self.isFinal = isFinal
     }
 }
 

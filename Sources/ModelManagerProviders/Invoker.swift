@@ -9,8 +9,9 @@ public struct Invoker: Sendable {
 
     public init(router: Router) { self.router = router }
 
+    /// Deltas go to `emit`; returns the completion, stamped with who served it.
     public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink)
-        async throws(ModelManagerError)
+        async throws(ModelManagerError) -> ResponseChunk
     {
         let attempts = try router.plan(request)
         var lastError: ModelManagerError?
@@ -24,15 +25,14 @@ public struct Invoker: Sendable {
                 provider: attempt.request.provider, channel: attempt.target.settings.channels[0],
                 model: attempt.request.model ?? "")
             do {
-                try await attempt.adapter.invoke(
+                var completion = try await attempt.adapter.invoke(
                     attempt.request, as: attempt.invokeType, target: attempt.target, context: context
                 ) { chunk in
                     emitted.store(true, ordering: .relaxed)
-                    var chunk = chunk
-                    if chunk.isFinal { chunk.servedBy = servedBy }
                     try await emit(chunk)
                 }
-                return
+                completion.servedBy = servedBy
+                return completion
             } catch {
                 let failure = Self.normalize(error)
                 let isLast = index == attempts.count - 1

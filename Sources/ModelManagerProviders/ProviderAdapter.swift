@@ -37,9 +37,10 @@ public protocol ProviderAdapter: Sendable {
     /// The invoke type to use when the caller gave none (or a generic one), from the parameters.
     func inferInvokeType(model: String, extra: [String: JSONValue]) -> InvokeType?
 
-    /// Invokes the upstream. A non-stream call emits exactly one chunk with the whole answer
-    /// and usage; a stream emits deltas and then a last chunk with the usage.
+    /// Invokes the upstream: a stream's deltas go to `emit` as they arrive; the completion (a
+    /// non-stream call's whole answer; the usage and the raw response) is returned, never emitted.
     func invoke(
         _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
-        emit: ChunkSink) async throws
+        emit: ChunkSink
+    ) async throws -> ResponseChunk
 }

@@ -8,16 +8,16 @@ protocol StreamDecoder {
     mutating func decode(_ event: SSEParser.Event) throws(ModelManagerError) -> ResponseChunk?
     /// Whether the upstream said the answer is complete (a stream cut before that is a failure).
     var isComplete: Bool { get }
-    /// The last chunk: the usage, and the raw event that closed the answer.
+    /// The completion: the usage, and the raw event that closed the answer.
     var finalChunk: ResponseChunk { get }
 }
 
 extension UpstreamHTTP {
-    /// Streams `response` through `decoder` to `emit`, then emits the final chunk with the usage.
+    /// Streams the deltas of `response` through `decoder` to `emit`; returns the completion.
     func drive(
         _ decoder: inout some StreamDecoder, response: HTTPClientResponse, provider: Provider,
         context: InvocationContext, emit: ChunkSink
-    ) async throws {
+    ) async throws -> ResponseChunk {
         do {
             try await readEvents(response, provider: provider, context: context) { event in
                 if let chunk = try decoder.decode(event) { try await emit(chunk) }
@@ -31,9 +31,7 @@ extension UpstreamHTTP {
             if failure.reportedUsage == nil { failure.reportedUsage = decoder.finalChunk.usage }
             throw failure
         }
-        var final = decoder.finalChunk
-        final.isFinal = true
-        try await emit(final)
+        return decoder.finalChunk
     }
 }
 
@@ -228,14 +226,5 @@ enum RequestParameters {
 extension String {
     fileprivate func leftPadded(to length: Int) -> String {
         count >= length ? self : String(repeating: "0", count: length - count) + self
-    }
-}
-
-extension ResponseChunk {
-    /// This chunk marked as the answer's last.
-    var final: ResponseChunk {
-        var chunk = self
-        chunk.isFinal = true
-        return chunk
     }
 }

@@ -26,25 +26,24 @@ public struct InvocationService: Sendable {
 
     public var router: Router { invoker.router }
 
-    /// Runs `request`; chunks go to `emit` as they arrive, except the final one, which is sent
-    /// only once the call's usage record is committed. A failed call is recorded too.
-    /// Throws only `ModelManagerError`.
+    /// Runs `request`: deltas go to `emit` as they arrive; the completion, priced, goes last and
+    /// only once the call's usage record is committed, and is returned. A failed call is
+    /// recorded too. Throws only `ModelManagerError`.
+    @discardableResult
     public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink)
-        async throws(ModelManagerError)
+        async throws(ModelManagerError) -> ResponseChunk
     {
         try slots.acquire()
         defer { slots.release() }
         let started = ContinuousClock.now
         let progress = CallProgress()
+        var final: ResponseChunk
         do {
-            try await invoker.invoke(request, context: context) { chunk in
+            final = try await invoker.invoke(request, context: context) { chunk in
                 progress.sawChunk()
-                guard !chunk.isFinal else {
-                    progress.hold(chunk)
-                    return
-                }
                 try await Self.deliver(chunk, to: emit)
             }
+            progress.sawChunk()
         } catch {
             let failure = Self.normalize(error)
             await usage.ledger.record(
@@ -60,7 +59,6 @@ public struct InvocationService: Sendable {
                     ]))
             throw failure
         }
-        var final = progress.held ?? ResponseChunk(isFinal: true)
         final.currency = usage.prices.currency
         final.cost = final.usage.flatMap {
             usage.prices.cost(of: $0, model: final.servedBy?.model ?? request.model ?? "")
@@ -84,6 +82,7 @@ public struct InvocationService: Sendable {
             metadata: Self.metadata(
                 request, context, ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"]))
         try await Self.deliver(final, to: emit)
+        return final
     }
 
     /// What every line about a call says, beside `line`'s own. Built only for a line the
@@ -131,15 +130,13 @@ public struct InvocationService: Sendable {
             metadata: context.metadata.mapValues { .string($0) }, tokenSubject: context.tokenSubject)
     }
 
-    /// Collects a non-stream answer: exactly one chunk.
+    /// A non-stream answer: its completion, the one item.
     public func invokeOnce(_ request: ModelRequest, context: InvocationContext) async throws(ModelManagerError)
         -> ResponseChunk
     {
         var single = request
         single.stream = false
-        let collector = ChunkCollector()
-        try await invoke(single, context: context) { chunk in collector.append(chunk) }
-        return collector.merged
+        return try await invoke(single, context: context) { _ in }
     }
 
     /// Batch items, at most `limits.batchConcurrency` at a time, answered in request order;
@@ -203,37 +200,13 @@ struct BatchItemOutcome: Sendable {
     var result: Result<ResponseChunk, ModelManagerError>
 }
 
-/// What a running call has produced so far: when its first chunk came, and its held final chunk.
+/// When a running call's first item came from the upstream (its time to first token).
 final class CallProgress: Sendable {
-    private let state = Mutex<(first: ContinuousClock.Instant?, held: ResponseChunk?)>((nil, nil))
+    private let first = Mutex<ContinuousClock.Instant?>(nil)
 
     func sawChunk() {
-        state.withLock { if $0.first == nil { $0.first = .now } }
+        first.withLock { if $0 == nil { $0 = .now } }
     }
 
-    func hold(_ chunk: ResponseChunk) { state.withLock { $0.held = chunk } }
-
-    var firstChunkAt: ContinuousClock.Instant? { state.withLock { $0.first } }
-    var held: ResponseChunk? { state.withLock { $0.held } }
-}
-
-/// Joins the chunks of an answer into one: text concatenated, the last usage and raw response kept.
-final class ChunkCollector: Sendable {
-    private let chunks = Mutex(ResponseChunk())
-
-    func append(_ chunk: ResponseChunk) {
-        chunks.withLock { merged in
-            merged.content += chunk.content
-            if let usage = chunk.usage { merged.usage = usage }
-            if let raw = chunk.rawResponse { merged.rawResponse = raw }
-            if let servedBy = chunk.servedBy { merged.servedBy = servedBy }
-            if chunk.isFinal {
-                merged.isFinal = true
-                merged.cost = chunk.cost
-                merged.currency = chunk.currency
-            }
-        }
-    }
-
-    var merged: ResponseChunk { chunks.withLock { $0 } }
+    var firstChunkAt: ContinuousClock.Instant? { first.withLock { $0 } }
 }

@@ -14,7 +14,7 @@ import Testing
         func invoke(
             _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
             emit: ChunkSink
-        ) async throws {}
+        ) async throws -> ResponseChunk { ResponseChunk() }
     }
 
     static let environment = [
@@ -64,13 +64,13 @@ import Testing
         func invoke(
             _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
             emit: ChunkSink
-        ) async throws {
-            guard case .apiKey(let key) = target.credential else { return }
+        ) async throws -> ResponseChunk {
+            guard case .apiKey(let key) = target.credential else { return ResponseChunk() }
             calls.append(key.revealed)
             if key.revealed == "sk-one" {
                 throw ModelManagerError(.resourceExhausted, "rate limited", retryAfterSeconds: 60)
             }
-            try await emit(ResponseChunk(content: "ok", usage: Usage(promptTokens: 1, completionTokens: 1)))
+            return ResponseChunk(content: "ok", usage: Usage(promptTokens: 1, completionTokens: 1))
         }
     }
 
@@ -80,11 +80,13 @@ import Testing
         let invoker = Invoker(
             router: Router(settings: ProviderSettings.defaults(environment: Self.environment), registry: registry))
         for _ in 0..<4 {
-            let collected = CallLog()
-            try await invoker.invoke(request(.openai), context: InvocationContext(requestID: "r")) { chunk in
-                collected.append(chunk.content)
+            let deltas = CallLog()
+            let completion = try await invoker.invoke(request(.openai), context: InvocationContext(requestID: "r")) {
+                deltas.append($0.content)
             }
-            #expect(collected.entries == ["ok"])
+            #expect(deltas.entries.isEmpty)
+            #expect(completion.content == "ok")
+            #expect(completion.servedBy?.channel == "openai")
         }
         // sk-one was tried once, answered 429 and cooled down; every later call went to sk-two first.
         #expect(calls.entries.filter { $0 == "sk-one" }.count == 1)
@@ -99,7 +101,7 @@ import Testing
             func invoke(
                 _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
                 emit: ChunkSink
-            ) async throws {
+            ) async throws -> ResponseChunk {
                 calls.append("called")
                 throw ModelManagerError(.invalidArgument, "bad request")
             }
@@ -110,7 +112,7 @@ import Testing
                 settings: ProviderSettings.defaults(environment: Self.environment),
                 registry: AdapterRegistry(adapters: [.openAI: Refusing(calls: calls)])))
         await #expect(throws: ModelManagerError.self) {
-            try await invoker.invoke(request(.openai), context: InvocationContext(requestID: "r")) { _ in }
+            _ = try await invoker.invoke(request(.openai), context: InvocationContext(requestID: "r")) { _ in }
         }
         #expect(calls.entries.count == 1)
     }

@@ -15,7 +15,7 @@ public struct AnthropicAdapter: ProviderAdapter {
     public func invoke(
         _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
         emit: ChunkSink
-    ) async throws {
+    ) async throws -> ResponseChunk {
         let provider = request.provider
         try RequestParameters.requireContent("messages", in: request.extra)
         guard request.extra["max_tokens"] != nil else {
@@ -37,14 +37,11 @@ public struct AnthropicAdapter: ProviderAdapter {
         guard request.stream else {
             let answer = try await http.readJSON(response, provider: provider, context: context)
             let message = answer.value
-            try await emit(
-                ResponseChunk(
-                    content: Self.text(of: message), usage: Self.usage(message["usage"]), rawResponse: answer.raw
-                ).final)
-            return
+            return ResponseChunk(
+                content: Self.text(of: message), usage: Self.usage(message["usage"]), rawResponse: answer.raw)
         }
         var decoder = StreamDecoder(provider: provider)
-        try await http.drive(&decoder, response: response, provider: provider, context: context, emit: emit)
+        return try await http.drive(&decoder, response: response, provider: provider, context: context, emit: emit)
     }
 
     static func text(of message: JSONValue) -> String {

@@ -34,7 +34,7 @@ public struct GoogleAdapter: ProviderAdapter {
     public func invoke(
         _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
         emit: ChunkSink
-    ) async throws {
+    ) async throws -> ResponseChunk {
         let provider = request.provider
         let model = try RequestParameters.pathSegment(request.model ?? "", parameter: "model")
         let isImage = invokeType != .generation
@@ -67,19 +67,13 @@ public struct GoogleAdapter: ProviderAdapter {
         let response = try await http.send(call, provider: provider, context: context)
         guard streams else {
             let answer = try await http.readJSON(response, provider: provider, context: context)
-            if isImage {
-                try await emit(ImagenCodec.answer(answer).final)
-            } else {
-                let json = answer.value
-                try await emit(
-                    ResponseChunk(
-                        content: GeminiCodec.text(of: json), usage: GeminiCodec.usage(json["usageMetadata"]),
-                        rawResponse: answer.raw
-                    ).final)
-            }
-            return
+            if isImage { return ImagenCodec.answer(answer) }
+            let json = answer.value
+            return ResponseChunk(
+                content: GeminiCodec.text(of: json), usage: GeminiCodec.usage(json["usageMetadata"]),
+                rawResponse: answer.raw)
         }
         var decoder = GeminiCodec.StreamDecoder(provider: provider)
-        try await http.drive(&decoder, response: response, provider: provider, context: context, emit: emit)
+        return try await http.drive(&decoder, response: response, provider: provider, context: context, emit: emit)
     }
 }

@@ -45,7 +45,7 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
     public func invoke(
         _ request: ModelRequest, as invokeType: InvokeType, target: UpstreamTarget, context: InvocationContext,
         emit: ChunkSink
-    ) async throws {
+    ) async throws -> ResponseChunk {
         let provider = request.provider
         // Azure names the deployment, not the model, in the path (and in the Responses body).
         let model = flavor == .azure ? target.deployment : nil
@@ -92,18 +92,16 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
         guard streams else {
             let json = try await http.readJSON(response, provider: provider, context: context)
             switch invokeType {
-            case .chatCompletions: try await emit(OpenAIChatCodec.answer(json, provider: provider).final)
-            case .responses: try await emit(OpenAIResponsesCodec.answer(json, provider: provider).final)
-            default: try await emit(OpenAIImagesCodec.answer(json, provider: provider).final)
+            case .chatCompletions: return try OpenAIChatCodec.answer(json, provider: provider)
+            case .responses: return try OpenAIResponsesCodec.answer(json, provider: provider)
+            default: return try OpenAIImagesCodec.answer(json, provider: provider)
             }
-            return
         }
         if invokeType == .responses {
             var decoder = OpenAIResponsesCodec.StreamDecoder(provider: provider)
-            try await http.drive(&decoder, response: response, provider: provider, context: context, emit: emit)
-        } else {
-            var decoder = OpenAIChatCodec.StreamDecoder(provider: provider)
-            try await http.drive(&decoder, response: response, provider: provider, context: context, emit: emit)
+            return try await http.drive(&decoder, response: response, provider: provider, context: context, emit: emit)
         }
+        var decoder = OpenAIChatCodec.StreamDecoder(provider: provider)
+        return try await http.drive(&decoder, response: response, provider: provider, context: context, emit: emit)
     }
 }
