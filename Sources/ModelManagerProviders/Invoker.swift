@@ -27,9 +27,9 @@ public struct Invoker: Sendable {
             do {
                 var completion = try await attempt.adapter.invoke(
                     attempt.request, as: attempt.invokeType, target: attempt.target, context: context
-                ) { chunk in
+                ) { deltas in
                     emitted.store(true, ordering: .relaxed)
-                    try await emit(chunk)
+                    try await emit(deltas)
                 }
                 completion.servedBy = servedBy
                 return completion

@@ -25,8 +25,9 @@ public struct UpstreamTarget: Sendable, Hashable {
     }
 }
 
-/// Receives the normalized chunks of an answer, in order, as they arrive.
-public typealias ChunkSink = @Sendable (ResponseChunk) async throws -> Void
+/// Receives an answer's deltas, in order, as they arrive: all those one upstream read brought
+/// at once, so a face can send them in one write.
+public typealias ChunkSink = @Sendable ([ResponseChunk]) async throws -> Void
 
 /// One upstream API. Adapters know a provider's JSON and nothing of gRPC; everything
 /// they throw is a `ModelManagerError` (HTTP failures mapped once, in `UpstreamFailure`).

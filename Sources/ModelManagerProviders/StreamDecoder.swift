@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-public import ModelManagerCore
+import ModelManagerCore
 
 /// Turns one upstream's server-sent events into chunks. One decoder per upstream stream
 /// format; `StreamDriver` runs any of them.
@@ -19,8 +19,12 @@ extension UpstreamHTTP {
         context: InvocationContext, emit: ChunkSink
     ) async throws -> ResponseChunk {
         do {
-            try await readEvents(response, provider: provider, context: context) { event in
-                if let chunk = try decoder.decode(event) { try await emit(chunk) }
+            try await readEvents(response, provider: provider, context: context) { events in
+                var deltas: [ResponseChunk] = []
+                for event in events where !decoder.isComplete {
+                    if let delta = try decoder.decode(event) { deltas.append(delta) }
+                }
+                if !deltas.isEmpty { try await emit(deltas) }
                 return !decoder.isComplete
             }
             guard decoder.isComplete else {

@@ -1,6 +1,6 @@
 public import AsyncHTTPClient
 import Foundation
-public import ModelManagerCore
+package import ModelManagerCore
 import NIOCore
 import NIOHTTP1
 
@@ -78,7 +78,7 @@ public struct UpstreamHTTP: Sendable {
     /// Throws UNAVAILABLE when the stream ends inside an event.
     package func readEvents(
         _ response: HTTPClientResponse, provider: Provider, context: InvocationContext,
-        onEvent: (SSEParser.Event) async throws -> Bool
+        onEvents: ([SSEParser.Event]) async throws -> Bool
     ) async throws {
         var parser = SSEParser()
         do {
@@ -89,8 +89,8 @@ public struct UpstreamHTTP: Sendable {
                 } catch {
                     throw ModelManagerError(.unavailable, "\(provider) stream: \(error)")
                 }
-                for event in events {
-                    guard try await onEvent(event) else { return }
+                if !events.isEmpty {
+                    guard try await onEvents(events) else { return }
                 }
             }
         } catch let error as ModelManagerError {

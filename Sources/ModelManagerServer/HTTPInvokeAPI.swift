@@ -44,21 +44,30 @@ struct HTTPInvokeAPI: Sendable {
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 let sink = SSEWriter(writer: writer)
+                var last = SSEFrames()
                 do {
-                    try await invocation.invoke(call, context: context) { chunk in
-                        try await sink.send {
-                            HTTPAnswerItem.write(chunk, customID: call.customID, requestID: context.requestID, to: &$0)
+                    let final = try await invocation.invoke(call, context: context) { deltas in
+                        var frames = SSEFrames()
+                        for delta in deltas {
+                            frames.event {
+                                HTTPAnswerItem.write(
+                                    delta, customID: call.customID, requestID: context.requestID, to: &$0)
+                            }
                         }
+                        try await sink.send(frames)
+                    }
+                    last.event {
+                        HTTPAnswerItem.write(final, customID: call.customID, requestID: context.requestID, to: &$0)
                     }
                 } catch {
                     // After the stream started, failures are in-band, as on gRPC.
                     let failure = Self.normalize(error)
-                    try? await sink.send {
+                    last.event {
                         HTTPAnswerItem.writeFailure(
                             failure, customID: call.customID, requestID: context.requestID, to: &$0)
                     }
                 }
-                try await sink.finish()
+                try await sink.finish(after: last)
             })
     }
 
@@ -141,17 +150,27 @@ final class SSEWriter: @unchecked Sendable {
 
     init(writer: any ResponseBodyWriter) { self.writer = writer }
 
-    /// One event whose JSON `writeJSON` writes, framed and sent in one buffer.
-    func send(_ writeJSON: (inout JSONOutput) -> Void) async throws {
-        var output = JSONOutput()
+    /// The events, in one write.
+    func send(_ frames: SSEFrames) async throws {
+        try await writer.write(ByteBuffer(bytes: frames.output.bytes))
+    }
+
+    /// The last events and `[DONE]`, in one write, and the end of the body.
+    func finish(after frames: SSEFrames) async throws {
+        var frames = frames
+        frames.output.append("data: [DONE]\n\n")
+        try await send(frames)
+        try await writer.finish(nil)
+    }
+}
+
+/// `data: {json}` events framed into one buffer.
+struct SSEFrames {
+    fileprivate(set) var output = JSONOutput()
+
+    mutating func event(_ writeJSON: (inout JSONOutput) -> Void) {
         output.append("data: ")
         writeJSON(&output)
         output.append("\n\n")
-        try await writer.write(ByteBuffer(bytes: output.bytes))
-    }
-
-    func finish() async throws {
-        try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
-        try await writer.finish(nil)
     }
 }

@@ -26,10 +26,10 @@ public struct InvocationService: Sendable {
 
     public var router: Router { invoker.router }
 
-    /// Runs `request`: deltas go to `emit` as they arrive; the completion, priced, goes last and
-    /// only once the call's usage record is committed, and is returned. A failed call is
-    /// recorded too. Throws only `ModelManagerError`.
-    @discardableResult
+    /// Runs `request`: deltas go to `emit` as they arrive; the completion, priced, is returned
+    /// once the call's usage record is committed, for the face to send last (with the end of the
+    /// call, in one write where it can). A failed call is recorded too. Throws only
+    /// `ModelManagerError`.
     public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink)
         async throws(ModelManagerError) -> ResponseChunk
     {
@@ -39,9 +39,9 @@ public struct InvocationService: Sendable {
         let progress = CallProgress()
         var final: ResponseChunk
         do {
-            final = try await invoker.invoke(request, context: context) { chunk in
+            final = try await invoker.invoke(request, context: context) { deltas in
                 progress.sawChunk()
-                try await Self.deliver(chunk, to: emit)
+                try await Self.deliver(deltas, to: emit)
             }
             progress.sawChunk()
         } catch {
@@ -81,7 +81,6 @@ public struct InvocationService: Sendable {
             "invoke ok",
             metadata: Self.metadata(
                 request, context, ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"]))
-        try await Self.deliver(final, to: emit)
         return final
     }
 
@@ -99,11 +98,11 @@ public struct InvocationService: Sendable {
         return metadata
     }
 
-    /// Hands `chunk` to the caller's face. A face fails only when its caller went away (gRPC,
+    /// Hands `deltas` to the caller's face. A face fails only when its caller went away (gRPC,
     /// HTTP and SSE alike): that is the caller's cancellation, never an upstream failure.
-    private static func deliver(_ chunk: ResponseChunk, to emit: ChunkSink) async throws(ModelManagerError) {
+    private static func deliver(_ deltas: [ResponseChunk], to emit: ChunkSink) async throws(ModelManagerError) {
         do {
-            try await emit(chunk)
+            try await emit(deltas)
         } catch {
             throw ModelManagerError(.cancelled, "the caller went away before the answer was complete", cause: error)
         }

@@ -52,17 +52,21 @@ struct ModelServiceHandlers: Sendable {
         }
     }
 
-    /// Deltas as they arrive, usage on the last item; a failure after the call started is an
-    /// in-band `error` item followed by OK (the sync Python client loses non-OK stream statuses).
+    /// Deltas as they arrive; the completion, with the usage, is the last item, sent with the
+    /// status in one batch. A failure after the call started is an in-band `error` item followed
+    /// by OK (the sync Python client loses non-OK stream statuses).
     private func invokeStreaming(_ request: ModelRequest, call: ServerCall, context: InvocationContext) async {
         do {
-            try await invocation.invoke(request, context: context) { chunk in
-                let item = WireResponseItem(chunk: chunk, customID: request.customID, requestID: context.requestID)
-                guard await call.send(OutgoingMessage(ModelServiceCodec.encodeResponseItem(item))) else {
-                    throw CancellationError()
+            let final = try await invocation.invoke(request, context: context) { deltas in
+                for delta in deltas {
+                    let item = WireResponseItem(chunk: delta, customID: request.customID, requestID: context.requestID)
+                    guard await call.send(OutgoingMessage(ModelServiceCodec.encodeResponseItem(item))) else {
+                        throw CancellationError()
+                    }
                 }
             }
-            await call.finish(.ok)
+            let item = WireResponseItem(chunk: final, customID: request.customID, requestID: context.requestID)
+            await call.finish(sending: OutgoingMessage(ModelServiceCodec.encodeResponseItem(item)))
         } catch {
             guard !call.isCancelled else {
                 await call.finish(GRPCStatus(code: .cancelled, message: "cancelled by the client"))

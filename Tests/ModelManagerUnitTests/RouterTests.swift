@@ -82,7 +82,7 @@ import Testing
         for _ in 0..<4 {
             let deltas = CallLog()
             let completion = try await invoker.invoke(request(.openai), context: InvocationContext(requestID: "r")) {
-                deltas.append($0.content)
+                for delta in $0 { deltas.append(delta.content) }
             }
             #expect(deltas.entries.isEmpty)
             #expect(completion.content == "ok")
