@@ -1,4 +1,4 @@
-public import ModelManagerCore
+import ModelManagerCore
 import Synchronization
 
 /// Round-robin over an upstream's credentials (and deployments), with a cool-down for the ones

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-public import ModelManagerCore
+package import ModelManagerCore
 import NIOCore
 import NIOPosix
 

@@ -1,7 +1,7 @@
 public import AsyncHTTPClient
 import Foundation
 import ModelManagerAuth
-public import ModelManagerCore
+import ModelManagerCore
 import NIOCore
 import Synchronization
 
