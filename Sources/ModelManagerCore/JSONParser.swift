@@ -40,6 +40,11 @@ private struct JSONByteParser {
     let bytes: UnsafeBufferPointer<UInt8>
     let maximumDepth: Int
     var index = 0
+    /// Members and elements of the containers being parsed, innermost last: a container is
+    /// built once, at its closing bracket, at its final size, instead of growing (and
+    /// reallocating) one member at a time. Shared by every level, so it is allocated once.
+    var pendingMembers: [(key: String, value: JSONValue)] = []
+    var pendingElements: [JSONValue] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
         self.bytes = bytes
@@ -90,12 +95,12 @@ private struct JSONByteParser {
 
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         index += 1
-        var object: [String: JSONValue] = [:]
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(object)
+            return .object([:])
         }
+        let first = pendingMembers.count
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
@@ -104,7 +109,7 @@ private struct JSONByteParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            object[key] = try parseValue(depth: depth + 1)
+            pendingMembers.append((key, try parseValue(depth: depth + 1)))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in object") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -113,21 +118,25 @@ private struct JSONByteParser {
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
             index += 1
+            var object = [String: JSONValue](minimumCapacity: pendingMembers.count - first)
+            // A repeated key keeps its last value.
+            for member in pendingMembers[first...] { object[member.key] = member.value }
+            pendingMembers.removeSubrange(first...)
             return .object(object)
         }
     }
 
     mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
         index += 1
-        var array: [JSONValue] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
-            return .array(array)
+            return .array([])
         }
+        let first = pendingElements.count
         while true {
             skipWhitespace()
-            array.append(try parseValue(depth: depth + 1))
+            pendingElements.append(try parseValue(depth: depth + 1))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in array") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -136,6 +145,8 @@ private struct JSONByteParser {
             }
             guard bytes[index] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
             index += 1
+            let array = Array(pendingElements[first...])
+            pendingElements.removeSubrange(first...)
             return .array(array)
         }
     }

@@ -13,6 +13,17 @@ import Testing
         #expect(JSONValue.double(2.5).integerValue == nil)
     }
 
+    /// Containers are built at their closing bracket from the parser's shared pending stacks:
+    /// nesting of every shape comes out whole, and a repeated key keeps its last value.
+    @Test func nestedContainersAndRepeatedKeys() throws {
+        let parsed = try JSONValue(parsing: #"{"x":[1,{"y":[2,[],{}],"k":"v"},4],"z":{"w":[{"a":1,"a":2}]},"e":[]}"#)
+        let expected: JSONValue = [
+            "x": [1, ["y": [2, [], [:]], "k": "v"], 4], "z": ["w": [["a": 2]]], "e": [],
+        ]
+        #expect(parsed == expected)
+        #expect(try JSONValue(parsing: "[[[]],[[1]]]") == [[[]], [[1]]])
+    }
+
     @Test func writerRoundTripsAndEscapes() throws {
         let value: JSONValue = [
             "text": "quote \" backslash \\ tab \t ctrl \u{01}", "n": 3, "f": 0.25, "list": [nil, false],
