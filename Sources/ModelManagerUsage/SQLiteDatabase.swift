@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The embedded default: a SQLite file in WAL mode, through GRDB.
 public final class SQLiteDatabase: SQLDatabase {
@@ -37,12 +38,41 @@ public final class SQLiteDatabase: SQLDatabase {
 
     /// One prepared single-row statement per table, kept by the connection and run once per
     /// row: SQLite has no round trip to save, and a statement whose text changed with the batch
-    /// size would be parsed again at every commit.
+    /// size would be parsed again at every commit. Values are bound straight from the rows
+    /// (no argument array, no C string copies).
     public func insert(_ inserts: [SQLInsert]) async throws {
         try await pool.write { db in
             for insert in inserts where !insert.rows.isEmpty {
-                let statement = try db.cachedStatement(sql: insert.sql(rows: 1))
-                for row in insert.rows { try statement.execute(arguments: Self.arguments(row)) }
+                let handle = try db.cachedStatement(sql: insert.sql(rows: 1)).sqliteStatement
+                defer { sqlite3_reset(handle) }
+                for row in insert.rows {
+                    sqlite3_reset(handle)
+                    for (index, value) in row.enumerated() { Self.bind(value, at: Int32(index + 1), in: handle) }
+                    let code = sqlite3_step(handle)
+                    guard code == SQLITE_DONE else {
+                        throw DatabaseError(
+                            resultCode: ResultCode(rawValue: code),
+                            message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                    }
+                }
+            }
+        }
+    }
+
+    private static func bind(_ value: SQLValue, at index: Int32, in handle: OpaquePointer) {
+        switch value {
+        case .null: sqlite3_bind_null(handle, index)
+        case .integer(let integer): sqlite3_bind_int64(handle, index, integer)
+        case .double(let double): sqlite3_bind_double(handle, index, double)
+        case .bool(let bool): sqlite3_bind_int64(handle, index, bool ? 1 : 0)
+        case .text(var text):
+            // By length, so that text with NUL is stored whole; SQLite copies it (TRANSIENT).
+            _ = text.withUTF8 { bytes in
+                if let base = bytes.baseAddress {
+                    sqlite3_bind_text(handle, index, base, Int32(bytes.count), transient)
+                } else {
+                    sqlite3_bind_text(handle, index, "", 0, transient)
+                }
             }
         }
     }
@@ -106,3 +136,6 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 }
+
+/// SQLite's SQLITE_TRANSIENT: the bound bytes are copied before the call returns.
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
