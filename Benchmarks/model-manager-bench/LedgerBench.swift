@@ -11,7 +11,7 @@ enum LedgerBench {
     static func run(postgresURL: String?) async throws {
         var logger = Logger(label: "ledger-bench")
         logger.logLevel = .error
-        print("usage ledger, durable mode (each caller waits for its commit), group commit by one writer")
+        print("usage ledger, durable mode (each caller waits for its commit), group commit with two batches in flight")
         print("database    callers   records     records/s   added p50 ms   added p99 ms")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent(
             "ledger-bench-\(UUID().uuidString).sqlite"
