@@ -18,7 +18,7 @@ public final class UsageLedger: Service, Sendable {
     }
 
     /// A record and, when its caller waits for the commit, that caller.
-    private typealias Entry = (record: UsageRepository.EncodedRecord, waiter: CommitWaiter?)
+    private typealias Entry = (encoded: UsageRepository.EncodedRecord, waiter: CommitWaiter?)
 
     private struct Pending {
         var entries: [Entry] = []
@@ -135,12 +135,12 @@ public final class UsageLedger: Service, Sendable {
                 continue
             }
             let records = batch.map { entry in
-                entry.waiter?.takeForCommit() == true ? repository.encode(entry.record.record.withheld) : entry.record
+                entry.waiter?.takeForCommit() == true ? repository.encode(entry.encoded.record.withheld) : entry.encoded
             }
             guard await commit(records) else { return }
             pending.withLock { $0.inFlight[number] = nil }
             committedCount.add(batch.count, ordering: .relaxed)
-            let late = batch.filter { $0.waiter?.committed() == true }.map(\.record.record)
+            let late = batch.filter { $0.waiter?.committed() == true }.map(\.encoded.record)
             if !late.isEmpty { await correct(late) }
             onCommit()
         }
@@ -215,9 +215,9 @@ public final class UsageLedger: Service, Sendable {
     private func spill(_ entries: [Entry]) {
         guard !entries.isEmpty else { return }
         let records = entries.map { entry -> UsageRecord in
-            guard let waiter = entry.waiter else { return entry.record.record }
+            guard let waiter = entry.waiter else { return entry.encoded.record }
             waiter.giveUp()
-            return entry.record.record.withheld
+            return entry.encoded.record.withheld
         }
         guard let spillFile else {
             logger.critical(

@@ -18,7 +18,7 @@ public struct UsageRepository: Sendable {
     // MARK: writes
 
     /// A record as the ledger writes it, its row and its outbox rows, encoded by the caller that
-    /// records it: the ledger's one writer then only binds and commits.
+    /// records it: the ledger's writers then only bind and commit.
     public struct EncodedRecord: Sendable {
         public let record: UsageRecord
         let row: [SQLValue]

@@ -280,6 +280,25 @@ func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
         await repository.database.close()
     }
 
+    /// A refusal SQLite reports too (a primary key already there): the one record goes to the
+    /// dead letters at once, the records batched with it commit.
+    @Test(arguments: Backend.allCases)
+    func aDuplicateRecordIsDeadLetteredWithoutHoldingTheOthers(_ backend: Backend) async throws {
+        let repository = try await backend.repository()
+        try await repository.insert([record("taken", at: Date())])
+        let ledger = UsageLedger(repository: repository, logger: Logger(label: "ledger-tests"))
+        let running = RunningParts([ledger])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await ledger.record(record("taken", at: Date())) }
+            for index in 0..<10 { group.addTask { await ledger.record(record("fine\(index)", at: Date())) } }
+        }
+        #expect(try await repository.summary(UsageFilter()).calls == 11)
+        #expect(try await repository.deadLetters().map(\.recordID) == ["taken"])
+        #expect(ledger.deadLetteredCount == 1)
+        try await running.stop()
+        await repository.database.close()
+    }
+
     @Test(arguments: Backend.allCases)
     func bufferedModeFlushesOnShutdown(_ backend: Backend) async throws {
         let repository = try await backend.repository()
