@@ -54,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "ModelManagerAuth",
-            dependencies: ["CJWT", "ModelManagerCore"],
+            dependencies: ["CJWT", "ModelManagerCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -208,6 +208,7 @@ let package = Package(
                 "ModelManagerWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -55,16 +55,19 @@ public struct InvocationContext: Sendable {
     /// Who the verified token says called (its `sub`, else `org_id/user_id`), kept beside the
     /// request's own `org_id`/`user_id`, which accounting uses (the Python SDK freezes its claims).
     public var tokenSubject: String?
+    /// What the caller's API key allows; nil for a JWT caller.
+    public var grant: CallerGrant?
 
     public init(
         requestID: String, originRequestID: String? = nil, deadline: ContinuousClock.Instant? = nil,
         metadata: [String: String] = [:],
-        tokenSubject: String? = nil
+        tokenSubject: String? = nil, grant: CallerGrant? = nil
     ) {
         self.requestID = requestID
         self.originRequestID = originRequestID
         self.deadline = deadline
         self.metadata = metadata
         self.tokenSubject = tokenSubject
+        self.grant = grant
     }
 }

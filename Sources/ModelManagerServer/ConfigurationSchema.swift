@@ -12,7 +12,10 @@ enum ConfigurationSchema {
         "grpc.tls": ["certificate_file", "private_key_file"],
         "http": ["address", "idle_timeout_seconds", "tls"],
         "http.tls": ["certificate_file", "private_key_file"],
-        "auth": ["jwt_secrets", "admin_jwt_secrets", "leeway_seconds"],
+        "auth": [
+            "jwt_secrets", "admin_jwt_secrets", "leeway_seconds", "api_key_pepper", "api_key_cache_seconds",
+            "api_key_cache_size",
+        ],
         "usage": [
             "database", "nats_url", "mqtt_url", "ledger_mode", "price_file", "recorded_headers", "spill_file",
             "outbox_retention_hours", "concurrent_commits",

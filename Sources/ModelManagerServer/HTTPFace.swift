@@ -22,7 +22,7 @@ final class HTTPFace: Service {
     private let listening = Milestone()
 
     init(
-        configuration: ServerConfiguration.HTTP, verifier: JWTVerifier, adminVerifier: JWTVerifier?,
+        configuration: ServerConfiguration.HTTP, authenticator: CallerAuthenticator, adminVerifier: JWTVerifier?,
         recordedHeaders: RecordedHeaders,
         maximumExtraDepth: Int, usage: UsageService, invocation: InvocationService, serving: ServingState,
         logger: Logger,
@@ -40,7 +40,7 @@ final class HTTPFace: Service {
             await admin.respond(request) { try await admin.llmUsage($0) }
         }
         let invoke = HTTPInvokeAPI(
-            invocation: invocation, verifier: verifier, recordedHeaders: recordedHeaders,
+            invocation: invocation, authenticator: authenticator, recordedHeaders: recordedHeaders,
             maximumBodyDepth: maximumExtraDepth + 2)
         router.post("/v1/invoke") { request, _ in await invoke.invoke(request) }
         router.post("/v1/batch-invoke") { request, _ in await invoke.batchInvoke(request) }

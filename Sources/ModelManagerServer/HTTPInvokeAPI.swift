@@ -10,7 +10,7 @@ import NIOCore
 /// request ids, routing, usage records and error rules; statuses mapped in `HTTPJSON`.
 struct HTTPInvokeAPI: Sendable {
     let invocation: InvocationService
-    let verifier: JWTVerifier
+    let authenticator: CallerAuthenticator
     let recordedHeaders: RecordedHeaders
     /// Nesting allowed in a body: the configured limit for `extra` (`limits.max_extra_depth`),
     /// plus the batch's `items` array and the item object around it.
@@ -21,7 +21,7 @@ struct HTTPInvokeAPI: Sendable {
         let context: InvocationContext
         let call: ModelRequest
         do {
-            context = try accept(request)
+            context = try await accept(request)
             call = try HTTPRequestMapper.request(from: try await body(request))
         } catch {
             return HTTPJSON.error(Self.normalize(error), requestID: request.headers[Self.requestIDHeader])
@@ -75,7 +75,7 @@ struct HTTPInvokeAPI: Sendable {
         let context: InvocationContext
         let calls: [ModelRequest]
         do {
-            context = try accept(request)
+            context = try await accept(request)
             calls = try HTTPRequestMapper.batch(from: try await body(request))
         } catch {
             return HTTPJSON.error(Self.normalize(error), requestID: request.headers[Self.requestIDHeader])
@@ -107,8 +107,8 @@ struct HTTPInvokeAPI: Sendable {
 
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!
 
-    private func accept(_ request: Request) throws(ModelManagerError) -> InvocationContext {
-        let principal = try verifier.verify(authorization: request.headers[.authorization])
+    private func accept(_ request: Request) async throws(ModelManagerError) -> InvocationContext {
+        let caller = try await authenticator.authenticate(authorization: request.headers[.authorization], apiKey: nil)
         let requestID =
             request.headers[Self.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
         let metadata = recordedHeaders.metadata(
@@ -116,7 +116,7 @@ struct HTTPInvokeAPI: Sendable {
         return InvocationContext(
             requestID: requestID, originRequestID: request.headers[HTTPField.Name("X-Origin-Request-ID")!],
             metadata: metadata,
-            tokenSubject: principal.subject)
+            tokenSubject: caller.subject, grant: caller.grant)
     }
 
     /// The body as a JSON object, or a 4xx naming what is wrong with it.

@@ -33,6 +33,8 @@ public struct InvocationService: Sendable {
     public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink)
         async throws(ModelManagerError) -> ResponseChunk
     {
+        var request = request
+        try context.grant?.admit(&request)
         try slots.acquire()
         defer { slots.release() }
         let started = ContinuousClock.now

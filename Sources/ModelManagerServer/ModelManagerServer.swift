@@ -55,6 +55,14 @@ public final class ModelManagerServer: Sendable {
         let invocation = InvocationService(router: router, usage: usage, limits: configuration.limits, logger: logger)
         let verifier = JWTVerifier(
             secrets: configuration.auth.jwtSecrets.map(\.revealed), leeway: configuration.auth.leeway)
+        let authenticator = CallerAuthenticator(
+            tokens: verifier,
+            keys: configuration.auth.apiKeyPepper.map { pepper in
+                APIKeyVerifier(
+                    store: APIKeyStore(database: usage.repository.database), pepper: pepper,
+                    cacheLifetime: configuration.auth.apiKeyCacheLifetime,
+                    maximumCachedKeys: configuration.auth.apiKeyCacheSize)
+            })
         let adminVerifier =
             configuration.auth.adminJWTSecrets.isEmpty
             ? nil
@@ -65,7 +73,7 @@ public final class ModelManagerServer: Sendable {
         let httpFace: HTTPFace
         do {
             httpFace = try HTTPFace(
-                configuration: configuration.http, verifier: verifier, adminVerifier: adminVerifier,
+                configuration: configuration.http, authenticator: authenticator, adminVerifier: adminVerifier,
                 recordedHeaders: configuration.recordedHeaders,
                 maximumExtraDepth: configuration.wire.maximumDepth, usage: usage, invocation: invocation,
                 serving: serving, logger: logger
@@ -75,7 +83,7 @@ public final class ModelManagerServer: Sendable {
             throw error
         }
         let modelService = ModelServiceHandlers(
-            invocation: invocation, verifier: verifier, wireLimits: configuration.wire,
+            invocation: invocation, authenticator: authenticator, wireLimits: configuration.wire,
             recordedHeaders: configuration.recordedHeaders)
         let health = HealthHandlers(serving: serving, services: ["", ModelServiceHandlers.service])
         let grpcFace = GRPCFace(

@@ -7,7 +7,7 @@ import ModelManagerWire
 /// The `model_service.ModelService` methods over libgrpc (PROTOCOL.md §5–§6).
 struct ModelServiceHandlers: Sendable {
     let invocation: InvocationService
-    let verifier: JWTVerifier
+    let authenticator: CallerAuthenticator
     let wireLimits: WireLimits
     let recordedHeaders: RecordedHeaders
 
@@ -146,9 +146,11 @@ struct ModelServiceHandlers: Sendable {
 
     /// Authenticates the call and reads its request; on failure the call is already finished.
     private func accept(_ call: ServerCall) async -> (ReceivedMessage, InvocationContext)? {
-        let principal: Principal
+        let caller: CallerAuthenticator.Caller
         do {
-            principal = try verifier.verify(authorization: call.metadata["authorization"])
+            caller = try await authenticator.authenticate(
+                authorization: call.metadata["authorization"],
+                apiKey: call.metadata["api-key"] ?? call.metadata["apikey"])
         } catch {
             await call.finish(error.grpcStatus)
             return nil
@@ -165,7 +167,7 @@ struct ModelServiceHandlers: Sendable {
             message,
             InvocationContext(
                 requestID: requestID, originRequestID: origin, deadline: call.deadline, metadata: metadata,
-                tokenSubject: principal.subject)
+                tokenSubject: caller.subject, grant: caller.grant)
         )
     }
 }

@@ -24,6 +24,14 @@ public struct ServerConfiguration: Sendable {
         /// None: the admin API is off.
         public var adminJWTSecrets: [Secret] = []
         public var leeway: Duration = .seconds(30)
+        /// The server's secret for API key hashes (HMAC-SHA256). None: API keys are refused.
+        /// Every instance on one database needs the same pepper.
+        public var apiKeyPepper: Secret?
+        /// How long a looked-up key is trusted before the database is asked again: a revoked
+        /// key stops working on every instance within this time.
+        public var apiKeyCacheLifetime: Duration = .seconds(1)
+        /// Keys kept in that cache.
+        public var apiKeyCacheSize = 10_000
     }
 
     public struct HTTP: Sendable {
@@ -72,6 +80,9 @@ public struct ServerConfiguration: Sendable {
         if let secret = environment["MODEL_MANAGER_SERVER_ADMIN_JWT_SECRET_KEY"], !secret.isEmpty {
             configuration.auth.adminJWTSecrets.removeAll { $0.revealed == secret }
             configuration.auth.adminJWTSecrets.insert(Secret(secret), at: 0)
+        }
+        if let pepper = environment["MODEL_MANAGER_API_KEY_PEPPER"], !pepper.isEmpty {
+            configuration.auth.apiKeyPepper = Secret(pepper)
         }
         try configuration.applyUsage(environment: environment)
         if let previous = environment["MODEL_MANAGER_SERVER_JWT_PREVIOUS_SECRET_KEYS"] {
@@ -127,6 +138,23 @@ public struct ServerConfiguration: Sendable {
             }
             if let leeway = auth["leeway_seconds"]?.doubleValue {
                 self.auth.leeway = Duration.clampedSeconds(leeway) ?? self.auth.leeway
+            }
+            if let pepper = auth["api_key_pepper"] {
+                guard let text = pepper.stringValue, !text.isEmpty else {
+                    throw Invalid("auth.api_key_pepper must be a non-empty string")
+                }
+                self.auth.apiKeyPepper = Secret(text)
+            }
+            if let lifetime = auth["api_key_cache_seconds"] {
+                guard let seconds = lifetime.doubleValue, seconds > 0, let duration = Duration.clampedSeconds(seconds)
+                else {
+                    throw Invalid(
+                        "auth.api_key_cache_seconds must be a positive number of seconds, got \(lifetime.jsonText)")
+                }
+                self.auth.apiKeyCacheLifetime = duration
+            }
+            if let size = try Self.count(auth, "api_key_cache_size", section: "auth") {
+                self.auth.apiKeyCacheSize = size
             }
         }
         if let limits = root["limits"] {

@@ -19,6 +19,11 @@ public enum SQLValue: Sendable, Hashable {
         }
     }
 
+    var optionalInteger: Int64? {
+        if case .null = self { return nil }
+        return integer
+    }
+
     var double: Double? {
         switch self {
         case .integer(let value): Double(value)

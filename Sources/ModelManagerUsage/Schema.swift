@@ -80,6 +80,19 @@ enum Schema {
         Migration(
             version: 3,
             statements: ["CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL"]),
+        // API keys: only a keyed hash of each key is kept; lists are comma-separated, empty = any.
+        Migration(
+            version: 4,
+            statements: [
+                """
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, name TEXT NOT NULL, org_id TEXT NOT NULL,
+                    user_id TEXT, scopes TEXT NOT NULL, allowed_providers TEXT NOT NULL,
+                    allowed_models TEXT NOT NULL, expires_at BIGINT, revoked_at BIGINT,
+                    created_at BIGINT NOT NULL, rotated_at BIGINT)
+                """,
+                "CREATE INDEX api_keys_org ON api_keys (org_id, created_at)",
+            ]),
     ]
 
     static let recordColumns = [

@@ -5,6 +5,9 @@ struct ModelManagerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model-manager",
         abstract: "A gRPC gateway to AI model providers, with usage accounting.",
-        subcommands: [ServeCommand.self, InvokeCommand.self, TokenCommand.self, UsageCommand.self, EmulateCommand.self]
+        subcommands: [
+            ServeCommand.self, InvokeCommand.self, TokenCommand.self, UsageCommand.self, KeysCommand.self,
+            EmulateCommand.self,
+        ]
     )
 }

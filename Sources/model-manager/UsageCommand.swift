@@ -13,38 +13,16 @@ struct UsageCommand: AsyncParsableCommand {
         subcommands: [Summary.self, ByModel.self, Series.self, List.self])
 
     struct Options: ParsableArguments {
-        @Option(help: "JSON configuration file (for its usage.database).")
-        var config: String?
-        @Option(help: "Ledger: a SQLite path or postgres://… (default: the server's).")
-        var database: String?
+        @OptionGroup var ledger: LedgerOptions
         @Option(name: .customLong("start-date"), help: "ISO 8601 date or time.") var startDate: String?
         @Option(name: .customLong("end-date"), help: "ISO 8601 date (whole day) or time.") var endDate: String?
         @Option(name: .customLong("user-id")) var userID: String?
         @Option(name: .customLong("org-id")) var orgID: String?
         @Flag(help: "Print JSON.") var json = false
 
-        /// Runs `body` with the ledger's repository (migrated), its database running for that long.
         func withRepository<Value>(_ body: (UsageRepository) async throws -> Value) async throws -> Value {
-            var configuration = try ServerConfiguration.load(
-                file: config, environment: ProcessInfo.processInfo.environment)
-            if let database { try configuration.setDatabase(database) }
-            let logger = Logger(label: "model-manager-usage")
-            let db: any SQLDatabase =
-                switch configuration.usage.database {
-                case .sqlite(let path): try SQLiteDatabase(path: path)
-                case .postgres(let url): try PostgresDatabase(url: url, logger: logger)
-                }
-            do {
-                let value = try await withRunningServices(db.services, logger: logger) {
-                    let repository = UsageRepository(database: db, sinks: [])
-                    try await repository.migrate()
-                    return try await body(repository)
-                }
-                await db.close()
-                return value
-            } catch {
-                await db.close()
-                throw error
+            try await ledger.withRepository(configuration: try ledger.configuration()) { repository in
+                try await body(repository)
             }
         }
 

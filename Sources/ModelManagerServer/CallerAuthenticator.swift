@@ -1,0 +1,37 @@
+import ModelManagerAuth
+import ModelManagerCore
+import ModelManagerUsage
+
+/// Who is calling: an API key (gRPC metadata `api-key` or `apikey`, or `Bearer mmk_…` on either
+/// face) or a client JWT (`Bearer <JWT>`, as the Python SDK sends it).
+struct CallerAuthenticator: Sendable {
+    let tokens: JWTVerifier
+    /// Nil when the server has no API key pepper configured: keys are then refused.
+    let keys: APIKeyVerifier?
+
+    struct Caller: Sendable {
+        /// Kept with each usage record: the key's `key:<id>`, or the token's subject.
+        var subject: String
+        var grant: CallerGrant?
+    }
+
+    func authenticate(authorization: String?, apiKey: String?) async throws(ModelManagerError) -> Caller {
+        guard let presented = apiKey ?? Self.bearerKey(authorization) else {
+            return Caller(subject: try tokens.verify(authorization: authorization).subject, grant: nil)
+        }
+        guard let keys else {
+            throw ModelManagerError(
+                .unauthenticated, "API keys are not enabled on this server (auth.api_key_pepper is not set)")
+        }
+        let record = try await keys.verify(presented, scope: .invoke)
+        return Caller(subject: "key:\(record.id)", grant: record.grant)
+    }
+
+    private static func bearerKey(_ authorization: String?) -> String? {
+        guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+            return nil
+        }
+        let token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return token.hasPrefix(APIKeySecret.scheme) ? token : nil
+    }
+}
