@@ -4,41 +4,83 @@ import ModelManagerAuth
 public import ModelManagerCore
 import ModelManagerUsage
 
-/// `GET /api/v1/admin/token-stats` and `/api/v1/admin/llm-usage`, for a JWT signed with the admin
-/// secret whose `role` is `admin`. The clients' secret never grants admin; with no admin secret
+/// The admin API: usage statistics (`GET /api/v1/admin/token-stats`, `/llm-usage`) and API keys
+/// (`/api/v1/admin/keys`). A JWT signed with the admin secret whose `role` is `admin` is a global
+/// admin; an API key with `admin:read` (and `admin:write` to change keys) is an admin of its own
+/// org only. The clients' secret never grants admin; with neither an admin secret nor API keys
 /// configured the admin API is off.
 struct AdminAPI: Sendable {
     let verifier: JWTVerifier?
+    let keys: APIKeyVerifier?
+    let issuer: APIKeyIssuer?
     let repository: UsageRepository
+    static let maximumBodyBytes = 64 << 10
 
-    /// Authenticates an admin and runs `body` with the query parameters; every failure is JSON.
-    func respond(_ request: Request, _ body: ([String: String]) async throws -> JSONValue) async -> Response {
-        do {
-            guard let verifier else {
-                return HTTPJSON.error(
-                    ModelManagerError(
-                        .unimplemented,
-                        "the admin API is off: no admin secret is configured (set MODEL_MANAGER_SERVER_ADMIN_JWT_SECRET_KEY)"
-                    ))
+    /// Who is asking.
+    struct Admin: Sendable {
+        /// Nil: a global admin.
+        var orgID: String?
+
+        /// The org a request may act on: the asked one (nil: all) for a global admin; its own for
+        /// an org admin, which may not name another.
+        func org(_ asked: String?) throws(ModelManagerError) -> String? {
+            guard let orgID else { return asked }
+            if let asked, asked != orgID {
+                throw ModelManagerError(
+                    .permissionDenied, "an admin key of org '\(orgID)' cannot act on org '\(asked)'")
             }
-            // A client's token does not verify here: only the admin secret grants admin.
-            let principal = try verifier.verify(authorization: request.headers[.authorization])
-            guard principal.isAdmin else {
-                return HTTPJSON.error(
-                    ModelManagerError(.permissionDenied, "the admin API needs a token whose role is 'admin'"))
-            }
-            var query: [String: String] = [:]
-            for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
-            return HTTPJSON.response(200, try await body(query))
-        } catch let error as ModelManagerError {
-            return HTTPJSON.error(error)
-        } catch {
-            return HTTPJSON.error(ModelManagerError(.unavailable, "the usage ledger could not answer", cause: error))
+            return orgID
         }
     }
 
-    func tokenStats(_ query: [String: String]) async throws -> JSONValue {
-        let filter = try Self.filter(query, allowsModelAndSuccess: false)
+    /// Authenticates an admin with `scope` and runs `body` with the query parameters; every
+    /// failure is JSON.
+    func respond(
+        _ request: Request, scope: APIKeyRecord.Scope = .adminRead, status: Int = 200,
+        _ body: (Admin, [String: String]) async throws -> JSONValue
+    ) async -> Response {
+        do {
+            let admin = try await authenticate(request, scope: scope)
+            var query: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+            return HTTPJSON.response(status, try await body(admin, query))
+        } catch let error as ModelManagerError {
+            return HTTPJSON.error(error)
+        } catch {
+            return HTTPJSON.error(ModelManagerError(.unavailable, "the ledger database could not answer", cause: error))
+        }
+    }
+
+    private func authenticate(_ request: Request, scope: APIKeyRecord.Scope) async throws(ModelManagerError) -> Admin {
+        guard verifier != nil || keys != nil else {
+            throw ModelManagerError(
+                .unimplemented,
+                "the admin API is off: no admin secret is configured (set MODEL_MANAGER_SERVER_ADMIN_JWT_SECRET_KEY)"
+                    + " and API keys are off (set MODEL_MANAGER_API_KEY_PEPPER)")
+        }
+        let authorization = request.headers[.authorization]
+        if let presented = CallerAuthenticator.bearerKey(authorization) {
+            guard let keys else {
+                throw ModelManagerError(
+                    .unauthenticated, "API keys are not enabled on this server (auth.api_key_pepper is not set)")
+            }
+            return Admin(orgID: try await keys.verify(presented, scope: scope).orgID)
+        }
+        guard let verifier else {
+            throw ModelManagerError(
+                .unauthenticated, "admin tokens are not accepted here: no admin secret is configured; use an admin key")
+        }
+        // A client's token does not verify here: only the admin secret grants admin.
+        let principal = try verifier.verify(authorization: authorization)
+        guard principal.isAdmin else {
+            throw ModelManagerError(.permissionDenied, "the admin API needs a token whose role is 'admin'")
+        }
+        return Admin(orgID: nil)
+    }
+
+    func tokenStats(_ admin: Admin, _ query: [String: String]) async throws -> JSONValue {
+        var filter = try Self.filter(query, allowsModelAndSuccess: false)
+        filter.orgID = try admin.org(filter.orgID)
         let granularity = try query["granularity"].flatMap { $0.isEmpty ? nil : $0 }.map {
             text throws(ModelManagerError) in try Granularity(parsing: text)
         }
@@ -59,8 +101,9 @@ struct AdminAPI: Sendable {
         ]
     }
 
-    func llmUsage(_ query: [String: String]) async throws -> JSONValue {
-        let filter = try Self.filter(query, allowsModelAndSuccess: true)
+    func llmUsage(_ admin: Admin, _ query: [String: String]) async throws -> JSONValue {
+        var filter = try Self.filter(query, allowsModelAndSuccess: true)
+        filter.orgID = try admin.org(filter.orgID)
         let page = try Self.positive("page", query["page"], default: 1, maximum: 1_000_000)
         let pageSize = try Self.positive("page_size", query["page_size"], default: 20, maximum: 500)
         return try await repository.list(filter, page: page, pageSize: pageSize).json

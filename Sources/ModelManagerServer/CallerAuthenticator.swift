@@ -27,7 +27,7 @@ struct CallerAuthenticator: Sendable {
         return Caller(subject: "key:\(record.id)", grant: record.grant)
     }
 
-    private static func bearerKey(_ authorization: String?) -> String? {
+    static func bearerKey(_ authorization: String?) -> String? {
         guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
             return nil
         }

@@ -23,6 +23,7 @@ final class HTTPFace: Service {
 
     init(
         configuration: ServerConfiguration.HTTP, authenticator: CallerAuthenticator, adminVerifier: JWTVerifier?,
+        apiKeyPepper: Secret?,
         recordedHeaders: RecordedHeaders,
         maximumExtraDepth: Int, usage: UsageService, invocation: InvocationService, serving: ServingState,
         logger: Logger,
@@ -32,13 +33,19 @@ final class HTTPFace: Service {
         startsAfter = usage.ready
         let (host, port) = try Self.split(address)
         let router = Router()
-        let admin = AdminAPI(verifier: adminVerifier, repository: usage.repository)
+        let admin = AdminAPI(
+            verifier: adminVerifier, keys: authenticator.keys,
+            issuer: apiKeyPepper.map {
+                APIKeyIssuer(store: APIKeyStore(database: usage.repository.database), pepper: $0)
+            },
+            repository: usage.repository)
         router.get("/api/v1/admin/token-stats") { request, _ in
-            await admin.respond(request) { try await admin.tokenStats($0) }
+            await admin.respond(request) { try await admin.tokenStats($0, $1) }
         }
         router.get("/api/v1/admin/llm-usage") { request, _ in
-            await admin.respond(request) { try await admin.llmUsage($0) }
+            await admin.respond(request) { try await admin.llmUsage($0, $1) }
         }
+        admin.register(on: router)
         let invoke = HTTPInvokeAPI(
             invocation: invocation, authenticator: authenticator, recordedHeaders: recordedHeaders,
             maximumBodyDepth: maximumExtraDepth + 2)
@@ -129,6 +136,27 @@ final class HTTPFace: Service {
 
 /// JSON responses and HTTP statuses for errors, in one place.
 enum HTTPJSON {
+    /// The body as a JSON object, or a 4xx naming what is wrong with it.
+    static func object(_ request: Request, maximumBytes: Int, maximumDepth: Int) async throws -> [String: JSONValue] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maximumBytes)
+        } catch {
+            let limit = maximumBytes >= 1 << 20 ? "\(maximumBytes >> 20) MiB" : "\(maximumBytes >> 10) KiB"
+            throw ModelManagerError(.payloadTooLarge, "request body exceeds \(limit)")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: buffer.readableBytesView, maximumDepth: maximumDepth)
+        } catch {
+            throw ModelManagerError(.invalidArgument, "request body is not valid JSON: \(error)")
+        }
+        guard case .object(let object) = value else {
+            throw ModelManagerError(.invalidArgument, "request body must be a JSON object, got \(value.typeName)")
+        }
+        return object
+    }
+
     static func response(_ status: Int, _ body: JSONValue) -> Response {
         var output = JSONOutput()
         output.write(body)

@@ -119,24 +119,8 @@ struct HTTPInvokeAPI: Sendable {
             tokenSubject: caller.subject, grant: caller.grant)
     }
 
-    /// The body as a JSON object, or a 4xx naming what is wrong with it.
     func body(_ request: Request) async throws -> [String: JSONValue] {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: Self.maximumBodyBytes)
-        } catch {
-            throw ModelManagerError(.payloadTooLarge, "request body exceeds \(Self.maximumBodyBytes >> 20) MiB")
-        }
-        let value: JSONValue
-        do {
-            value = try JSONValue(parsing: buffer.readableBytesView, maximumDepth: maximumBodyDepth)
-        } catch {
-            throw ModelManagerError(.invalidArgument, "request body is not valid JSON: \(error)")
-        }
-        guard case .object(let object) = value else {
-            throw ModelManagerError(.invalidArgument, "request body must be a JSON object, got \(value.typeName)")
-        }
-        return object
+        try await HTTPJSON.object(request, maximumBytes: Self.maximumBodyBytes, maximumDepth: maximumBodyDepth)
     }
 
     static func normalize(_ error: any Error) -> ModelManagerError {

@@ -74,6 +74,7 @@ public final class ModelManagerServer: Sendable {
         do {
             httpFace = try HTTPFace(
                 configuration: configuration.http, authenticator: authenticator, adminVerifier: adminVerifier,
+                apiKeyPepper: configuration.auth.apiKeyPepper,
                 recordedHeaders: configuration.recordedHeaders,
                 maximumExtraDepth: configuration.wire.maximumDepth, usage: usage, invocation: invocation,
                 serving: serving, logger: logger
@@ -137,7 +138,9 @@ public final class ModelManagerServer: Sendable {
             metadata: [
                 "grpc_address": "\(configuration.grpc.address)", "grpc_port": "\(grpcPort)", "http_port": "\(httpPort)",
                 "tls": "\(configuration.grpc.tls != nil)",
-                "admin_api": "\(configuration.auth.adminJWTSecrets.isEmpty ? "off" : "on")",
+                "admin_api":
+                    "\(configuration.auth.adminJWTSecrets.isEmpty && configuration.auth.apiKeyPepper == nil ? "off" : "on")",
+                "api_keys": "\(configuration.auth.apiKeyPepper == nil ? "off" : "on")",
                 "max_concurrent_calls": "\(configuration.limits.maximumConcurrentCalls)",
                 "providers": "\(invocation.router.configuredProviders.map(\.rawValue).joined(separator: ","))",
             ])

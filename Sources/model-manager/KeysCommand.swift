@@ -32,30 +32,13 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try ledger.configuration()
             let pepper = try KeysCommand.pepper(configuration)
-            let scopes = try Set(
-                scopes.map { text in
-                    guard let scope = APIKeyRecord.Scope(rawValue: text) else {
-                        throw ValidationError(
-                            "unknown scope '\(text)': expected \(APIKeyRecord.Scope.allCases.map(\.rawValue).joined(separator: ", "))"
-                        )
-                    }
-                    return scope
-                })
-            guard !orgID.isEmpty else { throw ValidationError("--org-id must not be empty") }
-            if let expiresInDays, !(expiresInDays > 0) {
-                throw ValidationError("--expires-in-days must be a positive number, got \(expiresInDays)")
+            let order = APIKeyIssuer.Order(
+                orgID: orgID, userID: userID, name: name, scopes: scopes, allowedProviders: providers,
+                allowedModels: models, expiresInDays: expiresInDays)
+            let (key, record) = try await ledger.withRepository(configuration: configuration) { repository in
+                try await APIKeyIssuer(store: APIKeyStore(database: repository.database), pepper: pepper).create(order)
             }
-            let now = KeysCommand.now()
-            let secret = APIKeySecret.generate()
-            let record = APIKeyRecord(
-                id: secret.id, keyHash: APIKeySecret.hash(secret.key.revealed, pepper: pepper), name: name,
-                orgID: orgID, userID: userID, scopes: scopes, allowedProviders: Set(providers),
-                allowedModels: Set(models), expiresAt: expiresInDays.map { now + Int64($0 * 86_400_000) },
-                createdAt: now)
-            try await ledger.withRepository(configuration: configuration) { repository in
-                try await APIKeyStore(database: repository.database).create(record)
-            }
-            print(JSONValue.object(["key": .string(secret.key.revealed), "record": record.json]).jsonText)
+            print(JSONValue.object(["key": .string(key.revealed), "record": record.json]).jsonText)
         }
     }
 
@@ -79,7 +62,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let record = try await ledger.withRepository(configuration: try ledger.configuration()) { repository in
-                try await APIKeyStore(database: repository.database).find(id: KeysCommand.bareID(id))
+                try await APIKeyStore(database: repository.database).find(id: APIKeyIssuer.bareID(id))
             }
             guard let record else { throw ValidationError("no API key \(id)") }
             print(record.json.jsonText)
@@ -95,7 +78,7 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             let revoked = try await ledger.withRepository(configuration: try ledger.configuration()) { repository in
                 try await APIKeyStore(database: repository.database).revoke(
-                    id: KeysCommand.bareID(id), at: KeysCommand.now())
+                    id: APIKeyIssuer.bareID(id), at: APIKeyIssuer.now())
             }
             guard revoked else { throw ValidationError("no live API key \(id) (unknown or revoked already)") }
             print("revoked \(id)")
@@ -111,14 +94,11 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try ledger.configuration()
             let pepper = try KeysCommand.pepper(configuration)
-            let secret = APIKeySecret.generate(id: KeysCommand.bareID(id))
-            let rotated = try await ledger.withRepository(configuration: configuration) { repository in
-                try await APIKeyStore(database: repository.database).rotate(
-                    id: secret.id, keyHash: APIKeySecret.hash(secret.key.revealed, pepper: pepper),
-                    at: KeysCommand.now())
+            let key = try await ledger.withRepository(configuration: configuration) { repository in
+                try await APIKeyIssuer(store: APIKeyStore(database: repository.database), pepper: pepper).rotate(id: id)
             }
-            guard rotated else { throw ValidationError("no live API key \(id) (unknown or revoked)") }
-            print(JSONValue.object(["key": .string(secret.key.revealed), "id": .string(secret.id)]).jsonText)
+            guard let key else { throw ValidationError("no live API key \(id) (unknown or revoked)") }
+            print(JSONValue.object(["key": .string(key.revealed), "id": .string(APIKeyIssuer.bareID(id))]).jsonText)
         }
     }
 
@@ -130,10 +110,4 @@ struct KeysCommand: AsyncParsableCommand {
         }
         return pepper
     }
-
-    static func bareID(_ text: String) -> String {
-        text.hasPrefix(APIKeySecret.scheme) ? String(text.dropFirst(APIKeySecret.scheme.count)) : text
-    }
-
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }
