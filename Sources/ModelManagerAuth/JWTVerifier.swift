@@ -8,17 +8,36 @@ import Synchronization
 /// libjwt 1.10 has no claim validation and `jwt_decode` accepts any HMAC algorithm with
 /// the right key, so the algorithm is pinned and `exp`/`nbf` are checked here.
 public struct JWTVerifier: Sendable {
+    /// One client's secret: named, and optionally bound to the orgs its tokens may act for.
+    public struct Client: Sendable {
+        /// Nil for the plain `jwt_secrets`.
+        public var name: String?
+        public var secret: String
+        /// Empty: any org.
+        public var orgIDs: Set<String>
+
+        public init(name: String? = nil, secret: String, orgIDs: Set<String> = []) {
+            self.name = name
+            self.secret = secret
+            self.orgIDs = orgIDs
+        }
+    }
+
     /// Every secret accepted at once, so a secret can be rotated without downtime.
-    private let secrets: [[UInt8]]
+    private let clients: [(key: [UInt8], client: Client)]
     public let leeway: Duration
     /// Tokens already verified: clients reuse one token for up to an hour, so the signature
     /// check and claim parsing run once per token, not once per call. Expiry is still checked.
     private let verified = VerifiedTokens()
 
-    public init(secrets: [String], leeway: Duration = .seconds(30)) {
-        precondition(!secrets.isEmpty, "a JWT verifier needs at least one secret")
-        self.secrets = secrets.map { Array($0.utf8) }
+    public init(clients: [Client], leeway: Duration = .seconds(30)) {
+        precondition(!clients.isEmpty, "a JWT verifier needs at least one secret")
+        self.clients = clients.map { (Array($0.secret.utf8), $0) }
         self.leeway = leeway
+    }
+
+    public init(secrets: [String], leeway: Duration = .seconds(30)) {
+        self.init(clients: secrets.map { Client(secret: $0) }, leeway: leeway)
     }
 
     /// The principal of a valid token, or UNAUTHENTICATED saying what is wrong.
@@ -53,7 +72,7 @@ public struct JWTVerifier: Sendable {
         guard algorithm == "HS256" else {
             throw Self.failure("token algorithm '\(algorithm)' is not accepted; only HS256")
         }
-        guard let claims = decodeWithAnySecret(token) else {
+        guard let (claims, client) = decodeWithAnySecret(token) else {
             throw Self.failure("token signature does not match any accepted secret")
         }
         guard let expiry = claims["exp"]?.integerValue else {
@@ -69,11 +88,11 @@ public struct JWTVerifier: Sendable {
             throw Self.failure(
                 "token is not valid before \(Date(timeIntervalSince1970: Double(notBefore)).formatted(.iso8601))")
         }
-        return Principal(claims: claims, expiresAt: expiry)
+        return Principal(claims: claims, expiresAt: expiry, client: client.name, clientOrgIDs: client.orgIDs)
     }
 
-    private func decodeWithAnySecret(_ token: String) -> [String: JSONValue]? {
-        for secret in secrets {
+    private func decodeWithAnySecret(_ token: String) -> ([String: JSONValue], Client)? {
+        for (secret, client) in clients {
             var jwt: OpaquePointer?
             let result = secret.withUnsafeBufferPointer { key in
                 jwt_decode(&jwt, token, key.baseAddress, Int32(key.count))
@@ -82,7 +101,8 @@ public struct JWTVerifier: Sendable {
             defer { jwt_free(jwt) }
             guard jwt_get_alg(jwt) == JWT_ALG_HS256, let grants = jwt_get_grants_json(jwt, nil) else { continue }
             defer { free(grants) }
-            return try? JSONValue(parsing: String(cString: grants)).objectValue
+            guard let claims = try? JSONValue(parsing: String(cString: grants)).objectValue else { return nil }
+            return (claims, client)
         }
         return nil
     }

@@ -1,9 +1,11 @@
-/// What an API key lets its holder do, checked on every request the key sends (each batch item
-/// too): the org (and user) it acts for, and the providers and models it may call.
+/// What a credential bound to orgs lets its holder do, checked on every request it sends (each
+/// batch item too): an API key acts for its org (and user), with its providers and models; a JWT
+/// client bound to orgs acts for those orgs.
 public struct CallerGrant: Sendable, Hashable {
-    /// The key's visible prefix (`mmk_<id>`), never its secret.
-    public var keyID: String
-    public var orgID: String
+    /// How errors name the credential: `API key mmk_<id>` or `JWT client 'name'`, never a secret.
+    public var credential: String
+    /// The orgs a request may name; never empty.
+    public var orgIDs: Set<String>
     /// Nil: any user of the org.
     public var userID: String?
     /// Empty: any.
@@ -12,43 +14,48 @@ public struct CallerGrant: Sendable, Hashable {
     public var allowedModels: Set<String>
 
     public init(
-        keyID: String, orgID: String, userID: String?, allowedProviders: Set<String>, allowedModels: Set<String>
+        credential: String, orgIDs: Set<String>, userID: String? = nil, allowedProviders: Set<String> = [],
+        allowedModels: Set<String> = []
     ) {
-        self.keyID = keyID
-        self.orgID = orgID
+        self.credential = credential
+        self.orgIDs = orgIDs
         self.userID = userID
         self.allowedProviders = allowedProviders
         self.allowedModels = allowedModels
     }
 
-    /// Fills the request's empty `org_id`/`user_id` with the key's, then refuses a request for
-    /// another org or user, provider or model than the key allows (PERMISSION_DENIED, naming both).
+    /// Fills the request's empty `org_id` (when the credential has one org) and `user_id` with
+    /// the credential's, then refuses a request for another org or user, provider or model than it
+    /// allows (PERMISSION_DENIED, naming both).
     public func admit(_ request: inout ModelRequest) throws(ModelManagerError) {
-        if request.orgID.isEmpty { request.orgID = orgID }
-        guard request.orgID == orgID else {
+        if request.orgID.isEmpty, orgIDs.count == 1, let only = orgIDs.first { request.orgID = only }
+        guard orgIDs.contains(request.orgID) else {
+            let bound =
+                orgIDs.count == 1
+                ? "belongs to org '\(orgIDs.first!)'"
+                : "is bound to orgs \(orgIDs.sorted().map { "'\($0)'" }.joined(separator: ", "))"
             throw ModelManagerError(
-                .permissionDenied,
-                "API key \(keyID) belongs to org '\(orgID)', the request names org '\(request.orgID)'")
+                .permissionDenied, "\(credential) \(bound), the request names org '\(request.orgID)'")
         }
         if let userID {
             if request.userID.isEmpty { request.userID = userID }
             guard request.userID == userID else {
                 throw ModelManagerError(
                     .permissionDenied,
-                    "API key \(keyID) belongs to user '\(userID)', the request names user '\(request.userID)'")
+                    "\(credential) belongs to user '\(userID)', the request names user '\(request.userID)'")
             }
         }
         guard allowedProviders.isEmpty || allowedProviders.contains(request.provider.rawValue) else {
             throw ModelManagerError(
                 .permissionDenied,
-                "API key \(keyID) may not call provider '\(request.provider.rawValue)' (allowed: "
+                "\(credential) may not call provider '\(request.provider.rawValue)' (allowed: "
                     + "\(allowedProviders.sorted().joined(separator: ", ")))")
         }
         let model = request.model ?? ""
         guard allowedModels.isEmpty || allowedModels.contains(model) else {
             throw ModelManagerError(
                 .permissionDenied,
-                "API key \(keyID) may not call model '\(model)' (allowed: "
+                "\(credential) may not call model '\(model)' (allowed: "
                     + "\(allowedModels.sorted().joined(separator: ", ")))")
         }
     }

@@ -17,7 +17,8 @@ struct CallerAuthenticator: Sendable {
 
     func authenticate(authorization: String?, apiKey: String?) async throws(ModelManagerError) -> Caller {
         guard let presented = apiKey ?? Self.bearerKey(authorization) else {
-            return Caller(subject: try tokens.verify(authorization: authorization).subject, grant: nil)
+            let principal = try tokens.verify(authorization: authorization)
+            return Caller(subject: principal.subject, grant: principal.grant)
         }
         guard let keys else {
             throw ModelManagerError(

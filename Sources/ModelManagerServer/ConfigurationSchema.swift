@@ -14,8 +14,9 @@ enum ConfigurationSchema {
         "http.tls": ["certificate_file", "private_key_file"],
         "auth": [
             "jwt_secrets", "admin_jwt_secrets", "leeway_seconds", "api_key_pepper", "api_key_cache_seconds",
-            "api_key_cache_size",
+            "api_key_cache_size", "clients",
         ],
+        "auth.clients[]": ["name", "secret", "orgs"],
         "usage": [
             "database", "nats_url", "mqtt_url", "ledger_mode", "price_file", "recorded_headers", "spill_file",
             "outbox_retention_hours", "concurrent_commits",

@@ -54,7 +54,11 @@ public final class ModelManagerServer: Sendable {
             pool: CredentialPool(cooldown: configuration.credentialCooldown))
         let invocation = InvocationService(router: router, usage: usage, limits: configuration.limits, logger: logger)
         let verifier = JWTVerifier(
-            secrets: configuration.auth.jwtSecrets.map(\.revealed), leeway: configuration.auth.leeway)
+            clients: configuration.auth.jwtSecrets.map { JWTVerifier.Client(secret: $0.revealed) }
+                + configuration.auth.clients.map { client in
+                    JWTVerifier.Client(name: client.name, secret: client.secret.revealed, orgIDs: client.orgIDs)
+                },
+            leeway: configuration.auth.leeway)
         let authenticator = CallerAuthenticator(
             tokens: verifier,
             keys: configuration.auth.apiKeyPepper.map { pepper in

@@ -32,6 +32,25 @@ public struct ServerConfiguration: Sendable {
         public var apiKeyCacheLifetime: Duration = .seconds(1)
         /// Keys kept in that cache.
         public var apiKeyCacheSize = 10_000
+        /// Named client secrets, each optionally bound to orgs; accepted beside `jwtSecrets`.
+        public var clients: [JWTClient] = []
+
+        /// Every client secret: the plain ones, then the named ones.
+        public var allClientSecrets: [Secret] { jwtSecrets + clients.map(\.secret) }
+    }
+
+    /// A client that mints its own tokens with its own secret (`auth.clients`).
+    public struct JWTClient: Sendable {
+        public var name: String
+        public var secret: Secret
+        /// The orgs its tokens may act for; empty: any.
+        public var orgIDs: Set<String>
+
+        public init(name: String, secret: Secret, orgIDs: Set<String> = []) {
+            self.name = name
+            self.secret = secret
+            self.orgIDs = orgIDs
+        }
     }
 
     public struct HTTP: Sendable {
@@ -156,6 +175,9 @@ public struct ServerConfiguration: Sendable {
             if let size = try Self.count(auth, "api_key_cache_size", section: "auth") {
                 self.auth.apiKeyCacheSize = size
             }
+            for (index, client) in (auth["clients"]?.arrayValue ?? []).enumerated() {
+                self.auth.clients.append(try Self.client(client, at: "auth.clients[\(index)]"))
+            }
         }
         if let limits = root["limits"] {
             if let calls = try Self.count(limits, "max_concurrent_calls", section: "limits") {
@@ -220,6 +242,25 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// A positive integer setting, or an error naming it.
+    private static func client(_ value: JSONValue, at path: String) throws -> JWTClient {
+        guard let name = value["name"]?.stringValue, !name.isEmpty else {
+            throw Invalid("\(path).name must be a non-empty string")
+        }
+        guard let secret = value["secret"]?.stringValue, !secret.isEmpty else {
+            throw Invalid("\(path).secret must be a non-empty string")
+        }
+        var orgIDs: Set<String> = []
+        if let orgs = value["orgs"] {
+            guard let list = orgs.arrayValue?.compactMap(\.stringValue), list.count == orgs.arrayValue?.count,
+                !list.contains("")
+            else {
+                throw Invalid("\(path).orgs must be an array of non-empty strings, got \(orgs.jsonText)")
+            }
+            orgIDs = Set(list)
+        }
+        return JWTClient(name: name, secret: Secret(secret), orgIDs: orgIDs)
+    }
+
     private static func count(_ section: JSONValue, _ key: String, section name: String) throws -> Int? {
         guard let value = section[key] else { return nil }
         guard let number = value.integerValue, number >= 1, number <= Int64(Int32.max) else {
@@ -230,12 +271,16 @@ public struct ServerConfiguration: Sendable {
 
     /// Checks what no single setting can: the admin secrets are not the clients'.
     public func validate() throws {
-        guard !auth.jwtSecrets.isEmpty else {
+        guard !auth.allClientSecrets.isEmpty else {
             throw Invalid(
                 "no JWT secret configured: set MODEL_MANAGER_SERVER_JWT_SECRET_KEY or auth.jwt_secrets in the configuration file"
             )
         }
-        if auth.adminJWTSecrets.contains(where: auth.jwtSecrets.contains) {
+        let names = auth.clients.map(\.name)
+        if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw Invalid("auth.clients names '\(repeated)' twice")
+        }
+        if auth.adminJWTSecrets.contains(where: auth.allClientSecrets.contains) {
             throw Invalid(
                 "the admin JWT secret must differ from every client JWT secret, or any client could make itself admin")
         }

@@ -46,7 +46,7 @@ public struct APIKeyRecord: Sendable, Hashable {
 
     public var grant: CallerGrant {
         CallerGrant(
-            keyID: "mmk_\(id)", orgID: orgID, userID: userID, allowedProviders: allowedProviders,
+            credential: "API key mmk_\(id)", orgIDs: [orgID], userID: userID, allowedProviders: allowedProviders,
             allowedModels: allowedModels)
     }
 

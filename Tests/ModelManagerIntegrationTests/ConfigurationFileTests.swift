@@ -31,4 +31,40 @@ import Testing
         }
         #expect("\(error!)".contains("usage.concurrent_commits must be a positive integer, got 0"))
     }
+
+    @Test func namedClientsAndAPIKeySettingsAreReadAndCheckedNamingTheKey() throws {
+        let loaded = try Self.load(
+            #"""
+            {"auth": {"jwt_secrets": ["plain-secret"], "api_key_pepper": "pepper", "api_key_cache_seconds": 0.5,
+                      "api_key_cache_size": 50,
+                      "clients": [{"name": "billing", "secret": "billing-secret", "orgs": ["org-a", "org-b"]},
+                                  {"name": "reports", "secret": "reports-secret"}]}}
+            """#)
+        #expect(loaded.auth.apiKeyPepper?.revealed == "pepper")
+        #expect(loaded.auth.apiKeyCacheLifetime == .milliseconds(500))
+        #expect(loaded.auth.apiKeyCacheSize == 50)
+        #expect(loaded.auth.clients.map(\.name) == ["billing", "reports"])
+        #expect(loaded.auth.clients[0].orgIDs == ["org-a", "org-b"] && loaded.auth.clients[1].orgIDs.isEmpty)
+        #expect(loaded.auth.allClientSecrets.map(\.revealed) == ["plain-secret", "billing-secret", "reports-secret"])
+        try loaded.validate()
+
+        let refusals: [(String, String)] = [
+            (#"{"auth": {"clients": [{"name": "x"}]}}"#, "auth.clients[0].secret"),
+            (#"{"auth": {"clients": [{"name": "x", "secret": "s", "org": ["a"]}]}}"#, "auth.clients[0].org"),
+            (#"{"auth": {"clients": [{"name": "x", "secret": "s", "orgs": "a"}]}}"#, "auth.clients[0].orgs"),
+            (#"{"auth": {"api_key_cache_seconds": 0}}"#, "auth.api_key_cache_seconds"),
+            (#"{"auth": {"api_key_pepper": ""}}"#, "auth.api_key_pepper"),
+        ]
+        for (json, named) in refusals {
+            let error = #expect(throws: (any Error).self) { try Self.load(json) }
+            #expect("\(error.map { "\($0)" } ?? "")".contains(named), "\(json): \(error.map { "\($0)" } ?? "")")
+        }
+        let twice = try Self.load(
+            #"{"auth": {"clients": [{"name": "x", "secret": "s1"}, {"name": "x", "secret": "s2"}]}}"#)
+        let error = #expect(throws: ServerConfiguration.Invalid.self) { try twice.validate() }
+        #expect("\(error!)".contains("'x' twice"))
+        var sharesAdmin = try Self.load(#"{"auth": {"clients": [{"name": "x", "secret": "same"}]}}"#)
+        sharesAdmin.auth.adminJWTSecrets = ["same"]
+        #expect(throws: ServerConfiguration.Invalid.self) { try sharesAdmin.validate() }
+    }
 }
