@@ -35,13 +35,20 @@ public final class PostgresDatabase: SQLDatabase, Service {
     /// Runs the connection pool until graceful shutdown or cancellation.
     public func run() async { await client.run() }
 
-    public func write(_ statements: [SQLStatement]) async throws {
+    public func transact(_ statements: [SQLStatement]) async throws -> [[[SQLValue]]] {
         let logger = logger
-        try await PostgresFailure.translating {
+        return try await PostgresFailure.translating {
             try await client.withTransaction(logger: logger) { connection in
-                for statement in statements {
-                    try await connection.query(Self.query(statement), logger: logger)
+                var results: [[[SQLValue]]] = []
+                for (index, statement) in statements.enumerated() {
+                    var rows: [[SQLValue]] = []
+                    for try await row in try await connection.query(Self.query(statement), logger: logger) {
+                        rows.append(try row.map(Self.value))
+                    }
+                    if statement.requiresRows, rows.isEmpty { throw SQLRowsRequired(index: index) }
+                    results.append(rows)
                 }
+                return results
             }
         }
     }
@@ -90,10 +97,6 @@ public final class PostgresDatabase: SQLDatabase, Service {
             }
             return rows
         }
-    }
-
-    public func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] {
-        try await read(statement)
     }
 
     /// Each migration in its own transaction under an advisory lock, so instances starting together agree.

@@ -16,6 +16,7 @@ public struct PostgresFailure: Error, CustomStringConvertible {
         do {
             return try await body()
         } catch let error as PostgresTransactionError {
+            if let unmatched = error.closureError as? SQLRowsRequired { throw unmatched }
             throw PostgresFailure(error.closureError ?? error.commitError ?? error.beginError ?? error)
         } catch let error as PSQLError {
             throw PostgresFailure(error)

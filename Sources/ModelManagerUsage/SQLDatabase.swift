@@ -50,11 +50,21 @@ public enum SQLValue: Sendable, Hashable {
 public struct SQLStatement: Sendable {
     public var sql: String
     public var arguments: [SQLValue]
+    /// The statement must return a row (a conditional `UPDATE … RETURNING` that matched),
+    /// else its whole transaction is rolled back with `SQLRowsRequired`.
+    public var requiresRows: Bool
 
-    public init(_ sql: String, _ arguments: [SQLValue] = []) {
+    public init(_ sql: String, _ arguments: [SQLValue] = [], requiresRows: Bool = false) {
         self.sql = sql
         self.arguments = arguments
+        self.requiresRows = requiresRows
     }
+}
+
+/// A statement that had to return rows returned none: the transaction was rolled back.
+public struct SQLRowsRequired: Error, Sendable {
+    /// Its position in the transaction.
+    public var index: Int
 }
 
 /// Rows for one table, which `SQLDatabase.insert` writes in the way its database does best.
@@ -115,15 +125,14 @@ public struct SQLDialect: Sendable {
 /// What the ledger needs of a database; SQLite (GRDB) and PostgreSQL (PostgresNIO) implement it.
 public protocol SQLDatabase: Sendable {
     var dialect: SQLDialect { get }
-    /// Runs the statements in one transaction (all or nothing).
-    func write(_ statements: [SQLStatement]) async throws
+    /// Runs the statements in one transaction (all or nothing) and returns each one's rows; a
+    /// statement that `requiresRows` and returns none rolls it back (`SQLRowsRequired`).
+    func transact(_ statements: [SQLStatement]) async throws -> [[[SQLValue]]]
     /// Inserts the rows in one transaction (all or nothing), in the order given: the ledger's
     /// group commit, so each database does it its fastest way.
     func insert(_ inserts: [SQLInsert]) async throws
     /// Rows as column values in select order.
     func read(_ statement: SQLStatement) async throws -> [[SQLValue]]
-    /// One writing statement (`UPDATE … RETURNING`) and the rows it returns.
-    func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]]
     /// Whether `error` says the database refuses these rows for what they hold (a value it cannot
     /// store, a constraint), so that the same rows can never be written; false for an outage, a
     /// lock or any error it cannot place, which retrying may cure.
@@ -134,6 +143,14 @@ public protocol SQLDatabase: Sendable {
 }
 
 extension SQLDatabase {
+    /// Runs the statements in one transaction (all or nothing).
+    public func write(_ statements: [SQLStatement]) async throws { _ = try await transact(statements) }
+
+    /// One writing statement (`UPDATE … RETURNING`) and the rows it returns.
+    public func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] {
+        try await transact([statement])[0]
+    }
+
     /// What must run while the database is in use: PostgreSQL's connection pool; nothing for SQLite.
     public var services: [any Service] { (self as? any Service).map { [$0] } ?? [] }
 }

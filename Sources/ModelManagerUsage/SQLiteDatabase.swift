@@ -28,11 +28,17 @@ public final class SQLiteDatabase: SQLDatabase {
         pool = try DatabasePool(path: path, configuration: configuration)
     }
 
-    public func write(_ statements: [SQLStatement]) async throws {
-        try await pool.write { db in
-            for statement in statements {
-                try db.execute(sql: statement.sql, arguments: Self.arguments(statement.arguments))
+    public func transact(_ statements: [SQLStatement]) async throws -> [[[SQLValue]]] {
+        try await pool.write { db -> [[[SQLValue]]] in
+            var results: [[[SQLValue]]] = []
+            for (index, statement) in statements.enumerated() {
+                let rows: [[SQLValue]] = try Row.fetchAll(
+                    db, sql: statement.sql, arguments: Self.arguments(statement.arguments)
+                ).map { row in row.databaseValues.map { Self.value($0) } }
+                if statement.requiresRows, rows.isEmpty { throw SQLRowsRequired(index: index) }
+                results.append(rows)
             }
+            return results
         }
     }
 
@@ -85,14 +91,6 @@ public final class SQLiteDatabase: SQLDatabase {
 
     public func read(_ statement: SQLStatement) async throws -> [[SQLValue]] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: statement.sql, arguments: Self.arguments(statement.arguments)).map { row in
-                row.databaseValues.map(Self.value)
-            }
-        }
-    }
-
-    public func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] {
-        try await pool.write { db in
             try Row.fetchAll(db, sql: statement.sql, arguments: Self.arguments(statement.arguments)).map { row in
                 row.databaseValues.map(Self.value)
             }

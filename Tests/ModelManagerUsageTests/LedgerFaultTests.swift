@@ -16,9 +16,9 @@ final class OutageDatabase: SQLDatabase {
 
     var dialect: SQLDialect { base.dialect }
 
-    func write(_ statements: [SQLStatement]) async throws {
+    func transact(_ statements: [SQLStatement]) async throws -> [[[SQLValue]]] {
         try await failWhileDown()
-        try await base.write(statements)
+        return try await base.transact(statements)
     }
 
     func insert(_ inserts: [SQLInsert]) async throws {
@@ -35,9 +35,6 @@ final class OutageDatabase: SQLDatabase {
 
     func refusesRows(_ error: any Error) -> Bool { base.refusesRows(error) }
     func read(_ statement: SQLStatement) async throws -> [[SQLValue]] { try await base.read(statement) }
-    func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] {
-        try await base.writeReturning(statement)
-    }
     func migrate(_ migrations: [Migration]) async throws { try await base.migrate(migrations) }
     func close() async { await base.close() }
 }

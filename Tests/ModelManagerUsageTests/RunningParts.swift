@@ -32,13 +32,12 @@ final class StandalonePostgres: SQLDatabase {
     }
 
     var dialect: SQLDialect { base.dialect }
-    func write(_ statements: [SQLStatement]) async throws { try await base.write(statements) }
+    func transact(_ statements: [SQLStatement]) async throws -> [[[SQLValue]]] {
+        try await base.transact(statements)
+    }
     func insert(_ inserts: [SQLInsert]) async throws { try await base.insert(inserts) }
     func refusesRows(_ error: any Error) -> Bool { base.refusesRows(error) }
     func read(_ statement: SQLStatement) async throws -> [[SQLValue]] { try await base.read(statement) }
-    func writeReturning(_ statement: SQLStatement) async throws -> [[SQLValue]] {
-        try await base.writeReturning(statement)
-    }
     func migrate(_ migrations: [Migration]) async throws { try await base.migrate(migrations) }
     func close() async { try? await pool.stop() }
 }
