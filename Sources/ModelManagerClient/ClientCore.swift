@@ -110,7 +110,10 @@ final class ClientCore: Sendable {
                     throw .cancelledByCaller(requestID: ids.requestID, originRequestID: ids.originRequestID)
                 }
                 let isNetworkFailure = [.unavailable, .cancelled].contains(error.status)
-                if let http, configuration.resilience.fastFallback,
+                // A refusal that lasts past the deadline (a quota's reset) is final: the HTTP face
+                // would refuse the same, and waiting cannot help.
+                let outlastsDeadline = error.retryAfter.map { $0 >= deadline - .now } ?? false
+                if let http, !outlastsDeadline, configuration.resilience.fastFallback,
                     configuration.resilience.fallback.shouldFallBack(status: error.status, attempt: attempt)
                 {
                     if isNetworkFailure { breaker?.recordFailure() }
@@ -127,7 +130,7 @@ final class ClientCore: Sendable {
                     }
                 }
                 let decision = configuration.retry.decide(
-                    status: error.status, attempt: attempt, remaining: deadline - .now,
+                    status: error.status, attempt: attempt, remaining: deadline - .now, retryAfter: error.retryAfter,
                     canRefreshToken: tokens.canRefresh,
                     alreadyRefreshed: refreshed, streamYieldedChunks: false, random: Double.random(in: 0...1))
                 switch decision {
@@ -164,12 +167,12 @@ final class ClientCore: Sendable {
         let (reply, status) = await withTaskCancellationHandler {
             _ = await call.start(metadata: metadata, message: OutgoingMessage(message))
             let reply = await call.receiveMessage()
-            let (status, _) = await call.receiveStatus()
-            return (reply, status)
+            let (status, trailers) = await call.receiveStatus()
+            return (reply, (status, trailers))
         } onCancel: {
             call.cancel()
         }
-        guard status.isOK else { throw Self.error(status, ids: ids) }
+        guard status.0.isOK else { throw Self.error(status.0, trailers: status.1, ids: ids) }
         guard let reply else {
             throw ModelManagerClientError(
                 status: .internalError, message: "the server ended the call without an answer", requestID: ids.requestID
@@ -186,11 +189,13 @@ final class ClientCore: Sendable {
         return call
     }
 
-    static func error(_ status: GRPCStatus, ids: IDs) -> ModelManagerClientError {
-        ModelManagerClientError(
+    static func error(_ status: GRPCStatus, trailers: Metadata, ids: IDs) -> ModelManagerClientError {
+        var error = ModelManagerClientError(
             status: ModelManagerError.Code(grpcStatus: status.code),
             message: status.message.isEmpty ? status.code.name : status.message,
             requestID: ids.requestID, originRequestID: ids.originRequestID)
+        error.retryAfter = trailers["retry-after"].flatMap(Double.init).flatMap { Duration.clampedSeconds($0) }
+        return error
     }
 
     static func decode<Value>(_ ids: IDs, _ body: () throws(ModelManagerError) -> Value) throws(ModelManagerClientError)

@@ -68,6 +68,8 @@ public struct ModelManagerClientError: Error, Sendable, Hashable, CustomStringCo
     public var originRequestID: String?
     /// Whether the answer came over the HTTP fallback.
     public var viaHTTPFallback = false
+    /// When the server said a retry can succeed (a quota's reset: trailing `retry-after`).
+    public var retryAfter: Duration?
 
     public init(
         status: ModelManagerError.Code, message: String, requestID: String? = nil, originRequestID: String? = nil

@@ -144,11 +144,11 @@ final class StreamSession: @unchecked Sendable {
                     })
             }
         }
-        let (status, _) = await call.receiveStatus()
+        let (status, trailers) = await call.receiveStatus()
         state = .done
         if Task.isCancelled { throw .cancelledByCaller(requestID: ids.requestID, originRequestID: ids.originRequestID) }
         guard !status.isOK else { return nil }
-        var error = ClientCore.error(status, ids: ids)
+        var error = ClientCore.error(status, trailers: trailers, ids: ids)
         if timedOut {
             error = ModelManagerClientError(
                 status: .deadlineExceeded, message: "no stream chunk within \(chunkTimeout)", requestID: ids.requestID)
@@ -174,7 +174,8 @@ final class StreamSession: @unchecked Sendable {
             }
         }
         let decision = core.configuration.retry.decide(
-            status: error.status, attempt: attempt, remaining: deadline - .now, canRefreshToken: core.tokens.canRefresh,
+            status: error.status, attempt: attempt, remaining: deadline - .now, retryAfter: error.retryAfter,
+            canRefreshToken: core.tokens.canRefresh,
             alreadyRefreshed: refreshed, streamYieldedChunks: yielded, random: Double.random(in: 0...1))
         switch decision {
         case .refreshTokenAndRetry:

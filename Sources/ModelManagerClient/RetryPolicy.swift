@@ -52,9 +52,11 @@ public struct RetryPolicy: Sendable, Hashable {
     }
 
     /// What to do after `attempt` (0 for the first) failed with `status`, with `remaining` time
-    /// left before the call's deadline. `random` (0…1) drives the jitter.
+    /// left before the call's deadline and `retryAfter` the server's word on when a retry can
+    /// succeed. `random` (0…1) drives the jitter.
     public func decide(
-        status: ModelManagerError.Code, attempt: Int, remaining: Duration, canRefreshToken: Bool,
+        status: ModelManagerError.Code, attempt: Int, remaining: Duration, retryAfter: Duration? = nil,
+        canRefreshToken: Bool,
         alreadyRefreshed: Bool,
         streamYieldedChunks: Bool, random: Double
     ) -> Decision {
@@ -64,7 +66,8 @@ public struct RetryPolicy: Sendable, Hashable {
             return canRefreshToken && !alreadyRefreshed ? .refreshTokenAndRetry : .fail
         }
         guard let rule = Self.rule(for: status), attempt < min(rule.retries, maximumRetries) else { return .fail }
-        let delay = self.delay(attempt: attempt, backoff: rule.backoff, random: random)
+        // Not before the server said a retry can succeed.
+        let delay = max(self.delay(attempt: attempt, backoff: rule.backoff, random: random), retryAfter ?? .zero)
         // Never wait past the deadline: a retry that cannot finish in time is not made.
         guard delay < remaining else { return .fail }
         return .retry(after: delay)

@@ -4,6 +4,8 @@
 public struct CallerGrant: Sendable, Hashable {
     /// How errors name the credential: `API key mmk_<id>` or `JWT client 'name'`, never a secret.
     public var credential: String
+    /// The API key's id, whose own quotas apply too; nil for a JWT client.
+    public var keyID: String?
     /// The orgs a request may name; never empty.
     public var orgIDs: Set<String>
     /// Nil: any user of the org.
@@ -14,10 +16,11 @@ public struct CallerGrant: Sendable, Hashable {
     public var allowedModels: Set<String>
 
     public init(
-        credential: String, orgIDs: Set<String>, userID: String? = nil, allowedProviders: Set<String> = [],
-        allowedModels: Set<String> = []
+        credential: String, keyID: String? = nil, orgIDs: Set<String>, userID: String? = nil,
+        allowedProviders: Set<String> = [], allowedModels: Set<String> = []
     ) {
         self.credential = credential
+        self.keyID = keyID
         self.orgIDs = orgIDs
         self.userID = userID
         self.allowedProviders = allowedProviders

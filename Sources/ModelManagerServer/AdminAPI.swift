@@ -13,6 +13,7 @@ struct AdminAPI: Sendable {
     let verifier: JWTVerifier?
     let keys: APIKeyVerifier?
     let issuer: APIKeyIssuer?
+    let quotas: QuotaAdmin
     let repository: UsageRepository
     static let maximumBodyBytes = 64 << 10
 

@@ -23,7 +23,7 @@ final class HTTPFace: Service {
 
     init(
         configuration: ServerConfiguration.HTTP, authenticator: CallerAuthenticator, adminVerifier: JWTVerifier?,
-        apiKeyPepper: Secret?,
+        apiKeyPepper: Secret?, quotaSettings: QuotaSettings,
         recordedHeaders: RecordedHeaders,
         maximumExtraDepth: Int, usage: UsageService, invocation: InvocationService, serving: ServingState,
         logger: Logger,
@@ -38,6 +38,7 @@ final class HTTPFace: Service {
             issuer: apiKeyPepper.map {
                 APIKeyIssuer(store: APIKeyStore(database: usage.repository.database), pepper: $0)
             },
+            quotas: QuotaAdmin(store: QuotaStore(database: usage.repository.database), settings: quotaSettings),
             repository: usage.repository)
         router.get("/api/v1/admin/token-stats") { request, _ in
             await admin.respond(request) { try await admin.tokenStats($0, $1) }
@@ -46,6 +47,7 @@ final class HTTPFace: Service {
             await admin.respond(request) { try await admin.llmUsage($0, $1) }
         }
         admin.register(on: router)
+        admin.registerQuotas(on: router)
         let invoke = HTTPInvokeAPI(
             invocation: invocation, authenticator: authenticator, recordedHeaders: recordedHeaders,
             maximumBodyDepth: maximumExtraDepth + 2)
@@ -176,7 +178,9 @@ enum HTTPJSON {
     static func error(_ error: ModelManagerError, requestID: String? = nil) -> Response {
         var output = JSONOutput()
         HTTPAnswerItem.writeFailure(error, code: true, customID: nil, requestID: requestID, to: &output)
-        return response(error.code.httpStatus, output)
+        var answer = response(error.code.httpStatus, output)
+        if let seconds = error.retryAfterHeader { answer.headers[.retryAfter] = seconds }
+        return answer
     }
 }
 

@@ -13,10 +13,18 @@ public struct InvocationService: Sendable {
     private let slots: CallSlots
     let logger: Logger
 
-    public init(router: Router, usage: UsageService, limits: InvocationLimits = InvocationLimits(), logger: Logger) {
+    let quotas: QuotaGate
+
+    public init(
+        router: Router, usage: UsageService, limits: InvocationLimits = InvocationLimits(),
+        quotas: QuotaSettings = QuotaSettings(), logger: Logger
+    ) {
         invoker = Invoker(router: router)
         self.usage = usage
         self.limits = limits
+        self.quotas = QuotaGate(
+            store: QuotaStore(database: usage.repository.database), prices: usage.prices, settings: quotas,
+            logger: logger)
         slots = CallSlots(capacity: limits.maximumConcurrentCalls)
         self.logger = logger
     }
@@ -37,6 +45,7 @@ public struct InvocationService: Sendable {
         try context.grant?.admit(&request)
         try slots.acquire()
         defer { slots.release() }
+        let reservation = try await quotas.reserve(request, keyID: context.grant?.keyID)
         let started = ContinuousClock.now
         let progress = CallProgress()
         var final: ResponseChunk
@@ -48,9 +57,10 @@ public struct InvocationService: Sendable {
             progress.sawChunk()
         } catch {
             let failure = Self.normalize(error)
-            await usage.ledger.record(
-                record(request, context: context, final: nil, progress: progress, started: started, failure: failure),
-                deadline: context.deadline)
+            let failed = record(
+                request, context: context, final: nil, progress: progress, started: started, failure: failure)
+            await usage.ledger.record(failed, deadline: context.deadline)
+            await quotas.settle(reservation, tokens: failed.totalTokens, cost: failed.cost, succeeded: false)
             logger.warning(
                 "invoke failed",
                 metadata: Self.metadata(
@@ -68,6 +78,7 @@ public struct InvocationService: Sendable {
         let committed = await usage.ledger.record(
             record(request, context: context, final: final, progress: progress, started: started, failure: nil),
             deadline: context.deadline)
+        await quotas.settle(reservation, tokens: final.usage?.totalTokens ?? 0, cost: final.cost, succeeded: true)
         guard committed else {
             // No answer leaves without its record: the caller is told, and the record says so.
             logger.error(

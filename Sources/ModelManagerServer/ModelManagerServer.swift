@@ -52,7 +52,8 @@ public final class ModelManagerServer: Sendable {
             settings: configuration.providers, registry: .standard(http: UpstreamHTTP(client: httpClient)),
             aliases: configuration.aliases,
             pool: CredentialPool(cooldown: configuration.credentialCooldown))
-        let invocation = InvocationService(router: router, usage: usage, limits: configuration.limits, logger: logger)
+        let invocation = InvocationService(
+            router: router, usage: usage, limits: configuration.limits, quotas: configuration.quotas, logger: logger)
         let verifier = JWTVerifier(
             clients: configuration.auth.jwtSecrets.map { JWTVerifier.Client(secret: $0.revealed) }
                 + configuration.auth.clients.map { client in
@@ -78,7 +79,7 @@ public final class ModelManagerServer: Sendable {
         do {
             httpFace = try HTTPFace(
                 configuration: configuration.http, authenticator: authenticator, adminVerifier: adminVerifier,
-                apiKeyPepper: configuration.auth.apiKeyPepper,
+                apiKeyPepper: configuration.auth.apiKeyPepper, quotaSettings: configuration.quotas,
                 recordedHeaders: configuration.recordedHeaders,
                 maximumExtraDepth: configuration.wire.maximumDepth, usage: usage, invocation: invocation,
                 serving: serving, logger: logger

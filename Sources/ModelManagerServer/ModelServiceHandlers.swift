@@ -32,7 +32,7 @@ struct ModelServiceHandlers: Sendable {
                 try ModelServiceCodec.decodeRequestItem(buffer, limits: wireLimits)
             }
         } catch {
-            await call.finish(error.grpcStatus)
+            await call.finish(failing: error)
             return
         }
         if request.stream {
@@ -48,7 +48,7 @@ struct ModelServiceHandlers: Sendable {
             let item = WireResponseItem(chunk: chunk, customID: request.customID, requestID: context.requestID)
             await call.finish(sending: OutgoingMessage(ModelServiceCodec.encodeResponseItem(item)))
         } catch {
-            await call.finish(error.grpcStatus)
+            await call.finish(failing: error)
         }
     }
 
@@ -88,14 +88,14 @@ struct ModelServiceHandlers: Sendable {
                 try ModelServiceCodec.decodeBatchRequest(buffer, limits: wireLimits)
             }
         } catch {
-            await call.finish(error.grpcStatus)
+            await call.finish(failing: error)
             return
         }
         let results: [Result<ResponseChunk, ModelManagerError>]
         do {
             results = try await invocation.invokeBatch(requests, context: context)
         } catch {
-            await call.finish(error.grpcStatus)
+            await call.finish(failing: error)
             return
         }
         let items = zip(requests, results).map { request, result in
@@ -121,7 +121,7 @@ struct ModelServiceHandlers: Sendable {
             }
             await call.finish(ModelManagerError(.notFound, "task '\(taskID)' not found").grpcStatus)
         } catch {
-            await call.finish(error.grpcStatus)
+            await call.finish(failing: error)
         }
     }
 
@@ -138,7 +138,7 @@ struct ModelServiceHandlers: Sendable {
             }
             await call.finish(sending: OutgoingMessage(TaskStatusCodec.encodeBatchResponse([])))
         } catch {
-            await call.finish(error.grpcStatus)
+            await call.finish(failing: error)
         }
     }
 
@@ -152,7 +152,7 @@ struct ModelServiceHandlers: Sendable {
                 authorization: call.metadata["authorization"],
                 apiKey: call.metadata["api-key"] ?? call.metadata["apikey"])
         } catch {
-            await call.finish(error.grpcStatus)
+            await call.finish(failing: error)
             return nil
         }
         guard let message = await call.receiveMessage() else {
@@ -187,4 +187,14 @@ extension WireResponseItem {
 
 extension ModelManagerError {
     var grpcStatus: GRPCStatus { GRPCStatus(code: code.grpcStatus, message: message) }
+
+    /// Whole seconds after which a retry can succeed (a quota's reset), when known.
+    var retryAfterHeader: String? { retryAfterSeconds.map { String(Int64(max(0, $0).rounded(.up))) } }
+}
+
+extension ServerCall {
+    /// Ends the call with the error's status, and `retry-after` in the trailers when it says.
+    func finish(failing error: ModelManagerError) async {
+        await finish(error.grpcStatus, trailers: Metadata(error.retryAfterHeader.map { [("retry-after", $0)] } ?? []))
+    }
 }

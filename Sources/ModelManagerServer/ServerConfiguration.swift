@@ -66,6 +66,7 @@ public struct ServerConfiguration: Sendable {
     public var http = HTTP()
     public var auth = Auth()
     public var limits = InvocationLimits()
+    public var quotas = QuotaSettings()
     /// Nesting and size of a request's `extra`, checked on its bytes before decoding.
     public var wire = WireLimits()
     /// Caller headers kept with each usage record.
@@ -178,6 +179,26 @@ public struct ServerConfiguration: Sendable {
             for (index, client) in (auth["clients"]?.arrayValue ?? []).enumerated() {
                 self.auth.clients.append(try Self.client(client, at: "auth.clients[\(index)]"))
             }
+        }
+        if let quotas = root["quotas"] {
+            if let zone = quotas["time_zone"] {
+                guard let name = zone.stringValue, let timeZone = TimeZone(identifier: name) else {
+                    throw Invalid(
+                        "quotas.time_zone must be a time zone name such as 'Europe/Berlin', got \(zone.jsonText)")
+                }
+                self.quotas.timeZone = timeZone
+            }
+            if let tokens = try Self.count(quotas, "default_max_tokens", section: "quotas") {
+                self.quotas.defaultMaxTokens = tokens
+            }
+            if let lifetime = quotas["cache_seconds"] {
+                guard let seconds = lifetime.doubleValue, seconds > 0, let duration = Duration.clampedSeconds(seconds)
+                else {
+                    throw Invalid("quotas.cache_seconds must be a positive number of seconds, got \(lifetime.jsonText)")
+                }
+                self.quotas.cacheLifetime = duration
+            }
+            if let size = try Self.count(quotas, "cache_size", section: "quotas") { self.quotas.cacheSize = size }
         }
         if let limits = root["limits"] {
             if let calls = try Self.count(limits, "max_concurrent_calls", section: "limits") {

@@ -46,7 +46,8 @@ public struct APIKeyRecord: Sendable, Hashable {
 
     public var grant: CallerGrant {
         CallerGrant(
-            credential: "API key mmk_\(id)", orgIDs: [orgID], userID: userID, allowedProviders: allowedProviders,
+            credential: "API key mmk_\(id)", keyID: id, orgIDs: [orgID], userID: userID,
+            allowedProviders: allowedProviders,
             allowedModels: allowedModels)
     }
 

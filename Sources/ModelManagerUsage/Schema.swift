@@ -93,6 +93,24 @@ enum Schema {
                 """,
                 "CREATE INDEX api_keys_org ON api_keys (org_id, created_at)",
             ]),
+        // Quotas: limits per org, key or user and what each window has used (reserved before the
+        // upstream call, settled on the real usage after it).
+        Migration(
+            version: 5,
+            statements: [
+                """
+                CREATE TABLE quotas (
+                    subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, period TEXT NOT NULL, metric TEXT NOT NULL,
+                    amount DOUBLE PRECISION NOT NULL, updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (subject_kind, subject_id, period, metric))
+                """,
+                """
+                CREATE TABLE quota_usage (
+                    subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, window_key TEXT NOT NULL,
+                    calls BIGINT NOT NULL, tokens BIGINT NOT NULL, cost DOUBLE PRECISION NOT NULL,
+                    PRIMARY KEY (subject_kind, subject_id, window_key))
+                """,
+            ]),
     ]
 
     static let recordColumns = [

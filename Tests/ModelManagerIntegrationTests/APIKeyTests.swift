@@ -51,21 +51,8 @@ import Testing
             let response = try await Self.client(server, key: key).invoke(Self.chat(), requestID: "key-grpc")
             #expect(response.content == "Echo: hello")
 
-            let http = HTTPClient.shared
-            var request = HTTPClientRequest(url: server.httpURL + "/v1/invoke")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(key)")
-            request.headers.add(name: "X-Request-ID", value: "key-http")
-            request.body = .bytes(
-                ByteBuffer(
-                    string: JSONValue.object([
-                        "provider": "openai", "channel": "openai", "invoke_type": "chat-completions",
-                        "model": "gpt-4o-mini", "messages": [["role": "user", "content": "hello"]],
-                        "user_context": ["org_id": "org-1", "user_id": "user-1"],
-                    ]).jsonText))
-            let answer = try await http.execute(request, timeout: .seconds(10))
-            let body = String(buffer: try await answer.body.collect(upTo: 1 << 20))
-            #expect(answer.status.code == 200, "\(body)")
+            let answer = try await HTTPCalls.invoke(server, token: key, org: "org-1", requestID: "key-http")
+            #expect(answer.status == 200, "\(answer.body.jsonText)")
 
             let records = try await server.server.usageService.repository.records(requestIDs: ["key-grpc", "key-http"])
             #expect(records.count == 2)

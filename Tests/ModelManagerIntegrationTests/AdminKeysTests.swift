@@ -10,73 +10,50 @@ import Testing
 /// `/api/v1/admin/keys` for a global admin (admin JWT) and an org admin (an admin-scoped key):
 /// keys made there work for calls, and an org admin sees and manages its own org only.
 @Suite struct AdminKeysTests {
-    struct Answer {
-        var status: UInt
-        var body: JSONValue
-    }
-
-    static func send(
-        _ server: TestServer, _ method: HTTPMethod, _ path: String, token: String, body: JSONValue? = nil
-    ) async throws -> Answer {
-        var request = HTTPClientRequest(url: server.httpURL + path)
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        if let body { request.body = .bytes(ByteBuffer(string: body.jsonText)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        return Answer(status: response.status.code, body: try JSONValue(parsing: text))
-    }
-
     static let globalAdmin = JWTMinter(secret: TestServer.adminJWTSecret).mint(claims: [
         "user_id": "root", "role": "admin",
     ])
     .token
 
-    static func invoke(_ server: TestServer, key: String) async throws -> Answer {
-        try await send(
-            server, .POST, "/v1/invoke", token: key,
-            body: [
-                "provider": "openai", "channel": "openai", "invoke_type": "chat-completions", "model": "gpt-4o-mini",
-                "messages": [["role": "user", "content": "hi"]], "user_context": ["user_id": "u"],
-            ])
-    }
-
     @Test func aGlobalAdminMakesListsRotatesAndRevokesKeysThatWork() async throws {
         try await withTestServer(configure: { $0.auth.apiKeyPepper = APIKeyTests.pepper }) { server in
-            let created = try await Self.send(
+            let created = try await HTTPCalls.send(
                 server, .POST, "/api/v1/admin/keys", token: Self.globalAdmin,
                 body: ["org_id": "org-1", "name": "service-a", "allowed_models": ["gpt-4o-mini"]])
             #expect(created.status == 201, "\(created.body.jsonText)")
             let key = try #require(created.body["key"]?.stringValue)
             let id = try #require(created.body["record"]?["id"]?.stringValue)
-            #expect(try await Self.invoke(server, key: key).status == 200)
+            #expect(try await HTTPCalls.invoke(server, token: key).status == 200)
 
-            let listed = try await Self.send(server, .GET, "/api/v1/admin/keys?org_id=org-1", token: Self.globalAdmin)
+            let listed = try await HTTPCalls.send(
+                server, .GET, "/api/v1/admin/keys?org_id=org-1", token: Self.globalAdmin)
             #expect(listed.body["keys"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == [id])
             #expect(!listed.body.jsonText.contains(key) && !listed.body.jsonText.contains("hash"))
 
-            let rotated = try await Self.send(
+            let rotated = try await HTTPCalls.send(
                 server, .POST, "/api/v1/admin/keys/mmk_\(id)/rotate", token: Self.globalAdmin)
             let newKey = try #require(rotated.body["key"]?.stringValue)
             #expect(newKey != key && newKey.hasPrefix("mmk_\(id)_"))
             try await Task.sleep(for: .milliseconds(1100))
-            #expect(try await Self.invoke(server, key: key).status == 401)
-            #expect(try await Self.invoke(server, key: newKey).status == 200)
+            #expect(try await HTTPCalls.invoke(server, token: key).status == 401)
+            #expect(try await HTTPCalls.invoke(server, token: newKey).status == 200)
 
             #expect(
-                try await Self.send(server, .POST, "/api/v1/admin/keys/\(id)/revoke", token: Self.globalAdmin).status
+                try await HTTPCalls.send(server, .POST, "/api/v1/admin/keys/\(id)/revoke", token: Self.globalAdmin)
+                    .status
                     == 200)
-            let again = try await Self.send(server, .POST, "/api/v1/admin/keys/\(id)/revoke", token: Self.globalAdmin)
+            let again = try await HTTPCalls.send(
+                server, .POST, "/api/v1/admin/keys/\(id)/revoke", token: Self.globalAdmin)
             #expect(again.status == 400 && again.body["error"]?.stringValue?.contains("revoked already") == true)
             try await Task.sleep(for: .milliseconds(1100))
-            let refused = try await Self.invoke(server, key: newKey)
+            let refused = try await HTTPCalls.invoke(server, token: newKey)
             #expect(refused.status == 401 && refused.body["error"]?.stringValue?.contains("revoked") == true)
 
-            let unknownField = try await Self.send(
+            let unknownField = try await HTTPCalls.send(
                 server, .POST, "/api/v1/admin/keys", token: Self.globalAdmin,
                 body: ["org_id": "org-1", "name": "x", "scope": ["invoke"]])
             #expect(unknownField.status == 400 && unknownField.body["error"]?.stringValue?.contains("'scope'") == true)
-            let badScope = try await Self.send(
+            let badScope = try await HTTPCalls.send(
                 server, .POST, "/api/v1/admin/keys", token: Self.globalAdmin,
                 body: ["org_id": "org-1", "name": "x", "scopes": ["root"]])
             #expect(badScope.status == 400 && badScope.body["error"]?.stringValue?.contains("'root'") == true)
@@ -86,7 +63,7 @@ import Testing
     @Test func anOrgAdminKeySeesAndManagesItsOrgOnly() async throws {
         try await withTestServer(configure: { $0.auth.apiKeyPepper = APIKeyTests.pepper }) { server in
             func make(_ org: String, _ scopes: [JSONValue]) async throws -> (key: String, id: String) {
-                let answer = try await Self.send(
+                let answer = try await HTTPCalls.send(
                     server, .POST, "/api/v1/admin/keys", token: Self.globalAdmin,
                     body: ["org_id": .string(org), "name": "k", "scopes": .array(scopes)])
                 return (
@@ -97,38 +74,42 @@ import Testing
             let orgAdmin = try await make("org-1", ["admin:read", "admin:write"]).key
             let reader = try await make("org-1", ["admin:read"]).key
             let otherOrgs = try await make("org-2", ["invoke"])
-            #expect(try await Self.invoke(server, key: otherOrgs.key).status == 200)
+            #expect(try await HTTPCalls.invoke(server, token: otherOrgs.key).status == 200)
 
-            let mine = try await Self.send(server, .GET, "/api/v1/admin/keys", token: orgAdmin)
+            let mine = try await HTTPCalls.send(server, .GET, "/api/v1/admin/keys", token: orgAdmin)
             #expect(mine.status == 200)
             #expect(mine.body["keys"]?.arrayValue?.allSatisfy { $0["org_id"]?.stringValue == "org-1" } == true)
             #expect(mine.body["keys"]?.arrayValue?.count == 2)
             #expect(
-                try await Self.send(server, .GET, "/api/v1/admin/keys/\(otherOrgs.id)", token: orgAdmin).status == 404)
-            let crossOrg = try await Self.send(server, .GET, "/api/v1/admin/keys?org_id=org-2", token: orgAdmin)
+                try await HTTPCalls.send(server, .GET, "/api/v1/admin/keys/\(otherOrgs.id)", token: orgAdmin).status
+                    == 404)
+            let crossOrg = try await HTTPCalls.send(server, .GET, "/api/v1/admin/keys?org_id=org-2", token: orgAdmin)
             #expect(crossOrg.status == 403 && crossOrg.body["error"]?.stringValue?.contains("'org-2'") == true)
-            let revokeOther = try await Self.send(
+            let revokeOther = try await HTTPCalls.send(
                 server, .POST, "/api/v1/admin/keys/\(otherOrgs.id)/revoke", token: orgAdmin)
             #expect(revokeOther.status == 404)
 
-            let forOrg2 = try await Self.send(
+            let forOrg2 = try await HTTPCalls.send(
                 server, .POST, "/api/v1/admin/keys", token: orgAdmin, body: ["org_id": "org-2", "name": "x"])
             #expect(forOrg2.status == 403)
-            let own = try await Self.send(server, .POST, "/api/v1/admin/keys", token: orgAdmin, body: ["name": "mine"])
+            let own = try await HTTPCalls.send(
+                server, .POST, "/api/v1/admin/keys", token: orgAdmin, body: ["name": "mine"])
             #expect(own.status == 201 && own.body["record"]?["org_id"]?.stringValue == "org-1")
 
-            let readOnly = try await Self.send(server, .POST, "/api/v1/admin/keys", token: reader, body: ["name": "x"])
+            let readOnly = try await HTTPCalls.send(
+                server, .POST, "/api/v1/admin/keys", token: reader, body: ["name": "x"])
             #expect(readOnly.status == 403 && readOnly.body["error"]?.stringValue?.contains("admin:write") == true)
 
-            #expect(try await Self.send(server, .GET, "/api/v1/admin/token-stats", token: reader).status == 200)
-            let otherStats = try await Self.send(server, .GET, "/api/v1/admin/token-stats?org_id=org-2", token: reader)
+            #expect(try await HTTPCalls.send(server, .GET, "/api/v1/admin/token-stats", token: reader).status == 200)
+            let otherStats = try await HTTPCalls.send(
+                server, .GET, "/api/v1/admin/token-stats?org_id=org-2", token: reader)
             #expect(otherStats.status == 403)
-            let usage = try await Self.send(server, .GET, "/api/v1/admin/llm-usage", token: reader)
+            let usage = try await HTTPCalls.send(server, .GET, "/api/v1/admin/llm-usage", token: reader)
             #expect(usage.status == 200, "\(usage.body.jsonText)")
             #expect(!usage.body.jsonText.contains("org-2"), "an org admin reads its own org's calls only")
 
             let invokeOnly = try await make("org-1", ["invoke"]).key
-            #expect(try await Self.send(server, .GET, "/api/v1/admin/keys", token: invokeOnly).status == 403)
+            #expect(try await HTTPCalls.send(server, .GET, "/api/v1/admin/keys", token: invokeOnly).status == 403)
         }
     }
 }

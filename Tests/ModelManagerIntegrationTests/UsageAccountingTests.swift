@@ -188,7 +188,8 @@ import Testing
 
 /// Two server instances sharing one PostgreSQL ledger, as a deployment behind a load balancer would.
 @Suite struct SharedPostgresLedgerTests {
-    @Test func twoInstancesShareOneLedger() async throws {
+    /// A configuration change that points a server at a new database on the test PostgreSQL.
+    static func sharedDatabase() async throws -> (inout ServerConfiguration) -> Void {
         let base = try #require(
             ProcessInfo.processInfo.environment["MM_TEST_POSTGRES_URL"],
             "MM_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts PostgreSQL")
@@ -197,8 +198,30 @@ import Testing
         try await withRunningServices([admin], logger: Logger(label: "shared-ledger-test")) {
             _ = try await admin.read(SQLStatement("CREATE DATABASE \(name)"))
         }
-        let url = base[..<base.lastIndex(of: "/")!] + "/\(name)"
-        let shared: (inout ServerConfiguration) -> Void = { $0.usage.database = .postgres(url: String(url)) }
+        let url = String(base[..<base.lastIndex(of: "/")!] + "/\(name)")
+        return { $0.usage.database = .postgres(url: url) }
+    }
+
+    @Test func twoInstancesEnforceOneCallQuotaExactly() async throws {
+        let shared = try await Self.sharedDatabase()
+        try await withTestServer(configure: shared) { first in
+            try await withTestServer(configure: shared) { second in
+                try await QuotaStore(database: first.server.usageService.repository.database).set(
+                    Quota(subject: QuotaSubject(kind: .org, id: "org-q"), period: .daily, metric: .calls, amount: 100),
+                    at: 0)
+                let clients = [first, second].map(QuotaTests.clientWithoutRetries)
+                async let fromFirst = QuotaTests.burst(clients[0], 100)
+                async let fromSecond = QuotaTests.burst(clients[1], 100)
+                let (one, two) = await (fromFirst, fromSecond)
+                #expect(one.succeeded + two.succeeded == 100, "\(one.succeeded) + \(two.succeeded)")
+                #expect((one.refused + two.refused).allSatisfy { $0.status == .resourceExhausted })
+                #expect(try await QuotaTests.used(first, QuotaSubject(kind: .org, id: "org-q"), .daily).calls == 100)
+            }
+        }
+    }
+
+    @Test func twoInstancesShareOneLedger() async throws {
+        let shared = try await Self.sharedDatabase()
         // Both instances migrate the same database at start (under the advisory lock).
         try await withTestServer(configure: shared) { first in
             try await withTestServer(configure: shared) { second in

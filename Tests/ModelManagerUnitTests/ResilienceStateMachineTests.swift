@@ -47,6 +47,17 @@ import Testing
         #expect(decide(.resourceExhausted, attempt: 1, remaining: .seconds(3)) == .retry(after: .seconds(2)))
     }
 
+    @Test func aRefusalIsRetriedNoSoonerThanTheServerSaysAndNotAtAllWhenThatIsPastTheDeadline() {
+        func decide(retryAfter: Duration, remaining: Duration) -> RetryPolicy.Decision {
+            policy.decide(
+                status: .resourceExhausted, attempt: 0, remaining: remaining, retryAfter: retryAfter,
+                canRefreshToken: false, alreadyRefreshed: false, streamYieldedChunks: false, random: 0)
+        }
+        #expect(decide(retryAfter: .seconds(5), remaining: .seconds(30)) == .retry(after: .seconds(5)))
+        #expect(decide(retryAfter: .milliseconds(10), remaining: .seconds(30)) == .retry(after: .seconds(1)))
+        #expect(decide(retryAfter: .seconds(3_600), remaining: .seconds(30)) == .fail)
+    }
+
     @Test func authenticationIsRetriedOnceWithAFreshTokenWhenOneCanBeMinted() {
         #expect(decide(.unauthenticated, attempt: 0) == .refreshTokenAndRetry)
         #expect(decide(.unauthenticated, attempt: 1, refreshed: true) == .fail)

@@ -114,3 +114,43 @@ def sdk_env(server, monkeypatch):
     monkeypatch.setenv("MODEL_MANAGER_SERVER_GRPC_USE_TLS", "false")
     monkeypatch.setenv("MODEL_MANAGER_SERVER_INVOKE_TIMEOUT", "20")
     return server
+
+
+PEPPER = "interop-pepper-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def keyed():
+    """A server with API keys on (its own ledger and pepper), and `model-manager keys|quotas …` on that ledger."""
+    import grpc
+    ledger = os.path.join(tempfile.mkdtemp(prefix="mm-keys-"), "ledger.sqlite")
+    env = {"MODEL_MANAGER_SERVER_JWT_SECRET_KEY": SECRET, "MODEL_MANAGER_SQLITE_PATH": ledger,
+           "MODEL_MANAGER_API_KEY_PEPPER": PEPPER}
+    process = Process(["serve", "--demo", "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0"], env=env)
+    listening = process.wait_for_log("model-manager listening")
+    process.wait_for_log("demo mode")
+
+    def cli(*args, check=True):
+        result = subprocess.run([binary(), *args, "--database", ledger], capture_output=True, text=True,
+                                env={**os.environ, "MODEL_MANAGER_API_KEY_PEPPER": PEPPER}, timeout=60)
+        if check:
+            assert result.returncode == 0, result.stderr
+        if result.returncode == 0 and args[:2] in (("keys", "create"), ("keys", "rotate")):
+            secrets.append(json.loads(result.stdout)["key"])
+        return result
+
+    secrets = []
+
+    channel = grpc.insecure_channel(f"127.0.0.1:{listening['grpc_port']}")
+
+    class Keyed:
+        pass
+
+    Keyed.cli = staticmethod(cli)
+    Keyed.channel = channel
+    yield Keyed
+    channel.close()
+    assert process.stop() == 0
+    log = process.text()
+    assert PEPPER not in log, "the pepper appeared in the server log"
+    assert secrets and not any(secret in log for secret in secrets), "an API key appeared in the server log"

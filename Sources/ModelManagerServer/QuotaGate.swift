@@ -1,0 +1,158 @@
+public import Foundation
+import Logging
+import ModelManagerCore
+import ModelManagerUsage
+import Synchronization
+
+/// How quotas count: calendar periods in `timeZone`; estimates; the cache of who has quotas.
+public struct QuotaSettings: Sendable {
+    public var timeZone: TimeZone = .gmt
+    /// The completion tokens a call is assumed to use when it sets no maximum.
+    public var defaultMaxTokens = 1024
+    /// How long a subject's quotas are trusted before the database is asked again: a quota set
+    /// on any instance applies everywhere within this time.
+    public var cacheLifetime: Duration = .seconds(1)
+    /// Subjects kept in that cache.
+    public var cacheSize = 10_000
+
+    public init() {}
+}
+
+/// Applies the quotas of a call's org, user and API key: before the upstream call it reserves one
+/// call and an estimate of its tokens and cost in every window at once (or refuses the call
+/// RESOURCE_EXHAUSTED, naming the limit, what is used and when it resets); after the call it
+/// settles on the real usage. So concurrent calls overshoot a token or cost limit by at most
+/// what the calls in flight underestimated, and never a call limit.
+///
+/// Which quotas a subject has is cached for `cacheLifetime`, bounded in subjects: a caller with
+/// no quota costs no database work.
+final class QuotaGate: Sendable {
+    typealias Settings = QuotaSettings
+
+    /// What one call counted; settled when it ends.
+    struct Reservation: Sendable {
+        var windows: [QuotaStore.Window]
+        var reserved: QuotaAmounts
+    }
+
+    private let store: QuotaStore
+    private let prices: PriceTable
+    private let settings: Settings
+    private let calendar: QuotaCalendar
+    private let logger: Logger
+    private let cache = Mutex<[QuotaSubject: (quotas: [Quota], fetched: ContinuousClock.Instant)]>([:])
+
+    init(store: QuotaStore, prices: PriceTable, settings: Settings, logger: Logger) {
+        self.store = store
+        self.prices = prices
+        self.settings = settings
+        self.calendar = QuotaCalendar(timeZone: settings.timeZone)
+        self.logger = logger
+    }
+
+    /// Counts the call against its quotas; nil when it has none.
+    func reserve(_ request: ModelRequest, keyID: String?) async throws(ModelManagerError) -> Reservation? {
+        var subjects: [QuotaSubject] = []
+        if !request.orgID.isEmpty { subjects.append(QuotaSubject(kind: .org, id: request.orgID)) }
+        if !request.userID.isEmpty { subjects.append(.user(org: request.orgID, user: request.userID)) }
+        if let keyID { subjects.append(QuotaSubject(kind: .key, id: keyID)) }
+        let quotas = try await quotas(of: subjects)
+        guard !quotas.isEmpty else { return nil }
+        let now = Date()
+        var limits: [QuotaStore.Window: [Quota.Metric: Double]] = [:]
+        for quota in quotas {
+            let window = QuotaStore.Window(
+                subject: quota.subject, period: quota.period, key: calendar.window(quota.period, at: now), limits: [:])
+            limits[window, default: [:]][quota.metric] = quota.amount
+        }
+        let windows = limits.map { window, limits in
+            var window = window
+            window.limits = limits
+            return window
+        }
+        let reserved = estimate(request)
+        do {
+            try await store.reserve(reserved, in: windows)
+        } catch let exceeded as QuotaStore.Exceeded {
+            throw refusal(exceeded, needs: reserved, now: now)
+        } catch {
+            throw ModelManagerError(.unavailable, "cannot check the call's quotas: the ledger database is unavailable")
+        }
+        return Reservation(windows: windows, reserved: reserved)
+    }
+
+    /// Replaces the reservation with what the call used: a failed call gives its call back.
+    func settle(_ reservation: Reservation?, tokens: Int, cost: Double?, succeeded: Bool) async {
+        guard let reservation else { return }
+        let used = QuotaAmounts(calls: succeeded ? 1 : 0, tokens: Int64(tokens), cost: cost ?? 0)
+        do {
+            try await store.settle(used - reservation.reserved, in: reservation.windows)
+        } catch {
+            // The reservation stays counted: the quota errs on the side of the budget.
+            logger.warning("quota usage not settled", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func quotas(of subjects: [QuotaSubject]) async throws(ModelManagerError) -> [Quota] {
+        let now = ContinuousClock.now
+        var found: [Quota] = []
+        var missing: [QuotaSubject] = []
+        cache.withLock { cache in
+            for subject in subjects {
+                if let cached = cache[subject], now - cached.fetched < settings.cacheLifetime {
+                    found += cached.quotas
+                } else {
+                    missing.append(subject)
+                }
+            }
+        }
+        guard !missing.isEmpty else { return found }
+        let fetched: [Quota]
+        do {
+            fetched = try await store.quotas(for: missing)
+        } catch {
+            throw ModelManagerError(.unavailable, "cannot read the call's quotas: the ledger database is unavailable")
+        }
+        cache.withLock { cache in
+            if cache.count + missing.count > settings.cacheSize {
+                cache = cache.filter { now - $0.value.fetched < settings.cacheLifetime }
+                if cache.count + missing.count > settings.cacheSize { cache.removeAll() }
+            }
+            for subject in missing { cache[subject] = (fetched.filter { $0.subject == subject }, now) }
+        }
+        return found + fetched
+    }
+
+    /// One call; its prompt at about 4 bytes a token plus its maximum completion; their price.
+    private func estimate(_ request: ModelRequest) -> QuotaAmounts {
+        let promptBytes = ["messages", "input", "contents", "prompt", "system", "instructions"].reduce(0) {
+            $0 + (request.extra[$1]?.jsonText.utf8.count ?? 0)
+        }
+        let maximum =
+            ["max_tokens", "max_completion_tokens", "max_output_tokens"].lazy.compactMap {
+                request.extra[$0]?.integerValue
+            }.first ?? request.extra["generationConfig"]?["maxOutputTokens"]?.integerValue
+            ?? Int64(settings.defaultMaxTokens)
+        let prompt = (promptBytes + 3) / 4
+        let usage = Usage(promptTokens: prompt, completionTokens: Int(maximum))
+        return QuotaAmounts(
+            calls: 1, tokens: Int64(usage.totalTokens), cost: prices.cost(of: usage, model: request.model ?? "") ?? 0)
+    }
+
+    private func refusal(_ exceeded: QuotaStore.Exceeded, needs: QuotaAmounts, now: Date) -> ModelManagerError {
+        let window = exceeded.window
+        let limit = window.limits[exceeded.metric] ?? 0
+        let show: (Double) -> String = { value in
+            exceeded.metric == .cost ? String(format: "%.6f %@", value, self.prices.currency) : String(Int64(value))
+        }
+        let reset = calendar.reset(window.period, after: now)
+        let when =
+            reset.map { "it resets at \($0.formatted(.iso8601))" } ?? "a total quota does not reset"
+        return ModelManagerError(
+            .resourceExhausted,
+            "quota exceeded: \(window.subject) \(window.period.rawValue) \(exceeded.metric.rawValue) limit "
+                + "\(show(limit)), \(show(exceeded.used[exceeded.metric])) used, this call needs "
+                + "\(show(needs[exceeded.metric])); \(when)",
+            retryAfterSeconds: reset.map { max(1, $0.timeIntervalSince(now).rounded(.up)) })
+    }
+}
