@@ -14,7 +14,7 @@ extension AdminAPI {
         router.put("/api/v1/admin/quotas") { request, _ in
             await respond(request, scope: .adminWrite) { admin, _ in
                 let body = try await HTTPJSON.object(request, maximumBytes: Self.maximumBodyBytes, maximumDepth: 2)
-                let fields = ["org_id", "user_id", "key_id", "period", "metric", "limit"]
+                let fields = ["org_id", "user_id", "key_id", "model", "period", "metric", "limit"]
                 if let unknown = body.keys.sorted().first(where: { !fields.contains($0) }) {
                     throw ModelManagerError(.invalidArgument, "unknown field '\(unknown)' in a quota")
                 }
@@ -24,7 +24,8 @@ extension AdminAPI {
                 }
                 let quota = try await authorized(
                     admin, orgID: body["org_id"]?.stringValue, userID: body["user_id"]?.stringValue,
-                    keyID: body["key_id"]?.stringValue, period: body["period"]?.stringValue ?? "",
+                    keyID: body["key_id"]?.stringValue, model: body["model"]?.stringValue,
+                    period: body["period"]?.stringValue ?? "",
                     metric: body["metric"]?.stringValue ?? "", limit: limit)
                 try await quotas.store.set(quota, at: APIKeyIssuer.now())
                 return quota.json
@@ -34,11 +35,12 @@ extension AdminAPI {
             await respond(request, scope: .adminWrite) { admin, query in
                 let quota = try await authorized(
                     admin, orgID: query["org_id"], userID: query["user_id"], keyID: query["key_id"],
-                    period: query["period"] ?? "", metric: query["metric"] ?? "", limit: nil)
-                guard try await quotas.store.delete(subject: quota.subject, period: quota.period, metric: quota.metric)
-                else {
+                    model: query["model"], period: query["period"] ?? "", metric: query["metric"] ?? "", limit: nil)
+                guard try await quotas.store.delete(quota) else {
                     throw ModelManagerError(
-                        .notFound, "no \(quota.period.rawValue) \(quota.metric.rawValue) quota for \(quota.subject)")
+                        .notFound,
+                        "no \(quota.period.rawValue) \(quota.metric.rawValue) quota for \(quota.subject)"
+                            + (quota.model.isEmpty ? "" : " on model '\(quota.model)'"))
                 }
                 return ["deleted": quota.json]
             }
@@ -47,10 +49,11 @@ extension AdminAPI {
 
     /// The quota named, if this admin may act on it (a key's must belong to the admin's org).
     private func authorized(
-        _ admin: Admin, orgID: String?, userID: String?, keyID: String?, period: String, metric: String, limit: Double?
+        _ admin: Admin, orgID: String?, userID: String?, keyID: String?, model: String?, period: String,
+        metric: String, limit: Double?
     ) async throws -> Quota {
         let quota = try QuotaAdmin.quota(
-            orgID: try admin.org(orgID.flatMap { $0.isEmpty ? nil : $0 }), userID: userID, keyID: keyID,
+            orgID: try admin.org(orgID.flatMap { $0.isEmpty ? nil : $0 }), userID: userID, keyID: keyID, model: model,
             period: period, metric: metric, limit: limit)
         if quota.subject.kind == .key, let orgID = admin.orgID {
             guard let key = try await issuer?.store.find(id: quota.subject.id), key.orgID == orgID else {

@@ -26,12 +26,23 @@ struct HTTPInvokeAPI: Sendable {
         } catch {
             return HTTPJSON.error(Self.normalize(error), requestID: request.headers[Self.requestIDHeader])
         }
+        // Before the head, so that it carries the rate limits; a refusal is still in-band on a
+        // stream, as every failure after the call was accepted is.
+        let admission: Result<InvocationService.Admission, ModelManagerError>
+        do {
+            admission = .success(try await invocation.admit(call, context: context))
+        } catch {
+            admission = .failure(error)
+        }
         guard call.stream else {
             do {
-                let chunk = try await invocation.invokeOnce(call, context: context)
+                let admitted = try admission.get()
+                let chunk = try await invocation.invoke(admitted: admitted, context: context) { _ in }
                 var output = JSONOutput()
                 HTTPAnswerItem.write(chunk, customID: call.customID, requestID: context.requestID, to: &output)
-                return HTTPJSON.response(200, output)
+                var response = HTTPJSON.response(200, output)
+                Self.add(admitted.rateLimitHeaders, to: &response.headers)
+                return response
             } catch {
                 return HTTPJSON.error(error, requestID: context.requestID)
             }
@@ -40,13 +51,14 @@ struct HTTPInvokeAPI: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
+        if case .success(let admitted) = admission { Self.add(admitted.rateLimitHeaders, to: &headers) }
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 let sink = SSEWriter(writer: writer)
                 var last = SSEFrames()
                 do {
-                    let final = try await invocation.invoke(call, context: context) { deltas in
+                    let final = try await invocation.invoke(admitted: try admission.get(), context: context) { deltas in
                         var frames = SSEFrames()
                         for delta in deltas {
                             frames.event {
@@ -121,6 +133,10 @@ struct HTTPInvokeAPI: Sendable {
 
     func body(_ request: Request) async throws -> [String: JSONValue] {
         try await HTTPJSON.object(request, maximumBytes: Self.maximumBodyBytes, maximumDepth: maximumBodyDepth)
+    }
+
+    static func add(_ fields: [(name: String, value: String)], to headers: inout HTTPFields) {
+        for (name, value) in fields { HTTPField.Name(name).map { headers[$0] = value } }
     }
 
     static func normalize(_ error: any Error) -> ModelManagerError {

@@ -41,11 +41,39 @@ public struct InvocationService: Sendable {
     public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink)
         async throws(ModelManagerError) -> ResponseChunk
     {
+        try await invoke(admitted: try await admit(request, context: context), context: context, emit: emit)
+    }
+
+    /// A request its credential may send, its quotas and rate limits reserved; the faces show
+    /// its rate limits (HTTP `x-ratelimit-*` headers, the same gRPC trailers).
+    public struct Admission: Sendable {
+        public let request: ModelRequest
+        let reservation: QuotaGate.Reservation?
+
+        public var rateLimitHeaders: [(name: String, value: String)] { reservation?.rateLimitHeaders ?? [] }
+    }
+
+    /// Checks the request against its credential's grant and reserves its quotas.
+    public func admit(_ request: ModelRequest, context: InvocationContext) async throws(ModelManagerError) -> Admission
+    {
         var request = request
         try context.grant?.admit(&request)
-        try slots.acquire()
+        return Admission(request: request, reservation: try await quotas.reserve(request, keyID: context.grant?.keyID))
+    }
+
+    /// Runs an admitted request, as `invoke(_:context:emit:)` does.
+    public func invoke(admitted admission: Admission, context: InvocationContext, emit: ChunkSink)
+        async throws(ModelManagerError) -> ResponseChunk
+    {
+        let request = admission.request
+        let reservation = admission.reservation
+        do {
+            try slots.acquire()
+        } catch {
+            await quotas.settle(reservation, tokens: 0, cost: nil, succeeded: false)
+            throw error
+        }
         defer { slots.release() }
-        let reservation = try await quotas.reserve(request, keyID: context.grant?.keyID)
         let started = ContinuousClock.now
         let progress = CallProgress()
         var final: ResponseChunk

@@ -44,9 +44,12 @@ struct ModelServiceHandlers: Sendable {
 
     private func invokeOnce(_ request: ModelRequest, call: ServerCall, context: InvocationContext) async {
         do {
-            let chunk = try await invocation.invokeOnce(request, context: context)
+            let admitted = try await invocation.admit(request, context: context)
+            let chunk = try await invocation.invoke(admitted: admitted, context: context) { _ in }
             let item = WireResponseItem(chunk: chunk, customID: request.customID, requestID: context.requestID)
-            await call.finish(sending: OutgoingMessage(ModelServiceCodec.encodeResponseItem(item)))
+            await call.finish(
+                sending: OutgoingMessage(ModelServiceCodec.encodeResponseItem(item)),
+                trailers: Metadata(admitted.rateLimitHeaders.map { ($0.name, $0.value) }))
         } catch {
             await call.finish(failing: error)
         }
@@ -57,7 +60,8 @@ struct ModelServiceHandlers: Sendable {
     /// by OK (the sync Python client loses non-OK stream statuses).
     private func invokeStreaming(_ request: ModelRequest, call: ServerCall, context: InvocationContext) async {
         do {
-            let final = try await invocation.invoke(request, context: context) { deltas in
+            let admitted = try await invocation.admit(request, context: context)
+            let final = try await invocation.invoke(admitted: admitted, context: context) { deltas in
                 for delta in deltas {
                     let item = WireResponseItem(chunk: delta, customID: request.customID, requestID: context.requestID)
                     guard await call.send(OutgoingMessage(ModelServiceCodec.encodeResponseItem(item))) else {
@@ -66,7 +70,9 @@ struct ModelServiceHandlers: Sendable {
                 }
             }
             let item = WireResponseItem(chunk: final, customID: request.customID, requestID: context.requestID)
-            await call.finish(sending: OutgoingMessage(ModelServiceCodec.encodeResponseItem(item)))
+            await call.finish(
+                sending: OutgoingMessage(ModelServiceCodec.encodeResponseItem(item)),
+                trailers: Metadata(admitted.rateLimitHeaders.map { ($0.name, $0.value) }))
         } catch {
             guard !call.isCancelled else {
                 await call.finish(GRPCStatus(code: .cancelled, message: "cancelled by the client"))

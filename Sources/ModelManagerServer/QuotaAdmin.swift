@@ -15,7 +15,8 @@ public struct QuotaAdmin: Sendable {
     /// The quota these texts name: a key's when `keyID` is given, else a user's when `userID`
     /// is, else the org's. INVALID_ARGUMENT naming a value that cannot be.
     public static func quota(
-        orgID: String?, userID: String?, keyID: String?, period: String, metric: String, limit: Double?
+        orgID: String?, userID: String?, keyID: String?, model: String? = nil, period: String, metric: String,
+        limit: Double?
     ) throws(ModelManagerError) -> Quota {
         let subject: QuotaSubject
         if let keyID, !keyID.isEmpty {
@@ -27,7 +28,8 @@ public struct QuotaAdmin: Sendable {
                 ?? QuotaSubject(kind: .org, id: orgID)
         }
         guard let period = Quota.Period(rawValue: period) else {
-            throw ModelManagerError(.invalidArgument, "period must be daily, monthly or total, got '\(period)'")
+            throw ModelManagerError(
+                .invalidArgument, "period must be minute, daily, monthly or total, got '\(period)'")
         }
         guard let metric = Quota.Metric(rawValue: metric) else {
             throw ModelManagerError(.invalidArgument, "metric must be calls, tokens or cost, got '\(metric)'")
@@ -39,7 +41,7 @@ public struct QuotaAdmin: Sendable {
                     "limit must be a non-negative \(metric == .cost ? "number" : "whole number"), got \(limit)")
             }
         }
-        return Quota(subject: subject, period: period, metric: metric, amount: limit ?? 0)
+        return Quota(subject: subject, model: model ?? "", period: period, metric: metric, amount: limit ?? 0)
     }
 
     /// Each quota with what its current window has used and when that window resets.
@@ -47,7 +49,8 @@ public struct QuotaAdmin: Sendable {
         var entries: [JSONValue] = []
         for quota in try await store.list(orgID: orgID) {
             let window = QuotaStore.Window(
-                subject: quota.subject, period: quota.period, key: calendar.window(quota.period, at: now), limits: [:])
+                subject: quota.subject, period: quota.period,
+                key: calendar.window(quota.period, model: quota.model, at: now), limits: [:])
             let used = try await store.used(window)
             var entry = quota.json.objectValue ?? [:]
             entry["window"] = .string(window.key)

@@ -33,6 +33,8 @@ final class QuotaGate: Sendable {
     struct Reservation: Sendable {
         var windows: [QuotaStore.Window]
         var reserved: QuotaAmounts
+        /// OpenAI's `x-ratelimit-*` for the tightest per-minute request and token limits.
+        var rateLimitHeaders: [(name: String, value: String)]
     }
 
     private let store: QuotaStore
@@ -56,13 +58,15 @@ final class QuotaGate: Sendable {
         if !request.orgID.isEmpty { subjects.append(QuotaSubject(kind: .org, id: request.orgID)) }
         if !request.userID.isEmpty { subjects.append(.user(org: request.orgID, user: request.userID)) }
         if let keyID { subjects.append(QuotaSubject(kind: .key, id: keyID)) }
-        let quotas = try await quotas(of: subjects)
+        let model = request.model ?? ""
+        let quotas = try await quotas(of: subjects).filter { $0.model.isEmpty || $0.model == model }
         guard !quotas.isEmpty else { return nil }
         let now = Date()
         var limits: [QuotaStore.Window: [Quota.Metric: Double]] = [:]
         for quota in quotas {
             let window = QuotaStore.Window(
-                subject: quota.subject, period: quota.period, key: calendar.window(quota.period, at: now), limits: [:])
+                subject: quota.subject, period: quota.period,
+                key: calendar.window(quota.period, model: quota.model, at: now), limits: [:])
             limits[window, default: [:]][quota.metric] = quota.amount
         }
         let windows = limits.map { window, limits in
@@ -71,14 +75,40 @@ final class QuotaGate: Sendable {
             return window
         }
         let reserved = estimate(request)
+        let used: [QuotaAmounts]
         do {
-            try await store.reserve(reserved, in: windows)
+            used = try await store.reserve(reserved, in: windows)
         } catch let exceeded as QuotaStore.Exceeded {
             throw refusal(exceeded, needs: reserved, now: now)
         } catch {
             throw ModelManagerError(.unavailable, "cannot check the call's quotas: the ledger database is unavailable")
         }
-        return Reservation(windows: windows, reserved: reserved)
+        return Reservation(
+            windows: windows, reserved: reserved,
+            rateLimitHeaders: Self.rateLimitHeaders(
+                Array(zip(windows, used)), reset: calendar.reset(.minute, after: now), now: now))
+    }
+
+    /// For requests and tokens, the per-minute window with the least left: its limit, what is
+    /// left after this call, and the seconds until it resets (`12s`).
+    static func rateLimitHeaders(_ windows: [(QuotaStore.Window, QuotaAmounts)], reset: Date?, now: Date)
+        -> [(name: String, value: String)]
+    {
+        var headers: [(name: String, value: String)] = []
+        let seconds = reset.map { Int(max(0, $0.timeIntervalSince(now)).rounded(.up)) } ?? 0
+        for (metric, name) in [(Quota.Metric.calls, "requests"), (.tokens, "tokens")] {
+            let tightest = windows.compactMap { window, used -> (limit: Double, left: Double)? in
+                guard window.period == .minute, let limit = window.limits[metric] else { return nil }
+                return (limit, limit - used[metric])
+            }.min { $0.left < $1.left }
+            guard let tightest else { continue }
+            headers += [
+                ("x-ratelimit-limit-\(name)", String(Int64(tightest.limit))),
+                ("x-ratelimit-remaining-\(name)", String(Int64(max(0, tightest.left)))),
+                ("x-ratelimit-reset-\(name)", "\(seconds)s"),
+            ]
+        }
+        return headers
     }
 
     /// Replaces the reservation with what the call used: a failed call gives its call back.

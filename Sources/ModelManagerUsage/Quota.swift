@@ -37,10 +37,11 @@ public struct QuotaSubject: Sendable, Hashable, Comparable, CustomStringConverti
     }
 }
 
-/// One limit: `amount` of `metric` per `period` for `subject`.
+/// One limit: `amount` of `metric` per `period` for `subject`, on one model or (empty) all.
+/// A `minute` period is a rate limit: requests (calls) and tokens per minute.
 public struct Quota: Sendable, Hashable {
     public enum Period: String, Sendable, CaseIterable, Comparable {
-        case daily, monthly, total
+        case minute, daily, monthly, total
         public static func < (left: Period, right: Period) -> Bool { left.rawValue < right.rawValue }
     }
 
@@ -49,13 +50,16 @@ public struct Quota: Sendable, Hashable {
     }
 
     public var subject: QuotaSubject
+    /// Empty: every model.
+    public var model: String
     public var period: Period
     public var metric: Metric
     /// Calls and tokens are whole numbers; cost is in the price table's currency.
     public var amount: Double
 
-    public init(subject: QuotaSubject, period: Period, metric: Metric, amount: Double) {
+    public init(subject: QuotaSubject, model: String = "", period: Period, metric: Metric, amount: Double) {
         self.subject = subject
+        self.model = model
         self.period = period
         self.metric = metric
         self.amount = amount
@@ -64,7 +68,8 @@ public struct Quota: Sendable, Hashable {
     public var json: JSONValue {
         [
             "subject_kind": .string(subject.kind.rawValue), "subject_id": .string(subject.id),
-            "period": .string(period.rawValue), "metric": .string(metric.rawValue),
+            "model": model.isEmpty ? .null : .string(model), "period": .string(period.rawValue),
+            "metric": .string(metric.rawValue),
             "limit": metric == .cost ? .double(amount) : .integer(Int64(amount)),
         ]
     }
@@ -107,12 +112,19 @@ public struct QuotaCalendar: Sendable {
         self.calendar = calendar
     }
 
-    /// The window `date` falls in, as stored (`day:2026-12-03`, `month:2026-12`, `total`).
-    public func window(_ period: Quota.Period, at date: Date) -> String {
+    /// The window `date` falls in, as stored (`minute:29412345`, `day:2026-12-03`,
+    /// `month:2026-12`, `total`), for one model's limits or (empty) all models'.
+    public func window(_ period: Quota.Period, model: String = "", at date: Date) -> String {
+        model.isEmpty ? window(period, at: date) : window(period, at: date) + "/" + model
+    }
+
+    private func window(_ period: Quota.Period, at date: Date) -> String {
+        if period == .minute { return "minute:\(Int64((date.timeIntervalSince1970 / 60).rounded(.down)))" }
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
         let year = parts.year ?? 0
         let month = parts.month ?? 0
         switch period {
+        case .minute: return ""
         case .daily: return "day:" + String(format: "%04d-%02d-%02d", year, month, parts.day ?? 0)
         case .monthly: return "month:" + String(format: "%04d-%02d", year, month)
         case .total: return "total"
@@ -122,6 +134,8 @@ public struct QuotaCalendar: Sendable {
     /// When the window `date` falls in ends; nil for `total`, which never resets.
     public func reset(_ period: Quota.Period, after date: Date) -> Date? {
         switch period {
+        case .minute:
+            return Date(timeIntervalSince1970: ((date.timeIntervalSince1970 / 60).rounded(.down) + 1) * 60)
         case .daily:
             return calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: date))
         case .monthly:

@@ -35,27 +35,32 @@ public struct QuotaStore: Sendable {
         try await database.write([
             SQLStatement(
                 """
-                INSERT INTO quotas (subject_kind, subject_id, period, metric, amount, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (subject_kind, subject_id, period, metric)
+                INSERT INTO quotas (subject_kind, subject_id, model, period, metric, amount, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (subject_kind, subject_id, model, period, metric)
                 DO UPDATE SET amount = excluded.amount, updated_at = excluded.updated_at
                 """,
                 [
-                    .text(quota.subject.kind.rawValue), .text(quota.subject.id), .text(quota.period.rawValue),
-                    .text(quota.metric.rawValue), .double(quota.amount), .integer(milliseconds),
+                    .text(quota.subject.kind.rawValue), .text(quota.subject.id), .text(quota.model),
+                    .text(quota.period.rawValue), .text(quota.metric.rawValue), .double(quota.amount),
+                    .integer(milliseconds),
                 ])
         ])
     }
 
     /// False when there was no such quota.
-    public func delete(subject: QuotaSubject, period: Quota.Period, metric: Quota.Metric) async throws -> Bool {
+    public func delete(_ quota: Quota) async throws -> Bool {
         try await !database.writeReturning(
             SQLStatement(
                 """
-                DELETE FROM quotas WHERE subject_kind = ? AND subject_id = ? AND period = ? AND metric = ?
+                DELETE FROM quotas
+                WHERE subject_kind = ? AND subject_id = ? AND model = ? AND period = ? AND metric = ?
                 RETURNING subject_id
                 """,
-                [.text(subject.kind.rawValue), .text(subject.id), .text(period.rawValue), .text(metric.rawValue)])
+                [
+                    .text(quota.subject.kind.rawValue), .text(quota.subject.id), .text(quota.model),
+                    .text(quota.period.rawValue), .text(quota.metric.rawValue),
+                ])
         ).isEmpty
     }
 
@@ -65,7 +70,7 @@ public struct QuotaStore: Sendable {
         let matches = Array(repeating: "(subject_kind = ? AND subject_id = ?)", count: subjects.count)
         return try await database.read(
             SQLStatement(
-                "SELECT subject_kind, subject_id, period, metric, amount FROM quotas WHERE "
+                "SELECT subject_kind, subject_id, model, period, metric, amount FROM quotas WHERE "
                     + matches.joined(separator: " OR "),
                 subjects.flatMap { [SQLValue.text($0.kind.rawValue), .text($0.id)] })
         ).compactMap(Self.quota)
@@ -87,8 +92,8 @@ public struct QuotaStore: Sendable {
             } ?? []
         return try await database.read(
             SQLStatement(
-                "SELECT subject_kind, subject_id, period, metric, amount FROM quotas\(filter) "
-                    + "ORDER BY subject_kind, subject_id, period, metric",
+                "SELECT subject_kind, subject_id, model, period, metric, amount FROM quotas\(filter) "
+                    + "ORDER BY subject_kind, subject_id, model, period, metric",
                 arguments)
         ).compactMap(Self.quota)
     }
@@ -96,7 +101,10 @@ public struct QuotaStore: Sendable {
     /// Counts `amounts` against every window at once, or throws `Exceeded` for the first window
     /// it would pass and counts nothing. Windows are locked in one order, so that concurrent
     /// reservations on PostgreSQL cannot deadlock.
-    public func reserve(_ amounts: QuotaAmounts, in windows: [Window]) async throws {
+    /// Returns what each window has used, this reservation included, in the order given.
+    @discardableResult
+    public func reserve(_ amounts: QuotaAmounts, in windows: [Window]) async throws -> [QuotaAmounts] {
+        let given = windows
         let windows = windows.sorted { ($0.subject, $0.key) < ($1.subject, $1.key) }
         var statements: [SQLStatement] = []
         for window in windows {
@@ -116,13 +124,22 @@ public struct QuotaStore: Sendable {
             statements.append(
                 SQLStatement(
                     "UPDATE quota_usage SET calls = calls + ?, tokens = tokens + ?, cost = cost + ? "
-                        + "WHERE subject_kind = ? AND subject_id = ? AND window_key = ?\(conditions) RETURNING calls",
+                        + "WHERE subject_kind = ? AND subject_id = ? AND window_key = ?\(conditions) "
+                        + "RETURNING calls, tokens, cost",
                     [.integer(amounts.calls), .integer(amounts.tokens), .double(amounts.cost)] + Self.key(window)
                         + limits,
                     requiresRows: true))
         }
         do {
-            try await database.write(statements)
+            let results = try await database.transact(statements)
+            var after: [Window: QuotaAmounts] = [:]
+            for (index, window) in windows.enumerated() {
+                if let row = results[2 * index + 1].first {
+                    after[window] = QuotaAmounts(
+                        calls: row[0].integer, tokens: row[1].integer, cost: row[2].double ?? 0)
+                }
+            }
+            return given.map { after[$0] ?? amounts }
         } catch let refused as SQLRowsRequired {
             let window = windows[refused.index / 2]
             let used = try await self.used(window)
@@ -173,11 +190,11 @@ public struct QuotaStore: Sendable {
 
     private static func quota(_ row: [SQLValue]) -> Quota? {
         guard let kind = row[0].text.flatMap(QuotaSubject.Kind.init(rawValue:)),
-            let period = row[2].text.flatMap(Quota.Period.init(rawValue:)),
-            let metric = row[3].text.flatMap(Quota.Metric.init(rawValue:))
+            let period = row[3].text.flatMap(Quota.Period.init(rawValue:)),
+            let metric = row[4].text.flatMap(Quota.Metric.init(rawValue:))
         else { return nil }
         return Quota(
-            subject: QuotaSubject(kind: kind, id: row[1].text ?? ""), period: period, metric: metric,
-            amount: row[4].double ?? 0)
+            subject: QuotaSubject(kind: kind, id: row[1].text ?? ""), model: row[2].text ?? "", period: period,
+            metric: metric, amount: row[5].double ?? 0)
     }
 }

@@ -93,16 +93,16 @@ enum Schema {
                 """,
                 "CREATE INDEX api_keys_org ON api_keys (org_id, created_at)",
             ]),
-        // Quotas: limits per org, key or user and what each window has used (reserved before the
-        // upstream call, settled on the real usage after it).
+        // Quotas and rate limits: limits per org, key or user (for one model, or all: '') and what
+        // each window has used (reserved before the upstream call, settled on the real usage after it).
         Migration(
             version: 5,
             statements: [
                 """
                 CREATE TABLE quotas (
-                    subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, period TEXT NOT NULL, metric TEXT NOT NULL,
-                    amount DOUBLE PRECISION NOT NULL, updated_at BIGINT NOT NULL,
-                    PRIMARY KEY (subject_kind, subject_id, period, metric))
+                    subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, model TEXT NOT NULL, period TEXT NOT NULL,
+                    metric TEXT NOT NULL, amount DOUBLE PRECISION NOT NULL, updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (subject_kind, subject_id, model, period, metric))
                 """,
                 """
                 CREATE TABLE quota_usage (

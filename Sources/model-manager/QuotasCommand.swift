@@ -13,7 +13,11 @@ struct QuotasCommand: AsyncParsableCommand {
         @Option(name: .customLong("org-id"), help: "The org (alone: the org's own quota).") var orgID: String?
         @Option(name: .customLong("user-id"), help: "A user of the org.") var userID: String?
         @Option(name: .customLong("key-id"), help: "An API key (its id or mmk_ prefix).") var keyID: String?
-        @Option(help: "daily, monthly or total (daily and monthly in quotas.time_zone, UTC by default).")
+        @Option(help: "Only calls to this model (default: every model).") var model: String?
+        @Option(
+            help:
+                "minute (a rate limit), daily, monthly or total (daily and monthly in quotas.time_zone, UTC by default)."
+        )
         var period: String
         @Option(help: "calls, tokens or cost.") var metric: String
     }
@@ -26,7 +30,8 @@ struct QuotasCommand: AsyncParsableCommand {
 
         func run() async throws {
             let quota = try QuotaAdmin.quota(
-                orgID: target.orgID, userID: target.userID, keyID: target.keyID, period: target.period,
+                orgID: target.orgID, userID: target.userID, keyID: target.keyID, model: target.model,
+                period: target.period,
                 metric: target.metric, limit: limit)
             try await ledger.withRepository(configuration: try ledger.configuration()) { repository in
                 try await QuotaStore(database: repository.database).set(quota, at: APIKeyIssuer.now())
@@ -59,11 +64,11 @@ struct QuotasCommand: AsyncParsableCommand {
 
         func run() async throws {
             let quota = try QuotaAdmin.quota(
-                orgID: target.orgID, userID: target.userID, keyID: target.keyID, period: target.period,
+                orgID: target.orgID, userID: target.userID, keyID: target.keyID, model: target.model,
+                period: target.period,
                 metric: target.metric, limit: nil)
             let deleted = try await ledger.withRepository(configuration: try ledger.configuration()) { repository in
-                try await QuotaStore(database: repository.database).delete(
-                    subject: quota.subject, period: quota.period, metric: quota.metric)
+                try await QuotaStore(database: repository.database).delete(quota)
             }
             guard deleted else {
                 throw ValidationError("no \(quota.period.rawValue) \(quota.metric.rawValue) quota for \(quota.subject)")

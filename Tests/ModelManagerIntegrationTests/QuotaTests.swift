@@ -185,4 +185,41 @@ import Testing
                     .arrayValue?.isEmpty == true)
         }
     }
+
+    @Test func aPerMinuteRequestLimitOnOneModelShowsInHeadersAndRefusesUntilTheNextMinute() async throws {
+        try await withTestServer { server in
+            try await QuotaStore(database: server.server.usageService.repository.database).set(
+                Quota(
+                    subject: QuotaSubject(kind: .org, id: "org-r"), model: "gpt-4o-mini", period: .minute,
+                    metric: .calls,
+                    amount: 3), at: 0)
+            try await Self.set(server, QuotaSubject(kind: .org, id: "org-r"), .minute, .tokens, 100_000)
+            let token = JWTMinter(secret: TestServer.jwtSecret).mint(claims: ["user_id": "u"]).token
+            var remaining: [String] = []
+            var answers: [HTTPCalls.Answer] = []
+            for _ in 0..<4 {
+                let answer = try await HTTPCalls.invoke(server, token: token, org: "org-r")
+                answers.append(answer)
+                remaining.append(answer.headers.first(name: "x-ratelimit-remaining-requests") ?? "-")
+            }
+            // A new minute may begin during the loop; then the count starts again.
+            if answers.map(\.status) == [200, 200, 200, 429] {
+                #expect(remaining.prefix(3) == ["2", "1", "0"])
+                #expect(answers[0].headers.first(name: "x-ratelimit-limit-requests") == "3")
+                #expect(answers[0].headers.first(name: "x-ratelimit-limit-tokens") == "100000")
+                let reset = answers[0].headers.first(name: "x-ratelimit-reset-requests") ?? ""
+                #expect(reset.hasSuffix("s") && (Int(reset.dropLast()) ?? 0) <= 60, "\(reset)")
+                let refused = answers[3]
+                #expect(refused.body["error"]?.stringValue?.contains("org 'org-r' minute calls limit 3") == true)
+                let retryAfter = Int(refused.headers.first(name: "Retry-After") ?? "") ?? 0
+                #expect(retryAfter >= 1 && retryAfter <= 60)
+            } else {
+                #expect(answers.filter { $0.status == 200 }.count >= 3, "\(answers.map(\.status))")
+            }
+            // Another model is not limited by that model's limit.
+            var other = Self.chat(org: "org-r", model: "gpt-4o")
+            other.extra["max_tokens"] = 5
+            _ = try await server.asyncClient().invoke(other)
+        }
+    }
 }
