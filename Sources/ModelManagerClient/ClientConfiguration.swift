@@ -12,6 +12,9 @@ public struct ClientConfiguration: Sendable {
     public var jwtSecret: Secret?
     /// A ready-made token, used as is when there is no secret (never refreshed).
     public var jwtToken: Secret?
+    /// An API key (`mmk_…`), sent instead of a token: gRPC metadata `api-key`, and
+    /// `Authorization: Bearer` on the HTTP fallback.
+    public var apiKey: Secret?
     /// Claims for minted tokens; when nil, each request's `org_id`/`user_id`.
     public var jwtPayload: [String: String]?
     public var tokenLifetime: Duration = .seconds(3600)
@@ -97,6 +100,7 @@ public struct ClientConfiguration: Sendable {
         }
         var configuration = ClientConfiguration(serverAddress: address)
         configuration.jwtSecret = value("MODEL_MANAGER_SERVER_JWT_SECRET_KEY").map { Secret($0) }
+        configuration.apiKey = value("MODEL_MANAGER_API_KEY").map { Secret($0) }
         configuration.useTLS = (value("MODEL_MANAGER_SERVER_GRPC_USE_TLS") ?? "true").lowercased() == "true"
         if let timeout = try seconds("MODEL_MANAGER_SERVER_INVOKE_TIMEOUT") { configuration.timeout = timeout }
         if let retries = try integer("MODEL_MANAGER_SERVER_GRPC_MAX_RETRIES") {

@@ -63,7 +63,11 @@ final class ClientCore: Sendable {
         var metadata = Metadata()
         metadata.append("x-request-id", ids.requestID)
         if let origin = ids.originRequestID { metadata.append("x-origin-request-id", origin) }
-        if let authorization = tokens.authorization(orgID: caller.orgID, userID: caller.userID, fresh: freshToken) {
+        if let key = configuration.apiKey {
+            metadata.append("api-key", key.revealed)
+        } else if let authorization = tokens.authorization(
+            orgID: caller.orgID, userID: caller.userID, fresh: freshToken)
+        {
             metadata.append("authorization", authorization)
         }
         return metadata
@@ -72,7 +76,9 @@ final class ClientCore: Sendable {
     func httpHeaders(_ ids: IDs, caller: Caller) -> [(String, String)] {
         var headers = [("X-Request-ID", ids.requestID)]
         if let origin = ids.originRequestID { headers.append(("X-Origin-Request-ID", origin)) }
-        if let authorization = tokens.authorization(orgID: caller.orgID, userID: caller.userID) {
+        if let authorization = configuration.apiKey.map({ "Bearer \($0.revealed)" })
+            ?? tokens.authorization(orgID: caller.orgID, userID: caller.userID)
+        {
             headers.append(("Authorization", authorization))
         }
         return headers

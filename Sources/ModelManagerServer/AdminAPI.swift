@@ -15,12 +15,21 @@ struct AdminAPI: Sendable {
     let issuer: APIKeyIssuer?
     let quotas: QuotaAdmin
     let repository: UsageRepository
+    let auditor: Auditor
     static let maximumBodyBytes = 64 << 10
 
     /// Who is asking.
     struct Admin: Sendable {
         /// Nil: a global admin.
         var orgID: String?
+        /// Who, for the audit log: `admin:<subject>` or `key:<id>`.
+        var actor: String
+        var address: String?
+
+        /// An act of this admin, for the audit log.
+        func act(_ action: String, on target: String, org: String?, _ details: JSONValue = [:]) -> AuditEntry {
+            AuditEntry(actor: actor, action: action, target: target, orgID: org, details: details, address: address)
+        }
 
         /// The org a request may act on: the asked one (nil: all) for a global admin; its own for
         /// an org admin, which may not name another.
@@ -37,14 +46,20 @@ struct AdminAPI: Sendable {
     /// Authenticates an admin with `scope` and runs `body` with the query parameters; every
     /// failure is JSON.
     func respond(
-        _ request: Request, scope: APIKeyRecord.Scope = .adminRead, status: Int = 200,
+        _ request: Request, _ context: FaceContext, scope: APIKeyRecord.Scope = .adminRead, status: Int = 200,
         _ body: (Admin, [String: String]) async throws -> JSONValue
     ) async -> Response {
         do {
-            let admin = try await authenticate(request, scope: scope)
+            let admin = try await authenticate(request, scope: scope, address: context.peer)
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
-            return HTTPJSON.response(status, try await body(admin, query))
+            let answer = try await body(admin, query)
+            // Reads are on record too; changes record themselves, naming what they changed.
+            if request.method == .get {
+                await auditor.record(
+                    admin.act("admin.query", on: request.uri.description, org: admin.orgID ?? query["org_id"]))
+            }
+            return HTTPJSON.response(status, answer)
         } catch let error as ModelManagerError {
             return HTTPJSON.error(error)
         } catch {
@@ -52,7 +67,22 @@ struct AdminAPI: Sendable {
         }
     }
 
-    private func authenticate(_ request: Request, scope: APIKeyRecord.Scope) async throws(ModelManagerError) -> Admin {
+    private func authenticate(_ request: Request, scope: APIKeyRecord.Scope, address: String?)
+        async throws(ModelManagerError) -> Admin
+    {
+        do {
+            return try await verifyAdmin(request, scope: scope, address: address)
+        } catch {
+            let presented = CallerAuthenticator.bearerKey(request.headers[.authorization])
+            let credential = presented.map { "key:" + (APIKeySecret.id(of: $0) ?? "(malformed)") } ?? "admin-jwt"
+            auditor.denied(credential: credential, orgID: nil, error: error, address: address)
+            throw error
+        }
+    }
+
+    private func verifyAdmin(_ request: Request, scope: APIKeyRecord.Scope, address: String?)
+        async throws(ModelManagerError) -> Admin
+    {
         guard verifier != nil || keys != nil else {
             throw ModelManagerError(
                 .unimplemented,
@@ -65,7 +95,8 @@ struct AdminAPI: Sendable {
                 throw ModelManagerError(
                     .unauthenticated, "API keys are not enabled on this server (auth.api_key_pepper is not set)")
             }
-            return Admin(orgID: try await keys.verify(presented, scope: scope).orgID)
+            let record = try await keys.verify(presented, scope: scope)
+            return Admin(orgID: record.orgID, actor: "key:\(record.id)", address: address)
         }
         guard let verifier else {
             throw ModelManagerError(
@@ -76,7 +107,7 @@ struct AdminAPI: Sendable {
         guard principal.isAdmin else {
             throw ModelManagerError(.permissionDenied, "the admin API needs a token whose role is 'admin'")
         }
-        return Admin(orgID: nil)
+        return Admin(orgID: nil, actor: "admin:\(principal.subject)", address: address)
     }
 
     func tokenStats(_ admin: Admin, _ query: [String: String]) async throws -> JSONValue {

@@ -5,40 +5,43 @@ import ModelManagerUsage
 /// `/api/v1/admin/keys`: create (the key is in the answer once), list, show, revoke and rotate
 /// API keys; an org admin sees and manages its own org's keys only.
 extension AdminAPI {
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/api/v1/admin/keys") { request, _ in
-            await respond(request, scope: .adminWrite, status: 201) { admin, _ in
+    func register(on router: Router<FaceContext>) {
+        router.post("/api/v1/admin/keys") { request, context in
+            await respond(request, context, scope: .adminWrite, status: 201) { admin, _ in
                 let body = try await HTTPJSON.object(request, maximumBytes: Self.maximumBodyBytes, maximumDepth: 4)
                 let (key, record) = try await keyIssuer().create(try Self.order(body, admin: admin))
+                await auditor.record(admin.act("key.created", on: "mmk_\(record.id)", org: record.orgID, record.json))
                 return ["key": .string(key.revealed), "record": record.json]
             }
         }
-        router.get("/api/v1/admin/keys") { request, _ in
-            await respond(request) { admin, query in
+        router.get("/api/v1/admin/keys") { request, context in
+            await respond(request, context) { admin, query in
                 let limit = try Self.positive("limit", query["limit"], default: 100, maximum: 1000)
                 let orgID = try admin.org(query["org_id"].flatMap { $0.isEmpty ? nil : $0 })
                 return ["keys": .array(try await keyIssuer().store.list(orgID: orgID, limit: limit).map(\.json))]
             }
         }
         router.get("/api/v1/admin/keys/:id") { request, context in
-            await respond(request) { admin, _ in try await key(context, admin: admin).json }
+            await respond(request, context) { admin, _ in try await key(context, admin: admin).json }
         }
         router.post("/api/v1/admin/keys/:id/revoke") { request, context in
-            await respond(request, scope: .adminWrite) { admin, _ in
+            await respond(request, context, scope: .adminWrite) { admin, _ in
                 let record = try await key(context, admin: admin)
                 guard try await keyIssuer().store.revoke(id: record.id, at: APIKeyIssuer.now()) else {
                     throw ModelManagerError(.failedPrecondition, "API key mmk_\(record.id) was revoked already")
                 }
+                await auditor.record(admin.act("key.revoked", on: "mmk_\(record.id)", org: record.orgID))
                 return ["revoked": .string(record.id)]
             }
         }
         router.post("/api/v1/admin/keys/:id/rotate") { request, context in
-            await respond(request, scope: .adminWrite) { admin, _ in
+            await respond(request, context, scope: .adminWrite) { admin, _ in
                 let record = try await key(context, admin: admin)
                 guard let key = try await keyIssuer().rotate(id: record.id) else {
                     throw ModelManagerError(
                         .failedPrecondition, "API key mmk_\(record.id) is revoked: it cannot rotate")
                 }
+                await auditor.record(admin.act("key.rotated", on: "mmk_\(record.id)", org: record.orgID))
                 return ["key": .string(key.revealed), "id": .string(record.id)]
             }
         }
@@ -53,7 +56,7 @@ extension AdminAPI {
 
     /// The key the path names, if this admin may see it (another org's key is not found, as an
     /// unknown one is, so that ids of other orgs cannot be probed).
-    private func key(_ context: BasicRequestContext, admin: Admin) async throws -> APIKeyRecord {
+    private func key(_ context: FaceContext, admin: Admin) async throws -> APIKeyRecord {
         let id = APIKeyIssuer.bareID(context.parameters.get("id") ?? "")
         guard let record = try await keyIssuer().store.find(id: id), admin.orgID == nil || admin.orgID == record.orgID
         else {

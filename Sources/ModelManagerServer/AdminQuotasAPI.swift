@@ -5,14 +5,14 @@ import ModelManagerUsage
 /// `/api/v1/admin/quotas`: list (with each window's use and reset), set and remove quotas of an
 /// org, its users and its keys; an org admin acts on its own org only.
 extension AdminAPI {
-    func registerQuotas(on router: Router<BasicRequestContext>) {
-        router.get("/api/v1/admin/quotas") { request, _ in
-            await respond(request) { admin, query in
+    func registerQuotas(on router: Router<FaceContext>) {
+        router.get("/api/v1/admin/quotas") { request, context in
+            await respond(request, context) { admin, query in
                 try await quotas.report(orgID: try admin.org(query["org_id"].flatMap { $0.isEmpty ? nil : $0 }))
             }
         }
-        router.put("/api/v1/admin/quotas") { request, _ in
-            await respond(request, scope: .adminWrite) { admin, _ in
+        router.put("/api/v1/admin/quotas") { request, context in
+            await respond(request, context, scope: .adminWrite) { admin, _ in
                 let body = try await HTTPJSON.object(request, maximumBytes: Self.maximumBodyBytes, maximumDepth: 2)
                 let fields = ["org_id", "user_id", "key_id", "model", "period", "metric", "limit"]
                 if let unknown = body.keys.sorted().first(where: { !fields.contains($0) }) {
@@ -28,11 +28,13 @@ extension AdminAPI {
                     period: body["period"]?.stringValue ?? "",
                     metric: body["metric"]?.stringValue ?? "", limit: limit)
                 try await quotas.store.set(quota, at: APIKeyIssuer.now())
+                await auditor.record(
+                    admin.act("quota.set", on: "\(quota.subject)", org: quota.subject.orgID ?? admin.orgID, quota.json))
                 return quota.json
             }
         }
-        router.delete("/api/v1/admin/quotas") { request, _ in
-            await respond(request, scope: .adminWrite) { admin, query in
+        router.delete("/api/v1/admin/quotas") { request, context in
+            await respond(request, context, scope: .adminWrite) { admin, query in
                 let quota = try await authorized(
                     admin, orgID: query["org_id"], userID: query["user_id"], keyID: query["key_id"],
                     model: query["model"], period: query["period"] ?? "", metric: query["metric"] ?? "", limit: nil)
@@ -42,6 +44,9 @@ extension AdminAPI {
                         "no \(quota.period.rawValue) \(quota.metric.rawValue) quota for \(quota.subject)"
                             + (quota.model.isEmpty ? "" : " on model '\(quota.model)'"))
                 }
+                await auditor.record(
+                    admin.act(
+                        "quota.deleted", on: "\(quota.subject)", org: quota.subject.orgID ?? admin.orgID, quota.json))
                 return ["deleted": quota.json]
             }
         }

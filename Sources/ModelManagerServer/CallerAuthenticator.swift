@@ -15,8 +15,24 @@ struct CallerAuthenticator: Sendable {
         var grant: CallerGrant?
     }
 
-    func authenticate(authorization: String?, apiKey: String?) async throws(ModelManagerError) -> Caller {
-        guard let presented = apiKey ?? Self.bearerKey(authorization) else {
+    /// Refused callers are counted in the audit log.
+    let auditor: Auditor
+
+    func authenticate(authorization: String?, apiKey: String?, address: String? = nil) async throws(ModelManagerError)
+        -> Caller
+    {
+        let presented = apiKey ?? Self.bearerKey(authorization)
+        do {
+            return try await authenticate(authorization: authorization, presented: presented)
+        } catch {
+            let credential = presented.map { "key:" + (APIKeySecret.id(of: $0) ?? "(malformed)") } ?? "jwt"
+            auditor.denied(credential: credential, orgID: nil, error: error, address: address)
+            throw error
+        }
+    }
+
+    private func authenticate(authorization: String?, presented: String?) async throws(ModelManagerError) -> Caller {
+        guard let presented else {
             let principal = try tokens.verify(authorization: authorization)
             return Caller(subject: principal.subject, grant: principal.grant)
         }

@@ -8,9 +8,11 @@ enum ConfigurationSchema {
     /// keys are free names (an alias, a model's deployments) is absent, and so is not checked.
     static let sections: [String: Set<String>] = [
         "": [
-            "grpc", "http", "auth", "usage", "limits", "quotas", "providers", "aliases", "credential_cooldown_seconds",
+            "grpc", "http", "auth", "usage", "limits", "quotas", "audit", "providers", "aliases",
+            "credential_cooldown_seconds",
         ],
         "quotas": ["time_zone", "default_max_tokens", "cache_seconds", "cache_size"],
+        "audit": ["flush_seconds", "max_pending_denials"],
         "grpc": ["address", "max_receive_message_bytes", "shutdown_grace_seconds", "tls", "max_concurrent_streams"],
         "grpc.tls": ["certificate_file", "private_key_file"],
         "http": ["address", "idle_timeout_seconds", "tls"],

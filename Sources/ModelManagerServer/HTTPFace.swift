@@ -32,22 +32,23 @@ final class HTTPFace: Service {
         address = configuration.address
         startsAfter = usage.ready
         let (host, port) = try Self.split(address)
-        let router = Router()
+        let router = Router(context: FaceContext.self)
         let admin = AdminAPI(
             verifier: adminVerifier, keys: authenticator.keys,
             issuer: apiKeyPepper.map {
                 APIKeyIssuer(store: APIKeyStore(database: usage.repository.database), pepper: $0)
             },
             quotas: QuotaAdmin(store: QuotaStore(database: usage.repository.database), settings: quotaSettings),
-            repository: usage.repository)
-        router.get("/api/v1/admin/token-stats") { request, _ in
-            await admin.respond(request) { try await admin.tokenStats($0, $1) }
+            repository: usage.repository, auditor: authenticator.auditor)
+        router.get("/api/v1/admin/token-stats") { request, context in
+            await admin.respond(request, context) { try await admin.tokenStats($0, $1) }
         }
-        router.get("/api/v1/admin/llm-usage") { request, _ in
-            await admin.respond(request) { try await admin.llmUsage($0, $1) }
+        router.get("/api/v1/admin/llm-usage") { request, context in
+            await admin.respond(request, context) { try await admin.llmUsage($0, $1) }
         }
         admin.register(on: router)
         admin.registerQuotas(on: router)
+        admin.registerAudit(on: router)
         let invoke = HTTPInvokeAPI(
             invocation: invocation, authenticator: authenticator, recordedHeaders: recordedHeaders,
             maximumBodyDepth: maximumExtraDepth + 2)

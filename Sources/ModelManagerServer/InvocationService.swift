@@ -15,10 +15,13 @@ public struct InvocationService: Sendable {
 
     let quotas: QuotaGate
 
-    public init(
+    let auditor: Auditor
+
+    init(
         router: Router, usage: UsageService, limits: InvocationLimits = InvocationLimits(),
-        quotas: QuotaSettings = QuotaSettings(), logger: Logger
+        quotas: QuotaSettings = QuotaSettings(), auditor: Auditor, logger: Logger
     ) {
+        self.auditor = auditor
         invoker = Invoker(router: router)
         self.usage = usage
         self.limits = limits
@@ -57,8 +60,16 @@ public struct InvocationService: Sendable {
     public func admit(_ request: ModelRequest, context: InvocationContext) async throws(ModelManagerError) -> Admission
     {
         var request = request
-        try context.grant?.admit(&request)
-        return Admission(request: request, reservation: try await quotas.reserve(request, keyID: context.grant?.keyID))
+        do {
+            try context.grant?.admit(&request)
+            return Admission(
+                request: request, reservation: try await quotas.reserve(request, keyID: context.grant?.keyID))
+        } catch {
+            if [.permissionDenied, .resourceExhausted].contains(error.code) {
+                auditor.denied(credential: context.tokenSubject ?? "jwt", orgID: request.orgID, error: error)
+            }
+            throw error
+        }
     }
 
     /// Runs an admitted request, as `invoke(_:context:emit:)` does.

@@ -52,8 +52,11 @@ public final class ModelManagerServer: Sendable {
             settings: configuration.providers, registry: .standard(http: UpstreamHTTP(client: httpClient)),
             aliases: configuration.aliases,
             pool: CredentialPool(cooldown: configuration.credentialCooldown))
+        let auditor = Auditor(
+            log: AuditLog(database: usage.repository.database), settings: configuration.audit, logger: logger)
         let invocation = InvocationService(
-            router: router, usage: usage, limits: configuration.limits, quotas: configuration.quotas, logger: logger)
+            router: router, usage: usage, limits: configuration.limits, quotas: configuration.quotas, auditor: auditor,
+            logger: logger)
         let verifier = JWTVerifier(
             clients: configuration.auth.jwtSecrets.map { JWTVerifier.Client(secret: $0.revealed) }
                 + configuration.auth.clients.map { client in
@@ -67,7 +70,7 @@ public final class ModelManagerServer: Sendable {
                     store: APIKeyStore(database: usage.repository.database), pepper: pepper,
                     cacheLifetime: configuration.auth.apiKeyCacheLifetime,
                     maximumCachedKeys: configuration.auth.apiKeyCacheSize)
-            })
+            }, auditor: auditor)
         let adminVerifier =
             configuration.auth.adminJWTSecrets.isEmpty
             ? nil
@@ -103,7 +106,8 @@ public final class ModelManagerServer: Sendable {
         ) { report.yield(.grpc($0)) }
 
         var groupConfiguration = ServiceGroupConfiguration(
-            services: usage.services + [httpFace, grpcFace], gracefulShutdownSignals: shutdownSignals, logger: logger)
+            services: usage.services + [auditor, httpFace, grpcFace], gracefulShutdownSignals: shutdownSignals,
+            logger: logger)
         // A part that ignores the stop is cancelled after every part's own bound has passed.
         groupConfiguration.maximumGracefulShutdownDuration =
             configuration.grpc.shutdownGrace + usage.ledger.shutdownGrace + .seconds(5)

@@ -67,6 +67,7 @@ public struct ServerConfiguration: Sendable {
     public var auth = Auth()
     public var limits = InvocationLimits()
     public var quotas = QuotaSettings()
+    public var audit = AuditSettings()
     /// Nesting and size of a request's `extra`, checked on its bytes before decoding.
     public var wire = WireLimits()
     /// Caller headers kept with each usage record.
@@ -165,12 +166,7 @@ public struct ServerConfiguration: Sendable {
                 }
                 self.auth.apiKeyPepper = Secret(text)
             }
-            if let lifetime = auth["api_key_cache_seconds"] {
-                guard let seconds = lifetime.doubleValue, seconds > 0, let duration = Duration.clampedSeconds(seconds)
-                else {
-                    throw Invalid(
-                        "auth.api_key_cache_seconds must be a positive number of seconds, got \(lifetime.jsonText)")
-                }
+            if let duration = try Self.seconds(auth, "api_key_cache_seconds", section: "auth") {
                 self.auth.apiKeyCacheLifetime = duration
             }
             if let size = try Self.count(auth, "api_key_cache_size", section: "auth") {
@@ -191,14 +187,18 @@ public struct ServerConfiguration: Sendable {
             if let tokens = try Self.count(quotas, "default_max_tokens", section: "quotas") {
                 self.quotas.defaultMaxTokens = tokens
             }
-            if let lifetime = quotas["cache_seconds"] {
-                guard let seconds = lifetime.doubleValue, seconds > 0, let duration = Duration.clampedSeconds(seconds)
-                else {
-                    throw Invalid("quotas.cache_seconds must be a positive number of seconds, got \(lifetime.jsonText)")
-                }
+            if let duration = try Self.seconds(quotas, "cache_seconds", section: "quotas") {
                 self.quotas.cacheLifetime = duration
             }
             if let size = try Self.count(quotas, "cache_size", section: "quotas") { self.quotas.cacheSize = size }
+        }
+        if let audit = root["audit"] {
+            if let duration = try Self.seconds(audit, "flush_seconds", section: "audit") {
+                self.audit.flushInterval = duration
+            }
+            if let pending = try Self.count(audit, "max_pending_denials", section: "audit") {
+                self.audit.maximumPendingDenials = pending
+            }
         }
         if let limits = root["limits"] {
             if let calls = try Self.count(limits, "max_concurrent_calls", section: "limits") {
@@ -280,6 +280,15 @@ public struct ServerConfiguration: Sendable {
             orgIDs = Set(list)
         }
         return JWTClient(name: name, secret: Secret(secret), orgIDs: orgIDs)
+    }
+
+    /// A positive number of seconds at `key`, if there.
+    private static func seconds(_ section: JSONValue, _ key: String, section name: String) throws -> Duration? {
+        guard let value = section[key] else { return nil }
+        guard let seconds = value.doubleValue, seconds > 0, let duration = Duration.clampedSeconds(seconds) else {
+            throw Invalid("\(name).\(key) must be a positive number of seconds, got \(value.jsonText)")
+        }
+        return duration
     }
 
     private static func count(_ section: JSONValue, _ key: String, section name: String) throws -> Int? {

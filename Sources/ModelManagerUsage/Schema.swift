@@ -111,6 +111,18 @@ enum Schema {
                     PRIMARY KEY (subject_kind, subject_id, window_key))
                 """,
             ]),
+        // The audit log: appended to, never changed.
+        Migration(
+            version: 6,
+            statements: [
+                """
+                CREATE TABLE audit_log (
+                    id TEXT PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                    target TEXT NOT NULL, org_id TEXT, details TEXT NOT NULL, address TEXT)
+                """,
+                "CREATE INDEX audit_log_at ON audit_log (at)",
+                "CREATE INDEX audit_log_org ON audit_log (org_id, at)",
+            ]),
     ]
 
     static let recordColumns = [

@@ -36,7 +36,11 @@ struct KeysCommand: AsyncParsableCommand {
                 orgID: orgID, userID: userID, name: name, scopes: scopes, allowedProviders: providers,
                 allowedModels: models, expiresInDays: expiresInDays)
             let (key, record) = try await ledger.withRepository(configuration: configuration) { repository in
-                try await APIKeyIssuer(store: APIKeyStore(database: repository.database), pepper: pepper).create(order)
+                let made = try await APIKeyIssuer(store: APIKeyStore(database: repository.database), pepper: pepper)
+                    .create(order)
+                try await LedgerOptions.audit(
+                    repository, "key.created", on: "mmk_\(made.record.id)", org: made.record.orgID, made.record.json)
+                return made
             }
             print(JSONValue.object(["key": .string(key.revealed), "record": record.json]).jsonText)
         }
@@ -76,9 +80,14 @@ struct KeysCommand: AsyncParsableCommand {
         @Argument(help: "The key's id (or its mmk_ prefix).") var id: String
 
         func run() async throws {
-            let revoked = try await ledger.withRepository(configuration: try ledger.configuration()) { repository in
-                try await APIKeyStore(database: repository.database).revoke(
-                    id: APIKeyIssuer.bareID(id), at: APIKeyIssuer.now())
+            let revoked = try await ledger.withRepository(configuration: try ledger.configuration()) {
+                repository -> Bool in
+                let store = APIKeyStore(database: repository.database)
+                guard let record = try await store.find(id: APIKeyIssuer.bareID(id)),
+                    try await store.revoke(id: record.id, at: APIKeyIssuer.now())
+                else { return false }
+                try await LedgerOptions.audit(repository, "key.revoked", on: "mmk_\(record.id)", org: record.orgID)
+                return true
             }
             guard revoked else { throw ValidationError("no live API key \(id) (unknown or revoked already)") }
             print("revoked \(id)")
@@ -94,8 +103,13 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try ledger.configuration()
             let pepper = try KeysCommand.pepper(configuration)
-            let key = try await ledger.withRepository(configuration: configuration) { repository in
-                try await APIKeyIssuer(store: APIKeyStore(database: repository.database), pepper: pepper).rotate(id: id)
+            let key = try await ledger.withRepository(configuration: configuration) { repository -> Secret? in
+                let store = APIKeyStore(database: repository.database)
+                guard let key = try await APIKeyIssuer(store: store, pepper: pepper).rotate(id: id) else { return nil }
+                let record = try await store.find(id: APIKeyIssuer.bareID(id))
+                try await LedgerOptions.audit(
+                    repository, "key.rotated", on: "mmk_\(APIKeyIssuer.bareID(id))", org: record?.orgID)
+                return key
             }
             guard let key else { throw ValidationError("no live API key \(id) (unknown or revoked)") }
             print(JSONValue.object(["key": .string(key.revealed), "id": .string(APIKeyIssuer.bareID(id))]).jsonText)

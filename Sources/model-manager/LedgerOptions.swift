@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ModelManagerCore
 import ModelManagerServer
 import ModelManagerUsage
 import ServiceLifecycle
@@ -40,5 +41,16 @@ struct LedgerOptions: ParsableArguments {
             await db.close()
             throw error
         }
+    }
+
+    /// Puts an act of this command on the audit log, as `cli:<user>`.
+    static func audit(
+        _ repository: UsageRepository, _ action: String, on target: String, org: String?, _ details: JSONValue = [:]
+    ) async throws {
+        try await AuditLog(database: repository.database).append([
+            AuditEntry(
+                actor: "cli:\(ProcessInfo.processInfo.userName)", action: action, target: target, orgID: org,
+                details: details)
+        ])
     }
 }

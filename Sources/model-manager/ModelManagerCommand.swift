@@ -7,7 +7,7 @@ struct ModelManagerCommand: AsyncParsableCommand {
         abstract: "A gRPC gateway to AI model providers, with usage accounting.",
         subcommands: [
             ServeCommand.self, InvokeCommand.self, TokenCommand.self, UsageCommand.self, KeysCommand.self,
-            QuotasCommand.self,
+            QuotasCommand.self, AuditCommand.self,
             EmulateCommand.self,
         ]
     )

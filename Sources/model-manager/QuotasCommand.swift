@@ -35,6 +35,8 @@ struct QuotasCommand: AsyncParsableCommand {
                 metric: target.metric, limit: limit)
             try await ledger.withRepository(configuration: try ledger.configuration()) { repository in
                 try await QuotaStore(database: repository.database).set(quota, at: APIKeyIssuer.now())
+                try await LedgerOptions.audit(
+                    repository, "quota.set", on: "\(quota.subject)", org: quota.subject.orgID, quota.json)
             }
             print(quota.json.jsonText)
         }
@@ -67,8 +69,12 @@ struct QuotasCommand: AsyncParsableCommand {
                 orgID: target.orgID, userID: target.userID, keyID: target.keyID, model: target.model,
                 period: target.period,
                 metric: target.metric, limit: nil)
-            let deleted = try await ledger.withRepository(configuration: try ledger.configuration()) { repository in
-                try await QuotaStore(database: repository.database).delete(quota)
+            let deleted = try await ledger.withRepository(configuration: try ledger.configuration()) {
+                repository -> Bool in
+                guard try await QuotaStore(database: repository.database).delete(quota) else { return false }
+                try await LedgerOptions.audit(
+                    repository, "quota.deleted", on: "\(quota.subject)", org: quota.subject.orgID, quota.json)
+                return true
             }
             guard deleted else {
                 throw ValidationError("no \(quota.period.rawValue) \(quota.metric.rawValue) quota for \(quota.subject)")

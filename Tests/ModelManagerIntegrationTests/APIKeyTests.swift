@@ -31,10 +31,11 @@ import Testing
         return secret.key.revealed
     }
 
+    /// The Swift client with an API key (sent as `api-key` metadata) instead of a JWT secret.
     static func client(_ server: TestServer, key: String) -> AsyncModelManagerClient {
         var configuration = server.clientConfiguration
         configuration.jwtSecret = nil
-        configuration.jwtToken = Secret(key)
+        configuration.apiKey = Secret(key)
         return AsyncModelManagerClient(configuration: configuration)
     }
 
@@ -50,6 +51,12 @@ import Testing
             let id = try #require(APIKeySecret.id(of: key))
             let response = try await Self.client(server, key: key).invoke(Self.chat(), requestID: "key-grpc")
             #expect(response.content == "Echo: hello")
+            // The same key as a Bearer token (a client holding a fixed token) works too.
+            var bearer = server.clientConfiguration
+            bearer.jwtSecret = nil
+            bearer.jwtToken = Secret(key)
+            #expect(
+                try await AsyncModelManagerClient(configuration: bearer).invoke(Self.chat()).content == "Echo: hello")
 
             let answer = try await HTTPCalls.invoke(server, token: key, org: "org-1", requestID: "key-http")
             #expect(answer.status == 200, "\(answer.body.jsonText)")

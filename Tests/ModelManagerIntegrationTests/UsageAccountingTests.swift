@@ -220,6 +220,40 @@ import Testing
         }
     }
 
+    @Test func aKeyRevokedOnOneInstanceIsRefusedByBothWithinASecond() async throws {
+        let database = try await Self.sharedDatabase()
+        let shared: (inout ServerConfiguration) -> Void = { configuration in
+            database(&configuration)
+            configuration.auth.apiKeyPepper = APIKeyTests.pepper
+        }
+        try await withTestServer(configure: shared) { first in
+            try await withTestServer(configure: shared) { second in
+                let key = try await APIKeyTests.makeKey(
+                    APIKeyStore(database: first.server.usageService.repository.database))
+                let clients = [first, second].map { APIKeyTests.client($0, key: key) }
+                for client in clients { _ = try await client.invoke(APIKeyTests.chat()) }
+                let revoked = try await HTTPCalls.send(
+                    first, .POST, "/api/v1/admin/keys/\(try #require(APIKeySecret.id(of: key)))/revoke",
+                    token: AdminKeysTests.globalAdmin)
+                #expect(revoked.status == 200)
+                let since = ContinuousClock.now
+                for client in clients {
+                    var refused: ModelManagerClientError?
+                    while refused == nil, ContinuousClock.now - since < .seconds(3) {
+                        do {
+                            _ = try await client.invoke(APIKeyTests.chat())
+                            try await Task.sleep(for: .milliseconds(20))
+                        } catch let error as ModelManagerClientError {
+                            refused = error
+                        }
+                    }
+                    #expect(refused?.status == .unauthenticated)
+                }
+                #expect(ContinuousClock.now - since < .milliseconds(1500), "both refuse within the 1 s cache lifetime")
+            }
+        }
+    }
+
     @Test func twoInstancesShareOneLedger() async throws {
         let shared = try await Self.sharedDatabase()
         // Both instances migrate the same database at start (under the advisory lock).

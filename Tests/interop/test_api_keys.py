@@ -78,3 +78,14 @@ def test_cli_refuses_bad_input_naming_it(keyed):
     assert result.returncode != 0 and "superuser" in result.stderr
     result = keyed.cli("keys", "create", "--org-id", "org-k", "--name", "x", "--expires-in-days=-1", check=False)
     assert result.returncode != 0 and "-1" in result.stderr
+
+
+def test_cli_acts_are_on_the_audit_log(keyed):
+    created = json.loads(keyed.cli("keys", "create", "--org-id", "org-audit", "--name", "audited").stdout)
+    keyed.cli("keys", "revoke", created["record"]["id"])
+    log = json.loads(keyed.cli("audit", "--org-id", "org-audit").stdout)
+    actions = [(entry["action"], entry["target"]) for entry in log["results"]]
+    target = created["record"]["prefix"]
+    assert actions == [("key.revoked", target), ("key.created", target)]
+    assert all(entry["actor"].startswith("cli:") for entry in log["results"])
+    assert created["key"] not in json.dumps(log)
