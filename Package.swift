@@ -129,7 +129,8 @@ let package = Package(
         .executableTarget(
             name: "model-manager-bench",
             dependencies: [
-                "ModelManagerClient", "ModelManagerCore", "ProviderEmulator", "ModelManagerUsage",
+                "ModelManagerClient", "ModelManagerCore", "ProviderEmulator", "ModelManagerUsage", "ModelManagerServer",
+                "ModelManagerAuth",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -18,6 +18,10 @@ struct Bench {
             try await LedgerBench.run(postgresURL: value(after: "--postgres", in: arguments))
             return
         }
+        if arguments.contains("--admission") {
+            try await AdmissionBench.run(postgresURL: value(after: "--postgres", in: arguments))
+            return
+        }
         let binary = value(after: "--server", in: arguments) ?? ".build/release/model-manager"
         let callsPerLevel = Int(value(after: "--calls", in: arguments) ?? "") ?? 2000
         let levels = (value(after: "--concurrency", in: arguments) ?? "1,8,64").split(separator: ",").compactMap {

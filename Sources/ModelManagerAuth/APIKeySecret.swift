@@ -31,15 +31,26 @@ public struct APIKeySecret: Sendable {
     public static func hash(_ presented: String, pepper: Secret) -> String {
         let code = HMAC<SHA256>.authenticationCode(
             for: Data(presented.utf8), using: SymmetricKey(data: Data(pepper.revealed.utf8)))
-        return code.map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in code {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
-    /// Compares in time independent of where the texts differ.
     public static func matches(_ presented: String, hash expected: String, pepper: Secret) -> Bool {
-        let actual = Array(hash(presented, pepper: pepper).utf8)
-        let wanted = Array(expected.utf8)
-        guard actual.count == wanted.count else { return false }
-        return zip(actual, wanted).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        equal(hash(presented, pepper: pepper), expected)
+    }
+
+    /// Compares in time independent of where the texts differ, so that timing tells nothing of a key.
+    public static func equal(_ left: String, _ right: String) -> Bool {
+        let left = Array(left.utf8)
+        let right = Array(right.utf8)
+        guard left.count == right.count else { return false }
+        return zip(left, right).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     private static func random(_ count: Int) -> String {

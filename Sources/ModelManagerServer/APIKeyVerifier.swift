@@ -17,6 +17,8 @@ final class APIKeyVerifier: Sendable {
     private struct Lookup {
         var record: APIKeyRecord?
         var fetched: ContinuousClock.Instant
+        /// The key last shown to match the record's hash: the same key again skips the HMAC.
+        var verified: String?
     }
 
     init(store: APIKeyStore, pepper: Secret, cacheLifetime: Duration, maximumCachedKeys: Int) {
@@ -36,10 +38,14 @@ final class APIKeyVerifier: Sendable {
             throw ModelManagerError(.unauthenticated, "malformed API key: expected mmk_<12 characters>_<32 characters>")
         }
         let prefix = "\(APIKeySecret.scheme)\(id)"
-        guard let record = try await lookup(id), APIKeySecret.matches(presented, hash: record.keyHash, pepper: pepper)
+        let (record, verified) = try await lookup(id)
+        guard let record,
+            verified.map({ APIKeySecret.equal($0, presented) }) == true
+                || APIKeySecret.matches(presented, hash: record.keyHash, pepper: pepper)
         else {
             throw ModelManagerError(.unauthenticated, "API key \(prefix) is not valid")
         }
+        if verified == nil { cache.withLock { $0[id]?.verified = presented } }
         if record.revokedAt != nil { throw ModelManagerError(.unauthenticated, "API key \(prefix) was revoked") }
         if let expiresAt = record.expiresAt, Double(expiresAt) / 1000 <= now.timeIntervalSince1970 {
             throw ModelManagerError(
@@ -56,9 +62,11 @@ final class APIKeyVerifier: Sendable {
         return record
     }
 
-    private func lookup(_ id: String) async throws(ModelManagerError) -> APIKeyRecord? {
+    private func lookup(_ id: String) async throws(ModelManagerError) -> (APIKeyRecord?, verified: String?) {
         let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0[id] }), now - cached.fetched < cacheLifetime { return cached.record }
+        if let cached = cache.withLock({ $0[id] }), now - cached.fetched < cacheLifetime {
+            return (cached.record, cached.verified)
+        }
         let record: APIKeyRecord?
         do {
             record = try await store.find(id: id)
@@ -72,6 +80,6 @@ final class APIKeyVerifier: Sendable {
             }
             cache[id] = Lookup(record: record, fetched: now)
         }
-        return record
+        return (record, nil)
     }
 }
