@@ -73,8 +73,8 @@ struct AdminAPI: Sendable {
         do {
             return try await verifyAdmin(request, scope: scope, address: address)
         } catch {
-            let presented = CallerAuthenticator.bearerKey(request.headers[.authorization])
-            let credential = presented.map { "key:" + (APIKeySecret.id(of: $0) ?? "(malformed)") } ?? "admin-jwt"
+            let credential = CallerAuthenticator.refusedCredential(
+                CallerAuthenticator.bearerKey(request.headers[.authorization]))
             auditor.denied(credential: credential, orgID: nil, error: error, address: address)
             throw error
         }

@@ -25,8 +25,7 @@ struct CallerAuthenticator: Sendable {
         do {
             return try await authenticate(authorization: authorization, presented: presented)
         } catch {
-            let credential = presented.map { "key:" + (APIKeySecret.id(of: $0) ?? "(malformed)") } ?? "jwt"
-            auditor.denied(credential: credential, orgID: nil, error: error, address: address)
+            auditor.denied(credential: Self.refusedCredential(presented), orgID: nil, error: error, address: address)
             throw error
         }
     }
@@ -44,11 +43,19 @@ struct CallerAuthenticator: Sendable {
         return Caller(subject: "key:\(record.id)", grant: record.grant)
     }
 
+    /// The API key in `Bearer mmk_…`, else nil. It runs on every call, so it looks at the UTF-8
+    /// bytes: a JWT is not copied, lowercased or trimmed here.
     static func bearerKey(_ authorization: String?) -> String? {
-        guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
-            return nil
-        }
-        let token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        return token.hasPrefix(APIKeySecret.scheme) ? token : nil
+        guard let bytes = authorization?.utf8, bytes.count > 7,
+            bytes.prefix(7).elementsEqual("bearer ".utf8, by: { $0 | 0x20 == $1 })
+        else { return nil }
+        let token = bytes.dropFirst(7).drop { $0 == UInt8(ascii: " ") }
+        guard token.starts(with: APIKeySecret.scheme.utf8) else { return nil }
+        return Substring(token).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// How the audit log names a refused credential: `key:<id>` for a presented key, else `jwt`.
+    static func refusedCredential(_ presented: String?) -> String {
+        presented.map { "key:" + (APIKeySecret.id(of: $0) ?? "(malformed)") } ?? "jwt"
     }
 }

@@ -66,7 +66,9 @@ public struct InvocationService: Sendable {
                 request: request, reservation: try await quotas.reserve(request, keyID: context.grant?.keyID))
         } catch {
             if [.permissionDenied, .resourceExhausted].contains(error.code) {
-                auditor.denied(credential: context.tokenSubject ?? "jwt", orgID: request.orgID, error: error)
+                auditor.denied(
+                    credential: context.grant?.keyID.map { "key:\($0)" } ?? "jwt:\(context.tokenSubject ?? "")",
+                    orgID: request.orgID, error: error)
             }
             throw error
         }
