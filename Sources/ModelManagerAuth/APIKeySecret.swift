@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 public import ModelManagerCore
 
@@ -29,16 +28,7 @@ public struct APIKeySecret: Sendable {
 
     /// Hex HMAC-SHA256 of the key under the pepper.
     public static func hash(_ presented: String, pepper: Secret) -> String {
-        let code = HMAC<SHA256>.authenticationCode(
-            for: Data(presented.utf8), using: SymmetricKey(data: Data(pepper.revealed.utf8)))
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in code {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        KeyedHash.hex(presented, key: pepper)
     }
 
     public static func matches(_ presented: String, hash expected: String, pepper: Secret) -> Bool {

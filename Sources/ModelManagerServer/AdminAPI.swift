@@ -11,6 +11,8 @@ import ModelManagerUsage
 /// configured the admin API is off.
 struct AdminAPI: Sendable {
     let verifier: JWTVerifier?
+    /// The clients' tokens: recognised only to refuse them 403 rather than 401.
+    let clientTokens: JWTVerifier
     let keys: APIKeyVerifier?
     let issuer: APIKeyIssuer?
     let quotas: QuotaAdmin
@@ -98,12 +100,23 @@ struct AdminAPI: Sendable {
             let record = try await keys.verify(presented, scope: scope)
             return Admin(orgID: record.orgID, actor: "key:\(record.id)", address: address)
         }
-        guard let verifier else {
+        let principal: Principal
+        do throws(ModelManagerError) {
+            guard let verifier else {
+                throw ModelManagerError(
+                    .unauthenticated,
+                    "admin tokens are not accepted here: no admin secret is configured; use an admin key")
+            }
+            principal = try verifier.verify(authorization: authorization)
+        } catch  where error.code == .unauthenticated {
+            // Only the admin secret grants admin: a client's token, whatever its role, is known
+            // and refused.
+            guard (try? clientTokens.verify(authorization: authorization)) != nil else { throw error }
             throw ModelManagerError(
-                .unauthenticated, "admin tokens are not accepted here: no admin secret is configured; use an admin key")
+                .permissionDenied,
+                "a client token does not grant admin, whatever its role: the admin API needs a token signed with "
+                    + "the admin secret or an API key with an admin scope")
         }
-        // A client's token does not verify here: only the admin secret grants admin.
-        let principal = try verifier.verify(authorization: authorization)
         guard principal.isAdmin else {
             throw ModelManagerError(.permissionDenied, "the admin API needs a token whose role is 'admin'")
         }

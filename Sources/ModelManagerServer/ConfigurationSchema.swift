@@ -8,10 +8,11 @@ enum ConfigurationSchema {
     /// keys are free names (an alias, a model's deployments) is absent, and so is not checked.
     static let sections: [String: Set<String>] = [
         "": [
-            "grpc", "http", "auth", "usage", "limits", "quotas", "audit", "providers", "aliases",
+            "grpc", "http", "auth", "usage", "limits", "quotas", "alerts", "audit", "providers", "aliases",
             "credential_cooldown_seconds",
         ],
         "quotas": ["time_zone", "default_max_tokens", "cache_seconds", "cache_size"],
+        "alerts": ["thresholds_percent", "webhook_url", "webhook_secret", "webhook_timeout_seconds"],
         "audit": ["flush_seconds", "max_pending_denials"],
         "grpc": ["address", "max_receive_message_bytes", "shutdown_grace_seconds", "tls", "max_concurrent_streams"],
         "grpc.tls": ["certificate_file", "private_key_file"],

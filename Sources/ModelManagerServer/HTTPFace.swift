@@ -34,7 +34,7 @@ final class HTTPFace: Service {
         let (host, port) = try Self.split(address)
         let router = Router(context: FaceContext.self)
         let admin = AdminAPI(
-            verifier: adminVerifier, keys: authenticator.keys,
+            verifier: adminVerifier, clientTokens: authenticator.tokens, keys: authenticator.keys,
             issuer: apiKeyPepper.map {
                 APIKeyIssuer(store: APIKeyStore(database: usage.repository.database), pepper: $0)
             },

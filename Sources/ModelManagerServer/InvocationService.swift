@@ -25,9 +25,12 @@ public struct InvocationService: Sendable {
         invoker = Invoker(router: router)
         self.usage = usage
         self.limits = limits
+        let relay = usage.relay
         self.quotas = QuotaGate(
-            store: QuotaStore(database: usage.repository.database), prices: usage.prices, settings: quotas,
-            logger: logger)
+            store: QuotaStore(database: usage.repository.database),
+            alerts: QuotaAlertLog(database: usage.repository.database, sinks: usage.alertSinks), prices: usage.prices,
+            settings: quotas, logger: logger
+        ) { relay.wake() }
         slots = CallSlots(capacity: limits.maximumConcurrentCalls)
         self.logger = logger
     }

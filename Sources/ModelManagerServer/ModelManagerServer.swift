@@ -36,7 +36,10 @@ public final class ModelManagerServer: Sendable {
         configuration: ServerConfiguration, shutdownSignals: [UnixSignal] = [], logger: Logger
     ) async throws -> ModelManagerServer {
         try configuration.validate()
-        let usage = try UsageService(configuration: configuration.usage, logger: logger)
+        let usage = try UsageService(
+            configuration: configuration.usage,
+            alertPublishers: configuration.alertWebhook.map { [WebhookPublisher(settings: $0)] } ?? [],
+            logger: logger)
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.timeout.connect = .seconds(5)
         // A refused upstream fails at once (UNAVAILABLE) so the invoker can move to the next

@@ -14,6 +14,8 @@ public struct QuotaSettings: Sendable {
     public var cacheLifetime: Duration = .seconds(1)
     /// Subjects kept in that cache.
     public var cacheSize = 10_000
+    /// Percentages of a limit whose crossing is alerted, once per window; empty: no alerts.
+    public var alertThresholds = [80, 90, 100]
 
     public init() {}
 }
@@ -33,6 +35,8 @@ final class QuotaGate: Sendable {
     struct Reservation: Sendable {
         var windows: [QuotaStore.Window]
         var reserved: QuotaAmounts
+        /// The calling org, which a key's alerts are published under.
+        var orgID: String
         /// OpenAI's `x-ratelimit-*` for the tightest per-minute request and token limits.
         var rateLimitHeaders: [(name: String, value: String)]
     }
@@ -42,14 +46,23 @@ final class QuotaGate: Sendable {
     private let settings: Settings
     private let calendar: QuotaCalendar
     private let logger: Logger
+    private let alerter: QuotaAlerter
     private let cache = Mutex<[QuotaSubject: (quotas: [Quota], fetched: ContinuousClock.Instant)]>([:])
 
-    init(store: QuotaStore, prices: PriceTable, settings: Settings, logger: Logger) {
+    /// `alerts`: where crossed thresholds are recorded; `wakeRelay` then publishes them.
+    init(
+        store: QuotaStore, alerts: QuotaAlertLog, prices: PriceTable, settings: Settings, logger: Logger,
+        wakeRelay: @escaping @Sendable () -> Void
+    ) {
         self.store = store
         self.prices = prices
         self.settings = settings
-        self.calendar = QuotaCalendar(timeZone: settings.timeZone)
+        let calendar = QuotaCalendar(timeZone: settings.timeZone)
+        self.calendar = calendar
         self.logger = logger
+        alerter = QuotaAlerter(
+            log: alerts, thresholds: settings.alertThresholds, calendar: calendar,
+            maximumRemembered: settings.cacheSize, logger: logger, wakeRelay: wakeRelay)
     }
 
     /// Counts the call against its quotas; nil when it has none.
@@ -79,12 +92,15 @@ final class QuotaGate: Sendable {
         do {
             used = try await store.reserve(reserved, in: windows)
         } catch let exceeded as QuotaStore.Exceeded {
+            await alerter.refused(
+                exceeded.window, metric: exceeded.metric, used: exceeded.used[exceeded.metric], orgID: request.orgID)
             throw refusal(exceeded, needs: reserved, now: now)
         } catch {
             throw ModelManagerError(.unavailable, "cannot check the call's quotas: the ledger database is unavailable")
         }
+        await alerter.changed(windows, before: used.map { $0 - reserved }, after: used, orgID: request.orgID)
         return Reservation(
-            windows: windows, reserved: reserved,
+            windows: windows, reserved: reserved, orgID: request.orgID,
             rateLimitHeaders: Self.rateLimitHeaders(
                 Array(zip(windows, used)), reset: calendar.reset(.minute, after: now), now: now))
     }
@@ -115,8 +131,13 @@ final class QuotaGate: Sendable {
     func settle(_ reservation: Reservation?, tokens: Int, cost: Double?, succeeded: Bool) async {
         guard let reservation else { return }
         let used = QuotaAmounts(calls: succeeded ? 1 : 0, tokens: Int64(tokens), cost: cost ?? 0)
+        let delta = used - reservation.reserved
         do {
-            try await store.settle(used - reservation.reserved, in: reservation.windows)
+            let after = try await store.settle(delta, in: reservation.windows)
+            if !after.isEmpty {
+                await alerter.changed(
+                    reservation.windows, before: after.map { $0 - delta }, after: after, orgID: reservation.orgID)
+            }
         } catch {
             // The reservation stays counted: the quota errs on the side of the budget.
             logger.warning("quota usage not settled", metadata: ["error": "\(error)"])

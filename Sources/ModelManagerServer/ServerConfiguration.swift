@@ -68,6 +68,8 @@ public struct ServerConfiguration: Sendable {
     public var limits = InvocationLimits()
     public var quotas = QuotaSettings()
     public var audit = AuditSettings()
+    /// Where quota alerts are POSTed, signed (besides the brokers); nil: nowhere.
+    public var alertWebhook: WebhookPublisher.Settings?
     /// Nesting and size of a request's `extra`, checked on its bytes before decoding.
     public var wire = WireLimits()
     /// Caller headers kept with each usage record.
@@ -106,6 +108,9 @@ public struct ServerConfiguration: Sendable {
             configuration.auth.apiKeyPepper = Secret(pepper)
         }
         try configuration.applyUsage(environment: environment)
+        try configuration.applyAlertWebhook(
+            url: environment["MODEL_MANAGER_ALERT_WEBHOOK_URL"],
+            secret: environment["MODEL_MANAGER_ALERT_WEBHOOK_SECRET"])
         if let previous = environment["MODEL_MANAGER_SERVER_JWT_PREVIOUS_SECRET_KEYS"] {
             for secret in previous.split(separator: ",").map(String.init) where !secret.isEmpty {
                 if !configuration.auth.jwtSecrets.contains(Secret(secret)) {
@@ -192,6 +197,7 @@ public struct ServerConfiguration: Sendable {
             }
             if let size = try Self.count(quotas, "cache_size", section: "quotas") { self.quotas.cacheSize = size }
         }
+        if let alerts = root["alerts"] { try applyAlerts(alerts) }
         if let audit = root["audit"] {
             if let duration = try Self.seconds(audit, "flush_seconds", section: "audit") {
                 self.audit.flushInterval = duration
@@ -280,6 +286,51 @@ public struct ServerConfiguration: Sendable {
             orgIDs = Set(list)
         }
         return JWTClient(name: name, secret: Secret(secret), orgIDs: orgIDs)
+    }
+
+    private mutating func applyAlerts(_ alerts: JSONValue) throws {
+        if let thresholds = alerts["thresholds_percent"] {
+            guard let list = thresholds.arrayValue?.compactMap(\.integerValue),
+                list.count == thresholds.arrayValue?.count, list.allSatisfy({ (1...100).contains($0) })
+            else {
+                throw Invalid(
+                    "alerts.thresholds_percent must be a list of whole percentages from 1 to 100, got \(thresholds.jsonText)"
+                )
+            }
+            quotas.alertThresholds = Array(Set(list.map(Int.init))).sorted()
+        }
+        try applyAlertWebhook(url: alerts["webhook_url"]?.stringValue, secret: alerts["webhook_secret"]?.stringValue)
+        if let timeout = try Self.seconds(alerts, "webhook_timeout_seconds", section: "alerts") {
+            guard alertWebhook != nil else {
+                throw Invalid("alerts.webhook_timeout_seconds is set but alerts.webhook_url is not")
+            }
+            alertWebhook?.timeout = timeout
+        }
+    }
+
+    /// A URL or a secret given here replaces the one set before; together they must make a
+    /// signed http(s) webhook.
+    private mutating func applyAlertWebhook(url: String?, secret: String?) throws {
+        let url = url.flatMap { $0.isEmpty ? nil : $0 }
+        let secret = secret.flatMap { $0.isEmpty ? nil : $0 }
+        guard url != nil || secret != nil else { return }
+        guard let url = url ?? alertWebhook?.url else {
+            throw Invalid(
+                "an alert webhook secret is set but no URL (alerts.webhook_url or MODEL_MANAGER_ALERT_WEBHOOK_URL)")
+        }
+        guard let scheme = URLComponents(string: url)?.scheme, ["http", "https"].contains(scheme),
+            URLComponents(string: url)?.host?.isEmpty == false
+        else {
+            throw Invalid("the alert webhook URL must be http:// or https:// with a host, got '\(url.prefix(8))…'")
+        }
+        guard let secret = secret.map { Secret($0) } ?? alertWebhook?.secret else {
+            throw Invalid(
+                "the alert webhook needs a signing secret (alerts.webhook_secret or MODEL_MANAGER_ALERT_WEBHOOK_SECRET)"
+            )
+        }
+        var settings = WebhookPublisher.Settings(url: url, secret: secret)
+        settings.timeout = alertWebhook?.timeout ?? settings.timeout
+        alertWebhook = settings
     }
 
     /// A positive number of seconds at `key`, if there.

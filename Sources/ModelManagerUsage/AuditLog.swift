@@ -10,7 +10,7 @@ public struct AuditEntry: Sendable, Hashable {
     /// `admin` (the admin JWT's subject follows), `key:<id>`, `jwt:<subject>`, `cli`.
     public var actor: String
     /// `key.created`, `key.revoked`, `key.rotated`, `quota.set`, `quota.deleted`, `admin.query`,
-    /// `call.denied`.
+    /// `call.denied`, `quota.alert` (by the actor `quota`).
     public var action: String
     public var target: String
     /// The org acted on, when there is one (an org admin reads only its own).
@@ -68,17 +68,19 @@ public struct AuditLog: Sendable {
 
     public func append(_ entries: [AuditEntry]) async throws {
         guard !entries.isEmpty else { return }
-        try await database.write(
-            entries.map { entry in
-                SQLStatement(
-                    "INSERT INTO audit_log (id, at, actor, action, target, org_id, details, address) "
-                        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        .text(entry.id), .integer(entry.at), .text(entry.actor), .text(entry.action),
-                        .text(entry.target), entry.orgID.map { .text($0) } ?? .null, .text(entry.details.jsonText),
-                        entry.address.map { .text($0) } ?? .null,
-                    ])
-            })
+        try await database.write(entries.map(Self.insert))
+    }
+
+    /// The statement that appends `entry`, for a transaction that records more with it.
+    public static func insert(_ entry: AuditEntry) -> SQLStatement {
+        SQLStatement(
+            "INSERT INTO audit_log (id, at, actor, action, target, org_id, details, address) "
+                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                .text(entry.id), .integer(entry.at), .text(entry.actor), .text(entry.action), .text(entry.target),
+                entry.orgID.map { .text($0) } ?? .null, .text(entry.details.jsonText),
+                entry.address.map { .text($0) } ?? .null,
+            ])
     }
 
     /// Newest first.

@@ -25,7 +25,8 @@ public final class MQTTPublisher: BillingPublisher, @unchecked Sendable {
         return true
     }()
 
-    /// Events go to `{topicPrefix}{model}`, e.g. `billing/usage/recorded/gpt-4o-mini`.
+    /// Usage events go to `{topicPrefix}{model}`, e.g. `billing/usage/recorded/gpt-4o-mini`; any
+    /// other subject to its NATS name with `/` for `.` (`billing/quota/alert/{org_id}`).
     public init(host: String, port: Int, topicPrefix: String = "billing/usage/recorded/") {
         _ = Self.libraryReady
         self.host = host
@@ -34,7 +35,11 @@ public final class MQTTPublisher: BillingPublisher, @unchecked Sendable {
     }
 
     public func publish(recordID: String, subject: String, payload: String) async throws {
-        let topic = topicPrefix + (subject.split(separator: ".").last.map(String.init) ?? "unknown")
+        let usagePrefix = "billing.usage.recorded."
+        let topic =
+            subject.hasPrefix(usagePrefix)
+            ? topicPrefix + subject.dropFirst(usagePrefix.count)
+            : subject.replacingOccurrences(of: ".", with: "/")
         try await queue.run { try self.publishBlocking(topic: topic, payload: payload) }
     }
 

@@ -82,6 +82,11 @@ public final class NATSPublisher: BillingPublisher, @unchecked Sendable {
         return context
     }
 
+    /// The subjects the billing stream keeps: usage events and quota alerts.
+    static let streamSubjects = ["billing.usage.recorded.>", "billing.quota.alert.>"]
+
+    /// Creates the stream, or brings one made by an older version (usage events only) up to
+    /// these subjects.
     private func ensureStream(_ context: OpaquePointer) throws {
         var config = jsStreamConfig()
         jsStreamConfig_Init(&config)
@@ -89,23 +94,30 @@ public final class NATSPublisher: BillingPublisher, @unchecked Sendable {
         config.Duplicates = Int64(duplicateWindow.components.seconds) * 1_000_000_000
         var info: UnsafeMutablePointer<jsStreamInfo>?
         var errorCode = jsErrCode(0)
-        let subjects = "billing.usage.recorded.>"
+        let subjects = Self.streamSubjects.map { strdup($0) }
+        defer { subjects.forEach { free($0) } }
+        var list = subjects.map { UnsafePointer<CChar>($0) }
         let status = streamName.withCString { name in
-            subjects.withCString { subject -> natsStatus in
-                var list: [UnsafePointer<CChar>?] = [subject]
-                return list.withUnsafeMutableBufferPointer { buffer in
-                    config.Name = name
-                    config.Subjects = buffer.baseAddress
-                    config.SubjectsLen = 1
-                    return js_AddStream(&info, context, &config, nil, &errorCode)
+            list.withUnsafeMutableBufferPointer { buffer -> natsStatus in
+                config.Name = name
+                config.Subjects = buffer.baseAddress
+                config.SubjectsLen = Int32(buffer.count)
+                var status = js_AddStream(&info, context, &config, nil, &errorCode)
+                if status != NATS_OK, errorCode == JSStreamNameExistErr {
+                    if let info { jsStreamInfo_Destroy(info) }
+                    info = nil
+                    errorCode = jsErrCode(0)
+                    status = js_UpdateStream(&info, context, &config, nil, &errorCode)
                 }
+                return status
             }
         }
         if let info { jsStreamInfo_Destroy(info) }
-        guard status == NATS_OK || errorCode == JSStreamNameExistErr else {
+        guard status == NATS_OK else {
             disconnect()
             throw PublishError(
-                "cannot create the \(streamName) stream on NATS: \(String(cString: natsStatus_GetText(status)))")
+                "cannot create the \(streamName) stream on NATS: \(String(cString: natsStatus_GetText(status)))"
+                    + (errorCode.rawValue == 0 ? "" : " (JetStream error \(errorCode.rawValue))"))
         }
     }
 

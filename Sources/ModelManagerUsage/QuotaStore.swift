@@ -134,10 +134,7 @@ public struct QuotaStore: Sendable {
             let results = try await database.transact(statements)
             var after: [Window: QuotaAmounts] = [:]
             for (index, window) in windows.enumerated() {
-                if let row = results[2 * index + 1].first {
-                    after[window] = QuotaAmounts(
-                        calls: row[0].integer, tokens: row[1].integer, cost: row[2].double ?? 0)
-                }
+                if let row = results[2 * index + 1].first { after[window] = Self.amounts(row) }
             }
             return given.map { after[$0] ?? amounts }
         } catch let refused as SQLRowsRequired {
@@ -154,15 +151,23 @@ public struct QuotaStore: Sendable {
     }
 
     /// Adds `delta` (the real usage less what was reserved) to every window.
-    public func settle(_ delta: QuotaAmounts, in windows: [Window]) async throws {
-        guard delta != .zero else { return }
-        try await database.write(
-            windows.sorted { ($0.subject, $0.key) < ($1.subject, $1.key) }.map { window in
+    /// Returns what each window has used after it, in the order given (nothing when `delta` is zero).
+    @discardableResult
+    public func settle(_ delta: QuotaAmounts, in windows: [Window]) async throws -> [QuotaAmounts] {
+        guard delta != .zero else { return [] }
+        let sorted = windows.sorted { ($0.subject, $0.key) < ($1.subject, $1.key) }
+        let results = try await database.transact(
+            sorted.map { window in
                 SQLStatement(
                     "UPDATE quota_usage SET calls = calls + ?, tokens = tokens + ?, cost = cost + ? "
-                        + "WHERE subject_kind = ? AND subject_id = ? AND window_key = ?",
+                        + "WHERE subject_kind = ? AND subject_id = ? AND window_key = ? RETURNING calls, tokens, cost",
                     [.integer(delta.calls), .integer(delta.tokens), .double(delta.cost)] + Self.key(window))
             })
+        var after: [Window: QuotaAmounts] = [:]
+        for (window, rows) in zip(sorted, results) {
+            if let row = rows.first { after[window] = Self.amounts(row) }
+        }
+        return windows.map { after[$0] ?? .zero }
     }
 
     /// What a window has used so far.
@@ -172,8 +177,11 @@ public struct QuotaStore: Sendable {
                 "SELECT calls, tokens, cost FROM quota_usage WHERE subject_kind = ? AND subject_id = ? AND window_key = ?",
                 Self.key(window))
         ).first
-        guard let row else { return .zero }
-        return QuotaAmounts(calls: row[0].integer, tokens: row[1].integer, cost: row[2].double ?? 0)
+        return row.map(Self.amounts) ?? .zero
+    }
+
+    private static func amounts(_ row: [SQLValue]) -> QuotaAmounts {
+        QuotaAmounts(calls: row[0].integer, tokens: row[1].integer, cost: row[2].double ?? 0)
     }
 
     private static func key(_ window: Window) -> [SQLValue] {

@@ -123,6 +123,19 @@ enum Schema {
                 "CREATE INDEX audit_log_at ON audit_log (at)",
                 "CREATE INDEX audit_log_org ON audit_log (org_id, at)",
             ]),
+        // Quota alerts sent: one row per window, metric and threshold, so each goes out once
+        // however many instances see the crossing and however often use dips and climbs again.
+        Migration(
+            version: 7,
+            statements: [
+                """
+                CREATE TABLE quota_alerts (
+                    subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, window_key TEXT NOT NULL,
+                    metric TEXT NOT NULL, threshold INTEGER NOT NULL, org_id TEXT NOT NULL,
+                    used DOUBLE PRECISION NOT NULL, limit_amount DOUBLE PRECISION NOT NULL, at BIGINT NOT NULL,
+                    PRIMARY KEY (subject_kind, subject_id, window_key, metric, threshold))
+                """
+            ]),
     ]
 
     static let recordColumns = [

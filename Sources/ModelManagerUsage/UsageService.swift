@@ -36,14 +36,17 @@ public final class UsageService: Sendable {
     public let ledger: UsageLedger
     public let relay: OutboxRelay
     public let prices: PriceTable
+    /// The sinks quota alerts go to: the brokers' and those of the alert-only publishers.
+    public let alertSinks: [String]
     /// The parts that run, in start order: the database's connection pool (PostgreSQL), the
     /// relay, the ledger. A ServiceGroup stops them in reverse: the ledger commits (or spills)
     /// what is pending, then the relay stops, then the pool closes.
     public let services: [any Service]
 
     /// Builds the parts; nothing touches the database until `services` run (the ledger migrates it
-    /// first and then opens `ready`).
-    public init(configuration: Configuration, logger: Logger) throws {
+    /// first and then opens `ready`). `alertPublishers` (a webhook) get quota alerts only; the
+    /// brokers get both alerts and usage events.
+    public init(configuration: Configuration, alertPublishers: [any BillingPublisher] = [], logger: Logger) throws {
         let database: any SQLDatabase =
             switch configuration.database {
             case .sqlite(let path):
@@ -56,6 +59,8 @@ public final class UsageService: Sendable {
             publishers.append(MQTTPublisher(host: mqtt.host, port: mqtt.port, topicPrefix: mqtt.topicPrefix))
         }
         repository = UsageRepository(database: database, sinks: publishers.map(\.sink))
+        publishers += alertPublishers
+        alertSinks = publishers.map(\.sink)
         prices =
             try configuration.priceFile.map { try PriceTable.load(file: $0, logger: logger) }
             ?? PriceTable(logger: logger)

@@ -11,7 +11,9 @@ struct AuditCommand: AsyncParsableCommand {
     @OptionGroup var ledger: LedgerOptions
     @Option(name: .customLong("org-id")) var orgID: String?
     @Option(help: "key:<id>, admin:<subject>, jwt, cli …") var actor: String?
-    @Option(help: "key.created, key.revoked, key.rotated, quota.set, quota.deleted, admin.query, call.denied …")
+    @Option(
+        help: "key.created, key.revoked, key.rotated, quota.set, quota.deleted, quota.alert, admin.query, call.denied …"
+    )
     var action: String?
     @Option(name: .customLong("start-date"), help: "ISO 8601 date or time.") var startDate: String?
     @Option(name: .customLong("end-date"), help: "ISO 8601 date (whole day) or time.") var endDate: String?

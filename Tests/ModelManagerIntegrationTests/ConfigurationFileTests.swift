@@ -32,6 +32,40 @@ import Testing
         #expect("\(error!)".contains("usage.concurrent_commits must be a positive integer, got 0"))
     }
 
+    @Test func alertThresholdsAndASignedWebhookAreReadAndCheckedWithoutShowingTheSecret() throws {
+        #expect(try Self.load("{}").quotas.alertThresholds == [80, 90, 100])
+        #expect(try Self.load("{}").alertWebhook == nil)
+        let loaded = try Self.load(
+            #"""
+            {"alerts": {"thresholds_percent": [100, 50, 75, 50], "webhook_url": "https://hooks.example/T0/secret-path",
+                        "webhook_secret": "hook-secret", "webhook_timeout_seconds": 2.5}}
+            """#)
+        #expect(loaded.quotas.alertThresholds == [50, 75, 100])
+        #expect(loaded.alertWebhook?.url == "https://hooks.example/T0/secret-path")
+        #expect(loaded.alertWebhook?.secret.revealed == "hook-secret")
+        #expect(loaded.alertWebhook?.timeout == .milliseconds(2500))
+        #expect(try Self.load(#"{"alerts": {"thresholds_percent": []}}"#).quotas.alertThresholds.isEmpty)
+        for (json, message) in [
+            (#"{"alerts": {"thresholds_percent": [80, 120]}}"#, "whole percentages from 1 to 100, got [80,120]"),
+            (#"{"alerts": {"webhook_url": "https://hooks.example/x"}}"#, "needs a signing secret"),
+            (#"{"alerts": {"webhook_secret": "s"}}"#, "secret is set but no URL"),
+            (#"{"alerts": {"webhook_url": "ftp://hooks.example/x", "webhook_secret": "s"}}"#, "http:// or https://"),
+            (#"{"alerts": {"webhook_timeout_seconds": 3}}"#, "webhook_url is not"),
+        ] {
+            let error = #expect(throws: ServerConfiguration.Invalid.self) { try Self.load(json) }
+            #expect("\(error!)".contains(message), "\(error!)")
+            #expect(!"\(error!)".contains("hooks.example/x"), "the URL's path may be a secret")
+        }
+        let fromEnvironment = try ServerConfiguration.load(
+            file: nil,
+            environment: [
+                "MODEL_MANAGER_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/alerts",
+                "MODEL_MANAGER_ALERT_WEBHOOK_SECRET": "env-secret",
+            ])
+        #expect(fromEnvironment.alertWebhook?.url == "http://127.0.0.1:9/alerts")
+        #expect("\(fromEnvironment.alertWebhook!.secret)" == "<redacted>")
+    }
+
     @Test func namedClientsAndAPIKeySettingsAreReadAndCheckedNamingTheKey() throws {
         let loaded = try Self.load(
             #"""

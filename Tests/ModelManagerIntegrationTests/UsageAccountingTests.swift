@@ -88,7 +88,7 @@ import Testing
             let admin = JWTMinter(secret: TestServer.adminJWTSecret).mint(claims: ["user_id": "root", "role": "admin"])
                 .token
             let user = minter.mint(claims: ["user_id": "alice"]).token
-            // A client minting itself admin with the clients' secret is not authenticated here.
+            // A client minting itself admin with the clients' secret is known, and forbidden.
             let selfMadeAdmin = minter.mint(claims: ["user_id": "mallory", "role": "admin"]).token
             let adminSecretWithoutRole = JWTMinter(secret: TestServer.adminJWTSecret).mint(claims: ["user_id": "root"])
                 .token
@@ -118,10 +118,14 @@ import Testing
             #expect(list["page_size"] == .integer(2))
 
             let (rejectedUser, _) = try await get("/api/v1/admin/token-stats", token: user)
-            #expect(rejectedUser == 401)
+            #expect(rejectedUser == 403)
             let (rejectedSelfMade, selfMadeError) = try await get("/api/v1/admin/token-stats", token: selfMadeAdmin)
-            #expect(rejectedSelfMade == 401)
-            #expect(selfMadeError["error"]?.stringValue?.contains("signature") == true)
+            #expect(rejectedSelfMade == 403)
+            #expect(selfMadeError["error"]?.stringValue?.contains("client token does not grant admin") == true)
+            let forged = JWTMinter(secret: "not-any-secret-of-this-server").mint(claims: ["role": "admin"]).token
+            let (rejectedForged, forgedError) = try await get("/api/v1/admin/token-stats", token: forged)
+            #expect(rejectedForged == 401)
+            #expect(forgedError["error"]?.stringValue?.contains("signature") == true)
             let (forbidden, _) = try await get("/api/v1/admin/token-stats", token: adminSecretWithoutRole)
             #expect(forbidden == 403)
             let (unauthenticated, _) = try await get("/api/v1/admin/token-stats", token: nil)
@@ -216,6 +220,30 @@ import Testing
                 #expect(one.succeeded + two.succeeded == 100, "\(one.succeeded) + \(two.succeeded)")
                 #expect((one.refused + two.refused).allSatisfy { $0.status == .resourceExhausted })
                 #expect(try await QuotaTests.used(first, QuotaSubject(kind: .org, id: "org-q"), .daily).calls == 100)
+            }
+        }
+    }
+
+    @Test func twoInstancesKeepATokenQuotaWithinItsReservations() async throws {
+        let shared = try await Self.sharedDatabase()
+        try await withTestServer(configure: shared) { first in
+            try await withTestServer(configure: shared) { second in
+                let org = QuotaSubject(kind: .org, id: "org-tokens")
+                try await QuotaTests.set(first, org, .daily, .tokens, 500)
+                let perCall = try #require(
+                    try await first.asyncClient().invoke(QuotaTests.chat(org: "org-probe")).usage?.totalTokens)
+                let clients = [first, second].map(QuotaTests.clientWithoutRetries)
+                async let fromFirst = QuotaTests.burst(clients[0], 40, org: org.id)
+                async let fromSecond = QuotaTests.burst(clients[1], 40, org: org.id)
+                let (one, two) = await (fromFirst, fromSecond)
+                let succeeded = one.succeeded + two.succeeded
+                #expect(succeeded > 0 && !(one.refused + two.refused).isEmpty)
+                #expect((one.refused + two.refused).allSatisfy { $0.message.contains("daily tokens limit 500") })
+                // Each call reserves its prompt's estimate and max_tokens (more than the emulator's
+                // answer uses): what is in flight can never push the settled total past the limit.
+                let used = try await QuotaTests.used(first, org, .daily)
+                #expect(used.tokens == Int64(succeeded * perCall), "settled on the real usage of \(succeeded) calls")
+                #expect(used.tokens <= 500)
             }
         }
     }

@@ -76,6 +76,20 @@ class Mosquitto:
     def url(self):
         return f"mqtt://127.0.0.1:{self.port}/billing/usage/recorded/"
 
+    def subscribe(self, topic):
+        """A QoS 1 subscriber on `topic`; every message lands in its `received` as (topic, payload dict).
+        Call its `loop_stop()` when done."""
+        import json
+        import paho.mqtt.client as mqtt
+        subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        subscriber.received = []
+        subscriber.on_message = lambda client, userdata, message: subscriber.received.append(
+            (message.topic, json.loads(message.payload)))
+        subscriber.connect("127.0.0.1", self.port)
+        subscriber.subscribe(topic, qos=1)
+        subscriber.loop_start()
+        return subscriber
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()

@@ -13,7 +13,6 @@ import uuid
 
 import grpc
 import jwt
-import paho.mqtt.client as mqtt
 import pytest
 from google.protobuf import struct_pb2
 
@@ -91,12 +90,8 @@ def ledger():
 
 def test_events_reach_nats_and_mqtt(stubs, ledger):
     nats_server, mosquitto = NatsServer(), Mosquitto()
-    received = []
-    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    subscriber.on_message = lambda client, userdata, message: received.append((message.topic, json.loads(message.payload)))
-    subscriber.connect("127.0.0.1", mosquitto.port)
-    subscriber.subscribe("billing/usage/recorded/#", qos=1)
-    subscriber.loop_start()
+    subscriber = mosquitto.subscribe("billing/usage/recorded/#")
+    received = subscriber.received
     time.sleep(0.3)
     server = Server(ledger, nats_server.url, mosquitto.url)
     try:
