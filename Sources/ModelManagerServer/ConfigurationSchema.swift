@@ -11,7 +11,7 @@ enum ConfigurationSchema {
             "grpc", "http", "auth", "usage", "limits", "quotas", "alerts", "audit", "providers", "aliases",
             "credential_cooldown_seconds",
         ],
-        "quotas": ["time_zone", "default_max_tokens", "cache_seconds", "cache_size"],
+        "quotas": ["time_zone", "default_max_tokens", "cache_seconds", "cache_size", "counter_flush_seconds"],
         "alerts": ["thresholds_percent", "webhook_url", "webhook_secret", "webhook_timeout_seconds"],
         "audit": ["flush_seconds", "max_pending_denials"],
         "grpc": ["address", "max_receive_message_bytes", "shutdown_grace_seconds", "tls", "max_concurrent_streams"],

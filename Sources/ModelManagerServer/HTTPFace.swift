@@ -38,7 +38,9 @@ final class HTTPFace: Service {
             issuer: apiKeyPepper.map {
                 APIKeyIssuer(store: APIKeyStore(database: usage.repository.database), pepper: $0)
             },
-            quotas: QuotaAdmin(store: QuotaStore(database: usage.repository.database), settings: quotaSettings),
+            quotas: QuotaAdmin(
+                store: QuotaStore(database: usage.repository.database), counters: invocation.quotaCounters,
+                settings: quotaSettings),
             repository: usage.repository, auditor: authenticator.auditor)
         router.get("/api/v1/admin/token-stats") { request, context in
             await admin.respond(request, context) { try await admin.tokenStats($0, $1) }

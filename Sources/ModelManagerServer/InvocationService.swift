@@ -2,6 +2,7 @@ public import Logging
 public import ModelManagerCore
 public import ModelManagerProviders
 public import ModelManagerUsage
+public import ServiceLifecycle
 import Synchronization
 
 /// Routes a request to its adapter and runs it: the part of a call that no transport knows.
@@ -17,6 +18,12 @@ public struct InvocationService: Sendable {
 
     let auditor: Auditor
 
+    /// What must run beside the faces: the in-process quota counters' write-behind, if any.
+    public let services: [any Service]
+
+    /// The quota counters calls reserve in (for reports of what a window has used).
+    public var quotaCounters: any QuotaCounters { quotas.counters }
+
     init(
         router: Router, usage: UsageService, limits: InvocationLimits = InvocationLimits(),
         quotas: QuotaSettings = QuotaSettings(), auditor: Auditor, logger: Logger
@@ -26,8 +33,15 @@ public struct InvocationService: Sendable {
         self.usage = usage
         self.limits = limits
         let relay = usage.relay
+        let store = QuotaStore(database: usage.repository.database)
+        // One process owns an SQLite ledger: its counters can live in memory. PostgreSQL may be
+        // shared by several instances, which must count in it.
+        let inProcess =
+            usage.repository.database is SQLiteDatabase
+            ? InProcessQuotaCounters(store: store, flushInterval: quotas.counterFlushInterval, logger: logger) : nil
+        services = inProcess.map { [$0] } ?? []
         self.quotas = QuotaGate(
-            store: QuotaStore(database: usage.repository.database),
+            store: store, counters: inProcess ?? store,
             alerts: QuotaAlertLog(database: usage.repository.database, sinks: usage.alertSinks), prices: usage.prices,
             settings: quotas, logger: logger
         ) { relay.wake() }

@@ -109,7 +109,8 @@ public final class ModelManagerServer: Sendable {
         ) { report.yield(.grpc($0)) }
 
         var groupConfiguration = ServiceGroupConfiguration(
-            services: usage.services + [auditor, httpFace, grpcFace], gracefulShutdownSignals: shutdownSignals,
+            services: usage.services + [auditor] + invocation.services + [httpFace, grpcFace],
+            gracefulShutdownSignals: shutdownSignals,
             logger: logger)
         // A part that ignores the stop is cancelled after every part's own bound has passed.
         groupConfiguration.maximumGracefulShutdownDuration =

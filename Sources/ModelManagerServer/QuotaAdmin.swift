@@ -5,10 +5,13 @@ public import ModelManagerUsage
 /// Setting, removing and reporting quotas, for the CLI and the admin API alike.
 public struct QuotaAdmin: Sendable {
     public let store: QuotaStore
+    /// Where use is read: a server's live counters, or (the CLI) the database.
+    private let counters: any QuotaCounters
     private let calendar: QuotaCalendar
 
-    public init(store: QuotaStore, settings: QuotaSettings) {
+    public init(store: QuotaStore, counters: (any QuotaCounters)? = nil, settings: QuotaSettings) {
         self.store = store
+        self.counters = counters ?? store
         calendar = QuotaCalendar(timeZone: settings.timeZone)
     }
 
@@ -51,7 +54,7 @@ public struct QuotaAdmin: Sendable {
             let window = QuotaStore.Window(
                 subject: quota.subject, period: quota.period,
                 key: calendar.window(quota.period, model: quota.model, at: now), limits: [:])
-            let used = try await store.used(window)
+            let used = try await counters.used(window)
             var entry = quota.json.objectValue ?? [:]
             entry["window"] = .string(window.key)
             entry["used"] = quota.metric == .cost ? .double(used.cost) : .integer(Int64(used[quota.metric]))

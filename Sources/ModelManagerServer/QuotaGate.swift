@@ -14,6 +14,9 @@ public struct QuotaSettings: Sendable {
     public var cacheLifetime: Duration = .seconds(1)
     /// Subjects kept in that cache.
     public var cacheSize = 10_000
+    /// How often in-process counters (the embedded SQLite default) are written to the database;
+    /// a crash loses at most this much of their counts.
+    public var counterFlushInterval: Duration = .seconds(1)
     /// Percentages of a limit whose crossing is alerted, once per window; empty: no alerts.
     public var alertThresholds = [80, 90, 100]
 
@@ -42,6 +45,8 @@ final class QuotaGate: Sendable {
     }
 
     private let store: QuotaStore
+    /// Where the windows count: `store` itself when the database is shared, else in memory.
+    let counters: any QuotaCounters
     private let prices: PriceTable
     private let settings: Settings
     private let calendar: QuotaCalendar
@@ -51,10 +56,12 @@ final class QuotaGate: Sendable {
 
     /// `alerts`: where crossed thresholds are recorded; `wakeRelay` then publishes them.
     init(
-        store: QuotaStore, alerts: QuotaAlertLog, prices: PriceTable, settings: Settings, logger: Logger,
+        store: QuotaStore, counters: any QuotaCounters, alerts: QuotaAlertLog, prices: PriceTable, settings: Settings,
+        logger: Logger,
         wakeRelay: @escaping @Sendable () -> Void
     ) {
         self.store = store
+        self.counters = counters
         self.prices = prices
         self.settings = settings
         let calendar = QuotaCalendar(timeZone: settings.timeZone)
@@ -90,7 +97,7 @@ final class QuotaGate: Sendable {
         let reserved = estimate(request)
         let used: [QuotaAmounts]
         do {
-            used = try await store.reserve(reserved, in: windows)
+            used = try await counters.reserve(reserved, in: windows)
         } catch let exceeded as QuotaStore.Exceeded {
             await alerter.refused(
                 exceeded.window, metric: exceeded.metric, used: exceeded.used[exceeded.metric], orgID: request.orgID)
@@ -133,7 +140,7 @@ final class QuotaGate: Sendable {
         let used = QuotaAmounts(calls: succeeded ? 1 : 0, tokens: Int64(tokens), cost: cost ?? 0)
         let delta = used - reservation.reserved
         do {
-            let after = try await store.settle(delta, in: reservation.windows)
+            let after = try await counters.settle(delta, in: reservation.windows)
             if !after.isEmpty {
                 await alerter.changed(
                     reservation.windows, before: after.map { $0 - delta }, after: after, orgID: reservation.orgID)

@@ -196,6 +196,9 @@ public struct ServerConfiguration: Sendable {
                 self.quotas.cacheLifetime = duration
             }
             if let size = try Self.count(quotas, "cache_size", section: "quotas") { self.quotas.cacheSize = size }
+            if let interval = try Self.seconds(quotas, "counter_flush_seconds", section: "quotas") {
+                self.quotas.counterFlushInterval = interval
+            }
         }
         if let alerts = root["alerts"] { try applyAlerts(alerts) }
         if let audit = root["audit"] {

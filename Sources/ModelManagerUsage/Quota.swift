@@ -97,6 +97,10 @@ public struct QuotaAmounts: Sendable, Hashable {
         }
     }
 
+    public static func + (left: QuotaAmounts, right: QuotaAmounts) -> QuotaAmounts {
+        QuotaAmounts(calls: left.calls + right.calls, tokens: left.tokens + right.tokens, cost: left.cost + right.cost)
+    }
+
     public static func - (left: QuotaAmounts, right: QuotaAmounts) -> QuotaAmounts {
         QuotaAmounts(calls: left.calls - right.calls, tokens: left.tokens - right.tokens, cost: left.cost - right.cost)
     }

@@ -32,7 +32,7 @@ import Testing
     static func used(_ server: TestServer, _ subject: QuotaSubject, _ period: Quota.Period) async throws -> QuotaAmounts
     {
         let key = QuotaCalendar(timeZone: .gmt).window(period, at: Date())
-        return try await QuotaStore(database: server.server.usageService.repository.database).used(
+        return try await server.server.invocation.quotaCounters.used(
             .init(subject: subject, period: period, key: key, limits: [:]))
     }
 
@@ -84,6 +84,27 @@ import Testing
             #expect(message.contains("org 'org-q' daily calls limit 100, 100 used"), "\(message)")
             #expect(message.contains("resets at"), "\(message)")
             #expect(try await Self.used(server, org, .daily).calls == 100)
+        }
+    }
+
+    @Test func theEmbeddedLedgersInMemoryCountersOutliveARestart() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mm-restart-\(UUID()).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let sameLedger: (inout ServerConfiguration) -> Void = { configuration in
+            configuration.usage.database = .sqlite(path: path)
+            configuration.quotas.counterFlushInterval = .seconds(3600)
+        }
+        let org = QuotaSubject(kind: .org, id: "org-restart")
+        try await withTestServer(configure: sameLedger) { server in
+            try await Self.set(server, org, .daily, .calls, 3)
+            let (succeeded, _) = await Self.burst(Self.clientWithoutRetries(server), 2, org: org.id)
+            #expect(succeeded == 2)
+        }
+        // Written at shutdown, although the next write-behind was an hour away.
+        try await withTestServer(configure: sameLedger) { server in
+            let (succeeded, refused) = await Self.burst(Self.clientWithoutRetries(server), 3, org: org.id)
+            #expect(succeeded == 1)
+            #expect(refused.first?.message.contains("daily calls limit 3, 3 used") == true)
         }
     }
 
