@@ -106,39 +106,41 @@ public struct QuotaStore: Sendable {
     public func reserve(_ amounts: QuotaAmounts, in windows: [Window]) async throws -> [QuotaAmounts] {
         let given = windows
         let windows = windows.sorted { ($0.subject, $0.key) < ($1.subject, $1.key) }
-        var statements: [SQLStatement] = []
+        // A window's first reservation inserts its row unconditionally: one larger than a limit
+        // on its own is refused here.
         for window in windows {
-            statements.append(
-                SQLStatement(
-                    """
-                    INSERT INTO quota_usage (subject_kind, subject_id, window_key, calls, tokens, cost)
-                    VALUES (?, ?, ?, 0, 0, 0) ON CONFLICT (subject_kind, subject_id, window_key) DO NOTHING
-                    """, Self.key(window)))
-            var conditions = ""
+            if let (metric, _) = window.limits.first(where: { amounts[$0.key] > $0.value }) {
+                throw Exceeded(window: window, metric: metric, used: try await used(window))
+            }
+        }
+        let statements = windows.map { window in
+            var conditions: [String] = []
             var limits: [SQLValue] = []
             for metric in Quota.Metric.allCases {
                 guard let limit = window.limits[metric] else { continue }
-                conditions += " AND \(metric.rawValue) + ? <= ?"
-                limits += [Self.value(amounts, metric), .double(limit)]
+                conditions.append("quota_usage.\(metric.rawValue) + excluded.\(metric.rawValue) <= ?")
+                limits.append(.double(limit))
             }
-            statements.append(
-                SQLStatement(
-                    "UPDATE quota_usage SET calls = calls + ?, tokens = tokens + ?, cost = cost + ? "
-                        + "WHERE subject_kind = ? AND subject_id = ? AND window_key = ?\(conditions) "
-                        + "RETURNING calls, tokens, cost",
-                    [.integer(amounts.calls), .integer(amounts.tokens), .double(amounts.cost)] + Self.key(window)
-                        + limits,
-                    requiresRows: true))
+            return SQLStatement(
+                """
+                INSERT INTO quota_usage (subject_kind, subject_id, window_key, calls, tokens, cost)
+                VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (subject_kind, subject_id, window_key) DO UPDATE
+                SET calls = quota_usage.calls + excluded.calls, tokens = quota_usage.tokens + excluded.tokens,
+                    cost = quota_usage.cost + excluded.cost
+                """ + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+                    + " RETURNING calls, tokens, cost",
+                Self.key(window) + [.integer(amounts.calls), .integer(amounts.tokens), .double(amounts.cost)] + limits,
+                requiresRows: true)
         }
         do {
             let results = try await database.transact(statements)
             var after: [Window: QuotaAmounts] = [:]
-            for (index, window) in windows.enumerated() {
-                if let row = results[2 * index + 1].first { after[window] = Self.amounts(row) }
+            for (window, rows) in zip(windows, results) {
+                if let row = rows.first { after[window] = Self.amounts(row) }
             }
             return given.map { after[$0] ?? amounts }
         } catch let refused as SQLRowsRequired {
-            let window = windows[refused.index / 2]
+            let window = windows[refused.index]
             let used = try await self.used(window)
             // Calls that settled since may have given some back: the metric nearest its limit.
             let metric =
