@@ -57,11 +57,13 @@ public struct InvocationContext: Sendable {
     public var tokenSubject: String?
     /// What the caller's API key allows; nil for a JWT caller.
     public var grant: CallerGrant?
+    /// The caller's network address, for the audit log: worked out only when a refusal is recorded.
+    public var peerAddress: @Sendable () -> String?
 
     public init(
         requestID: String, originRequestID: String? = nil, deadline: ContinuousClock.Instant? = nil,
         metadata: [String: String] = [:],
-        tokenSubject: String? = nil, grant: CallerGrant? = nil
+        tokenSubject: String? = nil, grant: CallerGrant? = nil, peerAddress: @escaping @Sendable () -> String? = { nil }
     ) {
         self.requestID = requestID
         self.originRequestID = originRequestID
@@ -69,5 +71,6 @@ public struct InvocationContext: Sendable {
         self.metadata = metadata
         self.tokenSubject = tokenSubject
         self.grant = grant
+        self.peerAddress = peerAddress
     }
 }

@@ -35,6 +35,27 @@ public final class ServerCall: @unchecked Sendable {
 
     deinit { grpc_call_unref(call) }
 
+    /// The peer's address as the audit log records it: `127.0.0.1`, `::1`, or libgrpc's own
+    /// form (`unix:/path`) for other transports.
+    public var peerAddress: String? {
+        guard let peer = grpc_call_get_peer(call) else { return nil }
+        defer { gpr_free(peer) }
+        return Self.address(fromPeer: String(cString: peer))
+    }
+
+    /// `ipv4:10.0.0.1:5000` → `10.0.0.1`; `ipv6:[::1]:5000` → `::1`.
+    static func address(fromPeer peer: String) -> String {
+        if peer.hasPrefix("ipv4:"), let colon = peer.lastIndex(of: ":"),
+            colon > peer.index(peer.startIndex, offsetBy: 4)
+        {
+            return String(peer[peer.index(peer.startIndex, offsetBy: 5)..<colon])
+        }
+        if peer.hasPrefix("ipv6:["), let close = peer.lastIndex(of: "]") {
+            return String(peer[peer.index(peer.startIndex, offsetBy: 6)..<close])
+        }
+        return peer
+    }
+
     /// Starts watching for the peer's close, so a cancelled call cancels `task`.
     func watchForCancellation(of task: Task<Void, Never>) {
         let alreadyCancelled = cancellation.withLock { state -> Bool in

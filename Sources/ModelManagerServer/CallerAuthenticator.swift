@@ -18,14 +18,15 @@ struct CallerAuthenticator: Sendable {
     /// Refused callers are counted in the audit log.
     let auditor: Auditor
 
-    func authenticate(authorization: String?, apiKey: String?, address: String? = nil) async throws(ModelManagerError)
-        -> Caller
+    /// `address` is worked out only for a refused caller.
+    func authenticate(authorization: String?, apiKey: String?, address: @autoclosure () -> String?)
+        async throws(ModelManagerError) -> Caller
     {
         let presented = apiKey ?? Self.bearerKey(authorization)
         do {
             return try await authenticate(authorization: authorization, presented: presented)
         } catch {
-            auditor.denied(credential: Self.refusedCredential(presented), orgID: nil, error: error, address: address)
+            auditor.denied(credential: Self.refusedCredential(presented), orgID: nil, error: error, address: address())
             throw error
         }
     }

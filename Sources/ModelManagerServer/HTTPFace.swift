@@ -54,8 +54,8 @@ final class HTTPFace: Service {
         let invoke = HTTPInvokeAPI(
             invocation: invocation, authenticator: authenticator, recordedHeaders: recordedHeaders,
             maximumBodyDepth: maximumExtraDepth + 2)
-        router.post("/v1/invoke") { request, _ in await invoke.invoke(request) }
-        router.post("/v1/batch-invoke") { request, _ in await invoke.batchInvoke(request) }
+        router.post("/v1/invoke") { request, context in await invoke.invoke(request, context) }
+        router.post("/v1/batch-invoke") { request, context in await invoke.batchInvoke(request, context) }
         router.get("/healthz") { _, _ in HTTPJSON.response(200, ["status": "ok"]) }
         router.get("/readyz") { _, _ in
             let ledgerUsable = await Self.answersWithin(.seconds(1)) { try await usage.repository.probeWrite() }

@@ -17,11 +17,11 @@ struct HTTPInvokeAPI: Sendable {
     let maximumBodyDepth: Int
     static let maximumBodyBytes = 64 << 20
 
-    func invoke(_ request: Request) async -> Response {
+    func invoke(_ request: Request, _ face: FaceContext) async -> Response {
         let context: InvocationContext
         let call: ModelRequest
         do {
-            context = try await accept(request)
+            context = try await accept(request, face)
             call = try HTTPRequestMapper.request(from: try await body(request))
         } catch {
             return HTTPJSON.error(Self.normalize(error), requestID: request.headers[Self.requestIDHeader])
@@ -83,11 +83,11 @@ struct HTTPInvokeAPI: Sendable {
             })
     }
 
-    func batchInvoke(_ request: Request) async -> Response {
+    func batchInvoke(_ request: Request, _ face: FaceContext) async -> Response {
         let context: InvocationContext
         let calls: [ModelRequest]
         do {
-            context = try await accept(request)
+            context = try await accept(request, face)
             calls = try HTTPRequestMapper.batch(from: try await body(request))
         } catch {
             return HTTPJSON.error(Self.normalize(error), requestID: request.headers[Self.requestIDHeader])
@@ -119,16 +119,17 @@ struct HTTPInvokeAPI: Sendable {
 
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!
 
-    private func accept(_ request: Request) async throws(ModelManagerError) -> InvocationContext {
-        let caller = try await authenticator.authenticate(authorization: request.headers[.authorization], apiKey: nil)
+    private func accept(_ request: Request, _ face: FaceContext) async throws(ModelManagerError) -> InvocationContext {
+        let caller = try await authenticator.authenticate(
+            authorization: request.headers[.authorization], apiKey: nil, address: face.peer)
         let requestID =
             request.headers[Self.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
         let metadata = recordedHeaders.metadata(
             from: request.headers.lazy.map { (name: $0.name.canonicalName, value: $0.value) })
         return InvocationContext(
             requestID: requestID, originRequestID: request.headers[HTTPField.Name("X-Origin-Request-ID")!],
-            metadata: metadata,
-            tokenSubject: caller.subject, grant: caller.grant)
+            metadata: metadata, tokenSubject: caller.subject, grant: caller.grant,
+            peerAddress: { [address = face.remoteAddress] in address?.ipAddress })
     }
 
     func body(_ request: Request) async throws -> [String: JSONValue] {

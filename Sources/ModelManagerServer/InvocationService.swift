@@ -85,7 +85,7 @@ public struct InvocationService: Sendable {
             if [.permissionDenied, .resourceExhausted].contains(error.code) {
                 auditor.denied(
                     credential: context.grant?.keyID.map { "key:\($0)" } ?? "jwt:\(context.tokenSubject ?? "")",
-                    orgID: request.orgID, error: error)
+                    orgID: request.orgID, error: error, address: context.peerAddress())
             }
             throw error
         }

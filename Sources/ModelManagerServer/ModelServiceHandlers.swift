@@ -156,7 +156,7 @@ struct ModelServiceHandlers: Sendable {
         do {
             caller = try await authenticator.authenticate(
                 authorization: call.metadata["authorization"],
-                apiKey: call.metadata["api-key"] ?? call.metadata["apikey"])
+                apiKey: call.metadata["api-key"] ?? call.metadata["apikey"], address: call.peerAddress)
         } catch {
             await call.finish(failing: error)
             return nil
@@ -173,7 +173,7 @@ struct ModelServiceHandlers: Sendable {
             message,
             InvocationContext(
                 requestID: requestID, originRequestID: origin, deadline: call.deadline, metadata: metadata,
-                tokenSubject: caller.subject, grant: caller.grant)
+                tokenSubject: caller.subject, grant: caller.grant, peerAddress: { [call] in call.peerAddress })
         )
     }
 }

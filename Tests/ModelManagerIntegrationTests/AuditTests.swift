@@ -47,6 +47,9 @@ import Testing
             for _ in 0..<5 { _ = try await HTTPCalls.invoke(server, token: caller, org: "org-9") }
             let forged = String(key.dropLast(4)) + "AAAA"
             for _ in 0..<3 { _ = try await HTTPCalls.invoke(server, token: forged) }
+            // And two over gRPC with the caller's id but a wrong secret.
+            let forgedCaller = APIKeyTests.client(server, key: String(caller.dropLast(4)) + "AAAA")
+            for _ in 0..<2 { _ = try? await forgedCaller.invoke(APIKeyTests.chat()) }
             let callerID = try #require(APIKeySecret.id(of: caller))
             // Counts are written every 100 ms here: a burst may span two writes, so they are summed.
             func deniedCount(_ entries: [JSONValue], _ actor: String) -> Int64 {
@@ -56,7 +59,7 @@ import Testing
             var all: [JSONValue] = []
             for _ in 0..<100 {
                 all = try await Self.entries(server, token: admin)
-                if deniedCount(all, "key:\(callerID)") >= 5, deniedCount(all, "key:\(id)") >= 3 { break }
+                if deniedCount(all, "key:\(callerID)") >= 7, deniedCount(all, "key:\(id)") >= 3 { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
             func find(_ action: String) -> [JSONValue] { all.filter { $0["action"]?.stringValue == action } }
@@ -66,14 +69,21 @@ import Testing
             #expect(revoked["address"]?.stringValue == "127.0.0.1")
             let quota = try #require(find("quota.set").first)
             #expect(quota["actor"]?.stringValue == "key:\(orgAdminID)" && quota["org_id"]?.stringValue == "org-1")
-            #expect(deniedCount(all, "key:\(callerID)") == 5)
+            #expect(deniedCount(all, "key:\(callerID)") == 7)
             #expect(deniedCount(all, "key:\(id)") == 3)
-            let permission = try #require(find("call.denied").first { $0["actor"]?.stringValue == "key:\(callerID)" })
-            #expect(
-                permission["org_id"]?.stringValue == "org-9" && permission["target"]?.stringValue == "permission denied"
-            )
+            let permission = try #require(
+                find("call.denied").first {
+                    $0["actor"]?.stringValue == "key:\(callerID)" && $0["target"]?.stringValue == "permission denied"
+                })
+            #expect(permission["org_id"]?.stringValue == "org-9")
             let forgedEntry = try #require(find("call.denied").first { $0["actor"]?.stringValue == "key:\(id)" })
             #expect(forgedEntry["target"]?.stringValue == "unauthenticated")
+            let overGRPC = try #require(
+                find("call.denied").first {
+                    $0["actor"]?.stringValue == "key:\(callerID)" && $0["target"]?.stringValue == "unauthenticated"
+                })
+            // Refused calls carry the caller's address on both faces.
+            #expect([permission, forgedEntry, overGRPC].allSatisfy { $0["address"]?.stringValue == "127.0.0.1" })
             #expect(!all.map(\.jsonText).joined().contains(key), "no secret is on record")
 
             // An org admin reads its org's entries only; its own reads are on record.
