@@ -153,4 +153,4 @@ def keyed():
     assert process.stop() == 0
     log = process.text()
     assert PEPPER not in log, "the pepper appeared in the server log"
-    assert secrets and not any(secret in log for secret in secrets), "an API key appeared in the server log"
+    assert not any(secret in log for secret in secrets), "an API key appeared in the server log"

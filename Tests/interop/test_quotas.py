@@ -36,7 +36,13 @@ def test_a_daily_quota_refuses_with_retry_after_and_is_listed_with_its_use(stubs
         assert f"org '{org}' daily calls limit 2, 2 used" in error.details()
         trailers = dict(error.trailing_metadata())
         assert 1 <= int(trailers["retry-after"]) <= 86400
-    listed = json.loads(keyed.cli("quotas", "list", "--org-id", org).stdout)["quotas"]
+    # The embedded ledger's counters are written behind, every second: the CLI sees them by then.
+    deadline = time.time() + 3
+    while True:
+        listed = json.loads(keyed.cli("quotas", "list", "--org-id", org).stdout)["quotas"]
+        if listed and listed[0]["used"] == 2 or time.time() > deadline:
+            break
+        time.sleep(0.2)
     assert [(q["period"], q["metric"], q["limit"], q["used"]) for q in listed] == [("daily", "calls", 2, 2)]
     assert listed[0]["resets_at"].endswith("T00:00:00Z")
     keyed.cli("quotas", "delete", "--org-id", org, "--period", "daily", "--metric", "calls")
