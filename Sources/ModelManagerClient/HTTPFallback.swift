@@ -23,7 +23,7 @@ struct HTTPFallback: Sendable {
     func invokeBatch(_ requests: [ModelRequest], headers: [(String, String)], timeout: Duration)
         async throws(ModelManagerClientError) -> BatchModelResponse
     {
-        let context = requests.first.map(Self.userContext) ?? [:]
+        let context = requests.first.map(HTTPRequestMapper.userContext(of:)) ?? [:]
         let body: JSONValue = [
             "user_context": .object(context), "items": .array(requests.map { Self.body($0, stream: false) }),
         ]
@@ -83,23 +83,9 @@ struct HTTPFallback: Sendable {
 
     /// The request as the server's HTTP face takes it.
     static func body(_ request: ModelRequest, stream: Bool) -> JSONValue {
-        var body = request.extra
-        body["provider"] = .string(request.provider.rawValue)
-        body["channel"] = .string(request.channel.rawValue)
-        body["invoke_type"] = .string(request.invokeType.rawValue)
-        body["stream"] = .bool(stream)
-        body["user_context"] = .object(userContext(request))
-        if let customID = request.customID { body["custom_id"] = .string(customID) }
-        return .object(body)
-    }
-
-    static func userContext(_ request: ModelRequest) -> [String: JSONValue] {
-        var context: [String: JSONValue] = [
-            "org_id": .string(request.orgID), "user_id": .string(request.userID),
-            "client_type": .string(request.clientType),
-        ]
-        if let region = request.region { context["region"] = .string(region) }
-        return context
+        var request = request
+        request.stream = stream
+        return .object(HTTPRequestMapper.body(of: request))
     }
 
     static func failure(_ response: HTTPClientResponse, requestID: String?) async -> ModelManagerClientError {

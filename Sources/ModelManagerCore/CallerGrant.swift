@@ -14,11 +14,14 @@ public struct CallerGrant: Sendable, Hashable {
     public var allowedProviders: Set<String>
     /// Empty: any.
     public var allowedModels: Set<String>
+    /// May create asynchronous tasks and read their status (an API key's `tasks` scope).
+    public var mayUseTasks: Bool
 
     public init(
         credential: String, keyID: String? = nil, orgIDs: Set<String>, userID: String? = nil,
-        allowedProviders: Set<String> = [], allowedModels: Set<String> = []
+        allowedProviders: Set<String> = [], allowedModels: Set<String> = [], mayUseTasks: Bool = true
     ) {
+        self.mayUseTasks = mayUseTasks
         self.credential = credential
         self.keyID = keyID
         self.orgIDs = orgIDs
@@ -27,10 +30,19 @@ public struct CallerGrant: Sendable, Hashable {
         self.allowedModels = allowedModels
     }
 
+    /// PERMISSION_DENIED unless the credential may use asynchronous tasks.
+    public func admitTasks() throws(ModelManagerError) {
+        guard mayUseTasks else {
+            throw ModelManagerError(
+                .permissionDenied, "\(credential) has no 'tasks' scope: it cannot create or read tasks")
+        }
+    }
+
     /// Fills the request's empty `org_id` (when the credential has one org) and `user_id` with
     /// the credential's, then refuses a request for another org or user, provider or model than it
     /// allows (PERMISSION_DENIED, naming both).
     public func admit(_ request: inout ModelRequest) throws(ModelManagerError) {
+        if request.extra["enable_async_task"]?.boolValue == true { try admitTasks() }
         if request.orgID.isEmpty, orgIDs.count == 1, let only = orgIDs.first { request.orgID = only }
         guard orgIDs.contains(request.orgID) else {
             let bound =

@@ -28,6 +28,28 @@ package enum HTTPRequestMapper {
             customID: body["custom_id"]?.stringValue, region: context?["region"]?.stringValue, extra: extra)
     }
 
+    /// The inverse of `request(from:)`: the body the HTTP face takes for `request`.
+    package static func body(of request: ModelRequest) -> [String: JSONValue] {
+        var body = request.extra
+        body["provider"] = .string(request.provider.rawValue)
+        body["channel"] = .string(request.channel.rawValue)
+        body["invoke_type"] = .string(request.invokeType.rawValue)
+        body["stream"] = .bool(request.stream)
+        body["user_context"] = .object(userContext(of: request))
+        if let customID = request.customID { body["custom_id"] = .string(customID) }
+        if let priority = request.priority { body["priority"] = .integer(Int64(priority)) }
+        return body
+    }
+
+    package static func userContext(of request: ModelRequest) -> [String: JSONValue] {
+        var context: [String: JSONValue] = [
+            "org_id": .string(request.orgID), "user_id": .string(request.userID),
+            "client_type": .string(request.clientType),
+        ]
+        if let region = request.region { context["region"] = .string(region) }
+        return context
+    }
+
     package static func batch(from body: [String: JSONValue]) throws(ModelManagerError) -> [ModelRequest] {
         guard case .array(let items) = body["items"] ?? .null else {
             throw ModelManagerError(.invalidArgument, "missing required field 'items' (an array of requests)")

@@ -56,6 +56,7 @@ final class HTTPFace: Service {
             maximumBodyDepth: maximumExtraDepth + 2)
         router.post("/v1/invoke") { request, context in await invoke.invoke(request, context) }
         router.post("/v1/batch-invoke") { request, context in await invoke.batchInvoke(request, context) }
+        router.get("/v1/tasks/{id}") { request, context in await invoke.task(request, context) }
         router.get("/healthz") { _, _ in HTTPJSON.response(200, ["status": "ok"]) }
         router.get("/readyz") { _, _ in
             let ledgerUsable = await Self.answersWithin(.seconds(1)) { try await usage.repository.probeWrite() }

@@ -115,6 +115,22 @@ struct HTTPInvokeAPI: Sendable {
         return HTTPJSON.response(200, output)
     }
 
+    /// `GET /v1/tasks/{id}`: the task's status as JSON; 404 for an unknown id and another org's.
+    func task(_ request: Request, _ face: FaceContext) async -> Response {
+        let id = face.parameters.get("id") ?? ""
+        do throws(ModelManagerError) {
+            let context = try await accept(request, face)
+            try context.grant?.admitTasks()
+            guard let task = try await invocation.tasks.statuses([id], orgIDs: context.grant?.orgIDs).first ?? nil
+            else {
+                throw ModelManagerError(.notFound, "task '\(id)' not found")
+            }
+            return HTTPJSON.response(200, task.json)
+        } catch {
+            return HTTPJSON.error(error, requestID: request.headers[Self.requestIDHeader])
+        }
+    }
+
     // MARK: shared steps
 
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!

@@ -18,6 +18,8 @@ public struct InvocationService: Sendable {
 
     let auditor: Auditor
 
+    let tasks: TaskQueue
+
     /// What must run beside the faces: the in-process quota counters' write-behind, if any.
     public let services: [any Service]
 
@@ -26,8 +28,9 @@ public struct InvocationService: Sendable {
 
     init(
         router: Router, usage: UsageService, limits: InvocationLimits = InvocationLimits(),
-        quotas: QuotaSettings = QuotaSettings(), auditor: Auditor, logger: Logger
+        quotas: QuotaSettings = QuotaSettings(), tasks: TaskSettings = TaskSettings(), auditor: Auditor, logger: Logger
     ) {
+        self.tasks = TaskQueue(store: TaskStore(repository: usage.repository), settings: tasks, logger: logger)
         self.auditor = auditor
         invoker = Invoker(router: router)
         self.usage = usage
@@ -92,7 +95,44 @@ public struct InvocationService: Sendable {
     }
 
     /// Runs an admitted request, as `invoke(_:context:emit:)` does.
+    /// A task (`extra.enable_async_task`) is stored and answered with its id at once.
     public func invoke(admitted admission: Admission, context: InvocationContext, emit: ChunkSink)
+        async throws(ModelManagerError) -> ResponseChunk
+    {
+        guard TaskQueue.isTask(admission.request) else {
+            return try await perform(admission, context: context, emit: emit, recording: .ledger)
+        }
+        do {
+            let (answer, created) = try await tasks.create(
+                admission.request, reservation: admission.reservation, context: context)
+            // A repeated idempotency key runs nothing: its reservation is given back.
+            if !created { await quotas.settle(admission.reservation, tokens: 0, cost: nil, succeeded: false) }
+            return answer
+        } catch {
+            await quotas.settle(admission.reservation, tokens: 0, cost: nil, succeeded: false)
+            throw error
+        }
+    }
+
+    /// Where a call's usage record goes: the ledger (a caller waits for the answer), or a
+    /// task's completion, written with the task's result in one transaction.
+    enum UsageDestination: Sendable {
+        case ledger
+        case task(id: String)
+    }
+
+    /// What became of a call's record.
+    private enum Recorded {
+        case committed
+        /// Not committed in time (the ledger is slow or down).
+        case late
+        /// Left to another run: the task was finished elsewhere, or this run was interrupted and
+        /// the task given back. The reservation is settled there, not here.
+        case elsewhere
+    }
+
+    /// Runs an admitted call upstream and records it at `recording`.
+    func perform(_ admission: Admission, context: InvocationContext, emit: ChunkSink, recording: UsageDestination)
         async throws(ModelManagerError) -> ResponseChunk
     {
         let request = admission.request
@@ -117,8 +157,9 @@ public struct InvocationService: Sendable {
             let failure = Self.normalize(error)
             let failed = record(
                 request, context: context, final: nil, progress: progress, started: started, failure: failure)
-            await usage.ledger.record(failed, deadline: context.deadline)
-            await quotas.settle(reservation, tokens: failed.totalTokens, cost: failed.cost, succeeded: false)
+            if await commit(failed, .failure(failure), to: recording, deadline: context.deadline) != .elsewhere {
+                await quotas.settle(reservation, tokens: failed.totalTokens, cost: failed.cost, succeeded: false)
+            }
             logger.warning(
                 "invoke failed",
                 metadata: Self.metadata(
@@ -133,11 +174,13 @@ public struct InvocationService: Sendable {
         final.cost = final.usage.flatMap {
             usage.prices.cost(of: $0, model: final.servedBy?.model ?? request.model ?? "")
         }
-        let committed = await usage.ledger.record(
+        let recorded = await commit(
             record(request, context: context, final: final, progress: progress, started: started, failure: nil),
-            deadline: context.deadline)
-        await quotas.settle(reservation, tokens: final.usage?.totalTokens ?? 0, cost: final.cost, succeeded: true)
-        guard committed else {
+            .success(final), to: recording, deadline: context.deadline)
+        if recorded != .elsewhere {
+            await quotas.settle(reservation, tokens: final.usage?.totalTokens ?? 0, cost: final.cost, succeeded: true)
+        }
+        guard recorded == .committed else {
             // No answer leaves without its record: the caller is told, and the record says so.
             logger.error(
                 "answer withheld: its usage record was not committed in time",
@@ -153,6 +196,32 @@ public struct InvocationService: Sendable {
             metadata: Self.metadata(
                 request, context, ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"]))
         return final
+    }
+
+    private func commit(
+        _ record: UsageRecord, _ outcome: Result<ResponseChunk, ModelManagerError>, to destination: UsageDestination,
+        deadline: ContinuousClock.Instant?
+    ) async -> Recorded {
+        switch destination {
+        case .ledger:
+            return await usage.ledger.record(record, deadline: deadline) ? .committed : .late
+        case .task(let id):
+            if case .failure(let error) = outcome, error.code == .cancelled {
+                // The run was stopped (the instance is shutting down): the task is given back
+                // for another run, not failed.
+                try? await tasks.store.release(id: id, owner: tasks.owner)
+                return .elsewhere
+            }
+            do {
+                return try await tasks.complete(id, outcome: outcome, record: record) ? .committed : .elsewhere
+            } catch {
+                // Its lease runs out and the task runs again: nothing is recorded twice.
+                logger.error(
+                    "task not finished: the ledger database refused its result",
+                    metadata: ["task_id": "\(id)", "error": "\(error)"])
+                return .elsewhere
+            }
+        }
     }
 
     /// What every line about a call says, beside `line`'s own. Built only for a line the

@@ -58,8 +58,8 @@ public final class ModelManagerServer: Sendable {
         let auditor = Auditor(
             log: AuditLog(database: usage.repository.database), settings: configuration.audit, logger: logger)
         let invocation = InvocationService(
-            router: router, usage: usage, limits: configuration.limits, quotas: configuration.quotas, auditor: auditor,
-            logger: logger)
+            router: router, usage: usage, limits: configuration.limits, quotas: configuration.quotas,
+            tasks: configuration.tasks, auditor: auditor, logger: logger)
         let verifier = JWTVerifier(
             clients: configuration.auth.jwtSecrets.map { JWTVerifier.Client(secret: $0.revealed) }
                 + configuration.auth.clients.map { client in
@@ -109,7 +109,11 @@ public final class ModelManagerServer: Sendable {
         ) { report.yield(.grpc($0)) }
 
         var groupConfiguration = ServiceGroupConfiguration(
-            services: usage.services + [auditor] + invocation.services + [httpFace, grpcFace],
+            services: usage.services + [auditor] + invocation.services
+                + [
+                    TaskCallbacks(queue: invocation.tasks, ready: usage.ready, logger: logger),
+                    TaskWorkers(invocation: invocation, ready: usage.ready, logger: logger), httpFace, grpcFace,
+                ],
             gracefulShutdownSignals: shutdownSignals,
             logger: logger)
         // A part that ignores the stop is cancelled after every part's own bound has passed.

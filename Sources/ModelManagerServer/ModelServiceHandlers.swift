@@ -2,6 +2,7 @@ import Foundation
 import ModelManagerAuth
 import ModelManagerCore
 import ModelManagerGRPC
+import ModelManagerUsage
 import ModelManagerWire
 
 /// The `model_service.ModelService` methods over libgrpc (PROTOCOL.md §5–§6).
@@ -118,31 +119,44 @@ struct ModelServiceHandlers: Sendable {
 
     // MARK: Tasks
 
-    /// No asynchronous task path exists yet, so every id is unknown.
+    /// A task's status; NOT_FOUND for an unknown id and for another org's.
     @Sendable func getTaskStatus(_ call: ServerCall) async {
-        guard let (bytes, _) = await accept(call) else { return }
-        do {
+        guard let (bytes, context) = await accept(call) else { return }
+        do throws(ModelManagerError) {
             let taskID = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in
                 try TaskStatusCodec.decodeRequest(buffer)
             }
-            await call.finish(ModelManagerError(.notFound, "task '\(taskID)' not found").grpcStatus)
+            try context.grant?.admitTasks()
+            guard let task = try await invocation.tasks.statuses([taskID], orgIDs: context.grant?.orgIDs).first ?? nil
+            else {
+                throw ModelManagerError(.notFound, "task '\(taskID)' not found")
+            }
+            await call.finish(sending: OutgoingMessage(TaskStatusCodec.encodeResponse(WireTaskStatus(task))))
         } catch {
             await call.finish(failing: error)
         }
     }
 
+    /// The tasks' statuses in request order; an unknown id (or another org's) gets an entry
+    /// whose status is `failed` and whose error says it was not found.
     @Sendable func batchGetTaskStatus(_ call: ServerCall) async {
-        guard let (bytes, _) = await accept(call) else { return }
-        do {
+        guard let (bytes, context) = await accept(call) else { return }
+        do throws(ModelManagerError) {
             let taskIDs = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in
                 try TaskStatusCodec.decodeBatchRequest(buffer)
             }
-            guard taskIDs.isEmpty else {
-                let quoted = taskIDs.map { "'\($0)'" }.joined(separator: ", ")
-                await call.finish(ModelManagerError(.notFound, "tasks not found: \(quoted)").grpcStatus)
-                return
+            try context.grant?.admitTasks()
+            guard taskIDs.count <= invocation.limits.maximumBatchItems else {
+                throw ModelManagerError(
+                    .invalidArgument,
+                    "\(taskIDs.count) task ids asked for; at most \(invocation.limits.maximumBatchItems) are answered at once"
+                )
             }
-            await call.finish(sending: OutgoingMessage(TaskStatusCodec.encodeBatchResponse([])))
+            let found = try await invocation.tasks.statuses(taskIDs, orgIDs: context.grant?.orgIDs)
+            let statuses = zip(taskIDs, found).map { id, task in
+                task.map(WireTaskStatus.init) ?? WireTaskStatus(notFound: id)
+            }
+            await call.finish(sending: OutgoingMessage(TaskStatusCodec.encodeBatchResponse(statuses)))
         } catch {
             await call.finish(failing: error)
         }
@@ -175,6 +189,27 @@ struct ModelServiceHandlers: Sendable {
                 requestID: requestID, originRequestID: origin, deadline: call.deadline, metadata: metadata,
                 tokenSubject: caller.subject, grant: caller.grant, peerAddress: { [call] in call.peerAddress })
         )
+    }
+}
+
+extension WireTaskStatus {
+    init(_ task: StoredTask) {
+        self.init(taskID: task.id)
+        provider = task.provider
+        channel = task.channel
+        invokeType = task.invokeType
+        model = task.model
+        status = task.status.rawValue
+        createdAt = task.createdAt.formatted(.iso8601)
+        completedAt = task.completedAt?.formatted(.iso8601) ?? ""
+        resultData = task.resultData ?? ""
+        errorMessage = task.errorMessage ?? ""
+    }
+
+    init(notFound id: String) {
+        self.init(taskID: id)
+        status = StoredTask.Status.failed.rawValue
+        errorMessage = "not found: no task '\(id)' for this caller"
     }
 }
 

@@ -68,6 +68,7 @@ public struct ServerConfiguration: Sendable {
     public var limits = InvocationLimits()
     public var quotas = QuotaSettings()
     public var audit = AuditSettings()
+    public var tasks = TaskSettings()
     /// Where quota alerts are POSTed, signed (besides the brokers); nil: nowhere.
     public var alertWebhook: WebhookPublisher.Settings?
     /// Nesting and size of a request's `extra`, checked on its bytes before decoding.
@@ -108,6 +109,9 @@ public struct ServerConfiguration: Sendable {
             configuration.auth.apiKeyPepper = Secret(pepper)
         }
         try configuration.applyUsage(environment: environment)
+        if let secret = environment["MODEL_MANAGER_TASK_CALLBACK_SECRET"], !secret.isEmpty {
+            configuration.tasks.callbackSecret = Secret(secret)
+        }
         try configuration.applyAlertWebhook(
             url: environment["MODEL_MANAGER_ALERT_WEBHOOK_URL"],
             secret: environment["MODEL_MANAGER_ALERT_WEBHOOK_SECRET"])
@@ -201,6 +205,7 @@ public struct ServerConfiguration: Sendable {
             }
         }
         if let alerts = root["alerts"] { try applyAlerts(alerts) }
+        if let tasks = root["tasks"] { try applyTasks(tasks) }
         if let audit = root["audit"] {
             if let duration = try Self.seconds(audit, "flush_seconds", section: "audit") {
                 self.audit.flushInterval = duration
@@ -291,6 +296,40 @@ public struct ServerConfiguration: Sendable {
         return JWTClient(name: name, secret: Secret(secret), orgIDs: orgIDs)
     }
 
+    private mutating func applyTasks(_ section: JSONValue) throws {
+        if let workers = try Self.count(section, "workers", section: "tasks") { tasks.workers = workers }
+        if let lease = try Self.seconds(section, "lease_seconds", section: "tasks") { tasks.lease = lease }
+        if let poll = try Self.seconds(section, "poll_seconds", section: "tasks") { tasks.pollInterval = poll }
+        if let attempts = try Self.count(section, "max_attempts", section: "tasks") { tasks.maximumAttempts = attempts }
+        if let most = try Self.count(section, "max_processing_per_org", section: "tasks") {
+            tasks.maximumProcessingPerOrg = most
+        }
+        if let retention = try Self.seconds(section, "retention_hours", section: "tasks", inHours: true) {
+            tasks.retention = retention
+        }
+        if let window = try Self.seconds(section, "idempotency_hours", section: "tasks", inHours: true) {
+            tasks.idempotencyWindow = window
+        }
+        if let secret = section["callback_secret"] {
+            guard let text = secret.stringValue, !text.isEmpty else {
+                throw Invalid("tasks.callback_secret must be a non-empty string")
+            }
+            tasks.callbackSecret = Secret(text)
+        }
+        if let retry = try Self.seconds(section, "callback_retry_seconds", section: "tasks") {
+            tasks.callbackRetryFor = retry
+        }
+        if let timeout = try Self.seconds(section, "callback_timeout_seconds", section: "tasks") {
+            tasks.callbackTimeout = timeout
+        }
+        if let allow = section["callback_allow_private"] {
+            guard let flag = allow.boolValue else {
+                throw Invalid("tasks.callback_allow_private must be true or false, got \(allow.jsonText)")
+            }
+            tasks.callbackAllowPrivate = flag
+        }
+    }
+
     private mutating func applyAlerts(_ alerts: JSONValue) throws {
         if let thresholds = alerts["thresholds_percent"] {
             guard let list = thresholds.arrayValue?.compactMap(\.integerValue),
@@ -336,11 +375,16 @@ public struct ServerConfiguration: Sendable {
         alertWebhook = settings
     }
 
-    /// A positive number of seconds at `key`, if there.
-    private static func seconds(_ section: JSONValue, _ key: String, section name: String) throws -> Duration? {
+    /// A positive number of seconds (or of hours) at `key`, if there.
+    private static func seconds(_ section: JSONValue, _ key: String, section name: String, inHours: Bool = false)
+        throws -> Duration?
+    {
         guard let value = section[key] else { return nil }
-        guard let seconds = value.doubleValue, seconds > 0, let duration = Duration.clampedSeconds(seconds) else {
-            throw Invalid("\(name).\(key) must be a positive number of seconds, got \(value.jsonText)")
+        guard let number = value.doubleValue, number > 0,
+            let duration = Duration.clampedSeconds(number * (inHours ? 3600 : 1))
+        else {
+            throw Invalid(
+                "\(name).\(key) must be a positive number of \(inHours ? "hours" : "seconds"), got \(value.jsonText)")
         }
         return duration
     }

@@ -48,7 +48,7 @@ public struct APIKeyRecord: Sendable, Hashable {
         CallerGrant(
             credential: "API key mmk_\(id)", keyID: id, orgIDs: [orgID], userID: userID,
             allowedProviders: allowedProviders,
-            allowedModels: allowedModels)
+            allowedModels: allowedModels, mayUseTasks: scopes.contains(.tasks))
     }
 
     /// The record as the CLI and the admin API show it (never the hash).

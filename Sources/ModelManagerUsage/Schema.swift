@@ -136,6 +136,27 @@ enum Schema {
                     PRIMARY KEY (subject_kind, subject_id, window_key, metric, threshold))
                 """
             ]),
+        // Asynchronous tasks: the request to run, its lease while a worker runs it, its result,
+        // and its callback's delivery. An idempotency key names one task per org (older tasks
+        // give their key up when it is used again after the window).
+        Migration(
+            version: 8,
+            statements: [
+                """
+                CREATE TABLE tasks (
+                    id TEXT PRIMARY KEY, org_id TEXT NOT NULL, user_id TEXT NOT NULL, provider TEXT NOT NULL,
+                    channel TEXT NOT NULL, invoke_type TEXT NOT NULL, model TEXT NOT NULL, request TEXT NOT NULL,
+                    context TEXT NOT NULL, reservation TEXT, idempotency_key TEXT, status TEXT NOT NULL,
+                    created_at BIGINT NOT NULL, completed_at BIGINT, lease_owner TEXT, lease_until BIGINT,
+                    attempts INTEGER NOT NULL DEFAULT 0, result_data TEXT, error_message TEXT, record_id TEXT,
+                    callback_url TEXT, callback_state TEXT, callback_attempts INTEGER NOT NULL DEFAULT 0,
+                    callback_next_at BIGINT, callback_error TEXT)
+                """,
+                "CREATE UNIQUE INDEX tasks_idempotency ON tasks (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
+                "CREATE INDEX tasks_runnable ON tasks (created_at) WHERE status = 'processing'",
+                "CREATE INDEX tasks_callbacks ON tasks (callback_next_at) WHERE callback_state = 'pending'",
+                "CREATE INDEX tasks_finished ON tasks (completed_at) WHERE status <> 'processing'",
+            ]),
     ]
 
     static let recordColumns = [

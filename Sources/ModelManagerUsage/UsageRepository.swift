@@ -42,6 +42,18 @@ public struct UsageRepository: Sendable {
 
     public func insert(_ records: [EncodedRecord], skippingExisting: Bool = false) async throws {
         guard !records.isEmpty else { return }
+        try await database.insert(inserts(records, skippingExisting: skippingExisting))
+    }
+
+    /// The records and their outbox rows as plain statements, for a transaction that writes
+    /// more with them (a task's completion).
+    public func insertStatements(_ records: [EncodedRecord]) -> [SQLStatement] {
+        inserts(records, skippingExisting: false).filter { !$0.rows.isEmpty }.map { insert in
+            SQLStatement(insert.sql(rows: insert.rows.count), insert.rows.flatMap { $0 })
+        }
+    }
+
+    private func inserts(_ records: [EncodedRecord], skippingExisting: Bool) -> [SQLInsert] {
         var inserts = [
             SQLInsert(
                 table: "usage_records", columns: Schema.recordColumns, rows: records.map(\.row),
@@ -53,7 +65,7 @@ public struct UsageRepository: Sendable {
                     table: "outbox", columns: ["record_id", "sink", "subject", "payload", "created_at"],
                     rows: records.flatMap(\.outboxRows), skippingExisting: skippingExisting))
         }
-        try await database.insert(inserts)
+        return inserts
     }
 
     /// Keeps a record the database refused, as escaped JSON, so that it neither blocks the

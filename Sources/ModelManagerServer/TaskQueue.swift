@@ -1,0 +1,155 @@
+import Foundation
+import Logging
+import ModelManagerCore
+import ModelManagerUsage
+
+/// Asynchronous tasks: a call with `extra.enable_async_task: true` is stored (durably, in the
+/// ledger database) and answered at once with its task id; the workers (`TaskWorkers`) run it,
+/// on this instance or any other on the same database. The task's status is read with
+/// `GetTaskStatus`, `BatchGetTaskStatus` or `GET /v1/tasks/{id}`; its callback, if it asked for
+/// one, is sent by `TaskCallbacks`.
+final class TaskQueue: Sendable {
+    /// The keys that ask for the task path; never sent upstream.
+    static let taskKeys = ["enable_async_task", "callback_url", "idempotency_key"]
+
+    let store: TaskStore
+    let settings: TaskSettings
+    /// This instance, as the holder of the leases it takes.
+    let owner = "instance-" + UUID().uuidString.lowercased()
+    /// Fired when a task is created here (the workers) or finished with a callback (the sender).
+    let created = Signal()
+    let finished = Signal()
+    let callbackPolicy: CallbackURLPolicy
+    private let logger: Logger
+
+    init(store: TaskStore, settings: TaskSettings, logger: Logger) {
+        self.store = store
+        self.settings = settings
+        callbackPolicy = CallbackURLPolicy(allowsPrivateAddresses: settings.callbackAllowPrivate)
+        self.logger = logger
+    }
+
+    static func isTask(_ request: ModelRequest) -> Bool { request.extra["enable_async_task"]?.boolValue == true }
+
+    /// Stores the task and returns the one item its caller gets: `raw_response` `{"task_id",
+    /// "status": "processing"}`, no content, no usage. `created` is false when an idempotency
+    /// key named an existing task (whose id is returned; nothing new will run).
+    func create(_ request: ModelRequest, reservation: QuotaGate.Reservation?, context: InvocationContext)
+        async throws(ModelManagerError) -> (answer: ResponseChunk, created: Bool)
+    {
+        var stripped = request
+        for key in Self.taskKeys { stripped.extra[key] = nil }
+        stripped.stream = false
+        let idempotencyKey = try Self.text(request, "idempotency_key", maximumBytes: 256)
+        let callbackURL = try Self.text(request, "callback_url", maximumBytes: 2048)
+        if let callbackURL {
+            guard settings.callbackSecret != nil else {
+                throw ModelManagerError(
+                    .invalidArgument,
+                    "callback_url is not accepted: this server has no callback signing secret (tasks.callback_secret)")
+            }
+            try callbackPolicy.check(callbackURL)
+        }
+        let processing: Int
+        do {
+            processing = try await store.processing(orgID: request.orgID)
+        } catch {
+            throw ModelManagerError(.unavailable, "cannot create the task: the ledger database is unavailable")
+        }
+        guard processing < settings.maximumProcessingPerOrg else {
+            throw ModelManagerError(
+                .resourceExhausted,
+                "org '\(request.orgID)' has \(processing) tasks processing, the most this server queues per org "
+                    + "(tasks.max_processing_per_org); retry once some have finished",
+                retryAfterSeconds: 10)
+        }
+        let task = NewTask(
+            id: "task-" + UUID().uuidString.lowercased(), orgID: request.orgID, userID: request.userID,
+            provider: request.provider.rawValue, channel: request.channel.rawValue,
+            invokeType: request.invokeType.rawValue, model: request.model ?? "",
+            request: .object(HTTPRequestMapper.body(of: stripped)), context: Self.json(context),
+            reservation: reservation?.json, idempotencyKey: idempotencyKey, callbackURL: callbackURL, createdAt: Date())
+        let stored: (id: String, created: Bool)
+        do {
+            stored = try await store.create(task, idempotencyWindow: settings.idempotencyWindow)
+        } catch {
+            throw ModelManagerError(.unavailable, "cannot create the task: the ledger database is unavailable")
+        }
+        if stored.created { created.fire() }
+        logger.info(
+            "task created",
+            metadata: [
+                "task_id": "\(stored.id)", "request_id": "\(context.requestID)", "new": "\(stored.created)",
+            ])
+        return (
+            ResponseChunk(rawResponse: RawJSON(["task_id": .string(stored.id), "status": "processing"])), stored.created
+        )
+    }
+
+    /// Finishes a task with its outcome and usage record; false when another run finished it first.
+    func complete(_ id: String, outcome: Result<ResponseChunk, ModelManagerError>, record: UsageRecord) async throws
+        -> Bool
+    {
+        let finishedNow: Bool
+        switch outcome {
+        case .success(let chunk):
+            finishedNow = try await store.complete(
+                id: id, status: .completed,
+                resultData: [
+                    "content": .string(chunk.content), "raw_response": chunk.rawResponse?.value ?? .null,
+                    "usage": chunk.usageJSON ?? .null,
+                ], errorMessage: nil, record: record)
+        case .failure(let error):
+            finishedNow = try await store.complete(
+                id: id, status: .failed, resultData: nil, errorMessage: "\(error.code): \(error.message)",
+                record: record)
+        }
+        if finishedNow { finished.fire() }
+        return finishedNow
+    }
+
+    /// The tasks asked for, in request order: nil for an unknown id and for another org's
+    /// (`orgIDs` nil: the caller may read every org's).
+    func statuses(_ ids: [String], orgIDs: Set<String>?) async throws(ModelManagerError) -> [StoredTask?] {
+        let found: [StoredTask]
+        do {
+            found = try await store.tasks(ids: Array(Set(ids)))
+        } catch {
+            throw ModelManagerError(.unavailable, "cannot read tasks: the ledger database is unavailable")
+        }
+        let byID = Dictionary(found.map { ($0.id, $0) }) { first, _ in first }
+        return ids.map { id in
+            guard let task = byID[id], orgIDs?.contains(task.orgID) ?? true else { return nil }
+            return task
+        }
+    }
+
+    /// What a worker needs of the call's context, kept with the task.
+    static func json(_ context: InvocationContext) -> JSONValue {
+        [
+            "request_id": .string(context.requestID),
+            "origin_request_id": context.originRequestID.map { .string($0) } ?? .null,
+            "metadata": .object(context.metadata.mapValues { .string($0) }),
+            "token_subject": context.tokenSubject.map { .string($0) } ?? .null,
+        ]
+    }
+
+    static func context(from json: JSONValue) -> InvocationContext {
+        InvocationContext(
+            requestID: json["request_id"]?.stringValue ?? "", originRequestID: json["origin_request_id"]?.stringValue,
+            metadata: (json["metadata"]?.objectValue ?? [:]).compactMapValues(\.stringValue),
+            tokenSubject: json["token_subject"]?.stringValue)
+    }
+
+    private static func text(_ request: ModelRequest, _ key: String, maximumBytes: Int) throws(ModelManagerError)
+        -> String?
+    {
+        guard let value = request.extra[key], !value.isNull else { return nil }
+        guard let text = value.stringValue, !text.isEmpty, text.utf8.count <= maximumBytes else {
+            throw ModelManagerError(
+                .invalidArgument,
+                "\(key) must be a non-empty string of at most \(maximumBytes) bytes, got \(value.jsonText.prefix(100))")
+        }
+        return text
+    }
+}
