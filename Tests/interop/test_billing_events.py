@@ -9,7 +9,6 @@ import tempfile
 import threading
 import time
 import urllib.request
-import uuid
 
 import grpc
 import jwt

@@ -4,64 +4,20 @@ JetStream, on MQTT and at a signed webhook (which fails its first delivery, so o
 and each is in the audit log."""
 import asyncio
 import concurrent.futures
-import hashlib
-import hmac
 import json
-import os
 import subprocess
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
 import jwt
 from google.protobuf import struct_pb2
 
-from brokers import Mosquitto, NatsServer, free_port
+from brokers import Mosquitto, NatsServer
 from conftest import SECRET, Process, binary
+from receivers import Webhook, fresh_database, wait_until
 
 WEBHOOK_SECRET = "alert-webhook-secret-0123456789"
-
-
-class Webhook:
-    """A receiver that checks each POST's signature, refuses the first one with 503 (so the
-    sender must retry) and keeps every delivery."""
-
-    def __init__(self):
-        self.deliveries = []
-        self.refused_first = False
-        received = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                timestamp, signature = (part.split("=", 1)[1] for part in self.headers["X-Model-Manager-Signature"].split(","))
-                expected = hmac.new(WEBHOOK_SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-                valid = hmac.compare_digest(signature, expected) and abs(time.time() - int(timestamp)) < 300
-                refuse = not received.refused_first
-                received.refused_first = True
-                received.deliveries.append((self.headers["X-Model-Manager-Event-Id"], json.loads(body), valid, refuse))
-                self.send_response(503 if refuse else 204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/quota"
-
-    def stop(self):
-        self.server.shutdown()
-
-
-def fresh_database():
-    base = os.environ.get("MM_TEST_POSTGRES_URL")
-    assert base, "MM_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts PostgreSQL"
-    name = f"alerts_{uuid.uuid4().hex[:8]}"
-    subprocess.run(["psql", base, "-q", "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True, timeout=30)
-    return base.rsplit("/", 1)[0] + "/" + name
 
 
 def call(stubs, address, org):
@@ -89,18 +45,9 @@ async def make_stream_of_an_older_version(url):
         await connection.close()
 
 
-def wait_until(condition, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
-
 def test_two_instances_alert_at_80_90_and_100_percent_once_each_everywhere(stubs):
     database = fresh_database()
-    nats_server, mosquitto, webhook = NatsServer(), Mosquitto(), Webhook()
+    nats_server, mosquitto, webhook = NatsServer(), Mosquitto(), Webhook(WEBHOOK_SECRET)
     org = f"alerts-{uuid.uuid4().hex[:6]}"
     asyncio.run(make_stream_of_an_older_version(nats_server.url))
     subscriber = mosquitto.subscribe("billing/quota/alert/#")
