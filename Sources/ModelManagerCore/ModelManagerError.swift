@@ -117,6 +117,17 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
             self.init(grpcStatus: code)
         }
 
+        /// The code whose `description` is `text` (as a stored failure names it).
+        public init?(description text: String) {
+            let all: [Code] = [
+                .invalidArgument, .unauthenticated, .permissionDenied, .notFound, .resourceExhausted, .unavailable,
+                .deadlineExceeded, .cancelled, .internalError, .unimplemented, .failedPrecondition, .payloadTooLarge,
+                .aborted,
+            ]
+            guard let code = all.first(where: { $0.description == text }) else { return nil }
+            self = code
+        }
+
         public var description: String {
             switch wrapped {
             case .invalidArgument: "invalid argument"

@@ -100,6 +100,9 @@ public struct InvocationService: Sendable {
         async throws(ModelManagerError) -> ResponseChunk
     {
         guard TaskQueue.isTask(admission.request) else {
+            if let key = admission.request.extra["idempotency_key"]?.stringValue, !key.isEmpty {
+                return try await invokeOnce(admission, key: key, context: context, emit: emit)
+            }
             return try await perform(admission, context: context, emit: emit, recording: .ledger)
         }
         do {
@@ -114,11 +117,44 @@ public struct InvocationService: Sendable {
         }
     }
 
+    /// A synchronous call with an idempotency key: the first with the key (per org, within
+    /// `tasks.idempotency_hours`) runs, as a task this instance holds, and keeps its answer;
+    /// the others get that answer (a stream: as one item) without calling upstream again. A
+    /// failed call lets its key go, so that a retry with it runs again.
+    private func invokeOnce(_ admission: Admission, key: String, context: InvocationContext, emit: ChunkSink)
+        async throws(ModelManagerError) -> ResponseChunk
+    {
+        let registered: (id: String, created: Bool)
+        do {
+            registered = try await tasks.register(
+                admission.request, reservation: admission.reservation, context: context, runHere: true)
+        } catch {
+            await quotas.settle(admission.reservation, tokens: 0, cost: nil, succeeded: false)
+            throw error
+        }
+        guard registered.created else {
+            await quotas.settle(admission.reservation, tokens: 0, cost: nil, succeeded: false)
+            return try await tasks.outcome(of: registered.id, key: key, until: context.deadline)
+        }
+        let result = await tasks.holdingLease(registered.id) { () async -> Result<ResponseChunk, ModelManagerError> in
+            do throws(ModelManagerError) {
+                return .success(
+                    try await perform(
+                        admission, context: context, emit: emit,
+                        recording: .task(id: registered.id, synchronous: true)))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
     /// Where a call's usage record goes: the ledger (a caller waits for the answer), or a
-    /// task's completion, written with the task's result in one transaction.
+    /// task's completion, written with the task's result in one transaction (`synchronous`: a
+    /// call with an idempotency key, whose failure lets the key go).
     enum UsageDestination: Sendable {
         case ledger
-        case task(id: String)
+        case task(id: String, synchronous: Bool)
     }
 
     /// What became of a call's record.
@@ -205,7 +241,7 @@ public struct InvocationService: Sendable {
         switch destination {
         case .ledger:
             return await usage.ledger.record(record, deadline: deadline) ? .committed : .late
-        case .task(let id):
+        case .task(let id, let synchronous):
             if case .failure(let error) = outcome, error.code == .cancelled {
                 // The run was stopped (the instance is shutting down): the task is given back
                 // for another run, not failed.
@@ -213,7 +249,8 @@ public struct InvocationService: Sendable {
                 return .elsewhere
             }
             do {
-                return try await tasks.complete(id, outcome: outcome, record: record) ? .committed : .elsewhere
+                return try await tasks.complete(
+                    id, outcome: outcome, record: record, releasingKeyOnFailure: synchronous) ? .committed : .elsewhere
             } catch {
                 // Its lease runs out and the task runs again: nothing is recorded twice.
                 logger.error(

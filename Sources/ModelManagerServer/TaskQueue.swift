@@ -37,6 +37,17 @@ final class TaskQueue: Sendable {
     func create(_ request: ModelRequest, reservation: QuotaGate.Reservation?, context: InvocationContext)
         async throws(ModelManagerError) -> (answer: ResponseChunk, created: Bool)
     {
+        let stored = try await register(request, reservation: reservation, context: context, runHere: false)
+        return (
+            ResponseChunk(rawResponse: RawJSON(["task_id": .string(stored.id), "status": "processing"])), stored.created
+        )
+    }
+
+    /// Stores the call as a task, or finds the one its idempotency key names. `runHere`: this
+    /// instance runs it now (a synchronous call), holding its lease from the start.
+    func register(
+        _ request: ModelRequest, reservation: QuotaGate.Reservation?, context: InvocationContext, runHere: Bool
+    ) async throws(ModelManagerError) -> (id: String, created: Bool) {
         var stripped = request
         for key in Self.taskKeys { stripped.extra[key] = nil }
         stripped.stream = false
@@ -68,28 +79,106 @@ final class TaskQueue: Sendable {
             provider: request.provider.rawValue, channel: request.channel.rawValue,
             invokeType: request.invokeType.rawValue, model: request.model ?? "",
             request: .object(HTTPRequestMapper.body(of: stripped)), context: Self.json(context),
-            reservation: reservation?.json, idempotencyKey: idempotencyKey, callbackURL: callbackURL, createdAt: Date())
+            reservation: reservation?.json, idempotencyKey: idempotencyKey, callbackURL: callbackURL, createdAt: Date(),
+            lease: runHere ? (owner, Date().addingTimeInterval(settings.lease.milliseconds / 1000)) : nil)
         let stored: (id: String, created: Bool)
         do {
             stored = try await store.create(task, idempotencyWindow: settings.idempotencyWindow)
         } catch {
             throw ModelManagerError(.unavailable, "cannot create the task: the ledger database is unavailable")
         }
-        if stored.created { created.fire() }
+        if stored.created, !runHere { created.fire() }
         logger.info(
             "task created",
             metadata: [
                 "task_id": "\(stored.id)", "request_id": "\(context.requestID)", "new": "\(stored.created)",
             ])
-        return (
-            ResponseChunk(rawResponse: RawJSON(["task_id": .string(stored.id), "status": "processing"])), stored.created
-        )
+        return stored
+    }
+
+    /// Runs `body` while renewing the task's lease, so that no other run takes it meanwhile.
+    func holdingLease<Value: Sendable>(_ id: String, _ body: () async -> Value) async -> Value {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.renew(id) }
+            let value = await body()
+            group.cancelAll()
+            return value
+        }
+    }
+
+    /// Renews the lease every third of its length until cancelled (the run ended) or lost.
+    private func renew(_ id: String) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: settings.lease / 3)
+            guard !Task.isCancelled else { return }
+            do {
+                guard try await store.renew(id: id, owner: owner, lease: settings.lease) else { return }
+            } catch {
+                logger.warning("task lease not renewed", metadata: ["task_id": "\(id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// The answer of a task another call with the same idempotency key runs (or ran): its
+    /// completion rebuilt from the stored result, or its failure. ABORTED (retry can help) if
+    /// it is still running at `deadline` (or after a lease's length, without one).
+    func outcome(of id: String, key: String, until deadline: ContinuousClock.Instant?) async throws(ModelManagerError)
+        -> ResponseChunk
+    {
+        let limit = deadline ?? .now + settings.lease
+        while true {
+            let task: StoredTask?
+            do {
+                task = try await store.tasks(ids: [id]).first
+            } catch {
+                throw ModelManagerError(
+                    .unavailable, "cannot read the call's earlier run: the ledger database is unavailable")
+            }
+            guard let task else {
+                throw ModelManagerError(.aborted, "the earlier call with idempotency key '\(key)' is gone; retry")
+            }
+            switch task.status {
+            case .completed:
+                return Self.completion(task.resultData.flatMap { try? JSONValue(parsing: $0) } ?? [:])
+            case .failed:
+                let stored = task.errorMessage ?? ""
+                let parts = stored.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                throw ModelManagerError(
+                    parts.count == 2 ? ModelManagerError.Code(description: parts[0]) ?? .internalError : .internalError,
+                    parts.count == 2 ? parts[1] : stored)
+            case .processing:
+                guard ContinuousClock.now < limit else {
+                    throw ModelManagerError(
+                        .aborted, "a call with idempotency key '\(key)' is still running; retry for its answer",
+                        retryAfterSeconds: 1)
+                }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    /// A completion as a task's `result_data` keeps it.
+    static func completion(_ result: JSONValue) -> ResponseChunk {
+        let usage = result["usage"] ?? .null
+        var chunk = ResponseChunk(
+            content: result["content"]?.stringValue ?? "", usage: Usage(json: usage),
+            rawResponse: result["raw_response"].flatMap { $0.isNull ? nil : RawJSON($0) })
+        if let served = usage["served_by"], let provider = served["provider"]?.stringValue,
+            let channel = served["channel"]?.stringValue
+        {
+            chunk.servedBy = ServedBy(
+                provider: Provider(provider), channel: Channel(channel), model: served["model"]?.stringValue ?? "")
+        }
+        chunk.cost = usage["total_cost"]?.doubleValue
+        chunk.currency = usage["currency"]?.stringValue
+        return chunk
     }
 
     /// Finishes a task with its outcome and usage record; false when another run finished it first.
-    func complete(_ id: String, outcome: Result<ResponseChunk, ModelManagerError>, record: UsageRecord) async throws
-        -> Bool
-    {
+    func complete(
+        _ id: String, outcome: Result<ResponseChunk, ModelManagerError>, record: UsageRecord,
+        releasingKeyOnFailure: Bool
+    ) async throws -> Bool {
         let finishedNow: Bool
         switch outcome {
         case .success(let chunk):
@@ -102,7 +191,7 @@ final class TaskQueue: Sendable {
         case .failure(let error):
             finishedNow = try await store.complete(
                 id: id, status: .failed, resultData: nil, errorMessage: "\(error.code): \(error.message)",
-                record: record)
+                record: record, releasingIdempotencyKey: releasingKeyOnFailure)
         }
         if finishedNow { finished.fire() }
         return finishedNow

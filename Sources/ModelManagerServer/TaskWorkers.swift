@@ -70,24 +70,9 @@ final class TaskWorkers: Service {
             return
         }
         logger.info("task started", metadata: ["task_id": "\(task.id)", "attempt": "\(task.attempts)"])
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.renew(task.id) }
-            _ = try? await invocation.perform(
-                admission, context: context, emit: { _ in }, recording: .task(id: task.id))
-            group.cancelAll()
-        }
-    }
-
-    /// Renews the lease every third of its length until cancelled (the run ended) or lost.
-    private func renew(_ id: String) async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: settings.lease / 3)
-            guard !Task.isCancelled else { return }
-            do {
-                guard try await queue.store.renew(id: id, owner: queue.owner, lease: settings.lease) else { return }
-            } catch {
-                logger.warning("task lease not renewed", metadata: ["task_id": "\(id)", "error": "\(error)"])
-            }
+        _ = await queue.holdingLease(task.id) {
+            try? await self.invocation.perform(
+                admission, context: context, emit: { _ in }, recording: .task(id: task.id, synchronous: false))
         }
     }
 

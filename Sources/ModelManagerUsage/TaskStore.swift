@@ -196,9 +196,11 @@ public struct TaskStore: Sendable {
     /// Finishes a task with its usage record and the record's outbox rows, all or nothing;
     /// false (and nothing written) when the task was already finished, by another instance
     /// that ran it too.
+    /// `releasingIdempotencyKey`: the key no longer names the task (a failed synchronous call,
+    /// which a retry with the same key should run again).
     public func complete(
         id: String, status: StoredTask.Status, resultData: JSONValue?, errorMessage: String?, record: UsageRecord,
-        at date: Date = Date()
+        releasingIdempotencyKey: Bool = false, at date: Date = Date()
     ) async throws -> Bool {
         let encoded = repository.encode(record)
         var statements = [
@@ -207,6 +209,7 @@ public struct TaskStore: Sendable {
                 UPDATE tasks SET status = ?, completed_at = ?, result_data = ?, error_message = ?, record_id = ?,
                     lease_owner = NULL, lease_until = NULL,
                     callback_state = CASE WHEN callback_url IS NULL THEN NULL ELSE 'pending' END, callback_next_at = ?
+                    \(releasingIdempotencyKey ? ", idempotency_key = NULL" : "")
                 WHERE id = ? AND status = 'processing' RETURNING id
                 """,
                 [

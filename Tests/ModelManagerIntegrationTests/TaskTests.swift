@@ -81,6 +81,38 @@ import Testing
         }
     }
 
+    @Test func aSynchronousCallWithAnIdempotencyKeyRunsOnceAndAFailedOneRunsAgain() async throws {
+        try await withTestServer { server in
+            let client = server.asyncClient()
+            var keyed = Self.chat("only once", delayMilliseconds: 300)
+            keyed.extra["idempotency_key"] = "sync-1"
+            // Two at once: the second waits for the first's answer.
+            async let first = client.invoke(keyed)
+            async let second = client.invoke(keyed)
+            let (one, two) = try await (first, second)
+            #expect(one.content == "Echo: only once" && two.content == one.content)
+            #expect(two.usage == one.usage && two.cost == one.cost)
+            #expect(Self.upstreamCalls(server) == 1)
+            var streamed = keyed
+            streamed.stream = true
+            var items: [ModelResponse] = []
+            for try await item in client.invokeStream(streamed) { items.append(item) }
+            #expect(items.map(\.content).joined() == "Echo: only once" && items.last?.usage == one.usage)
+            #expect(Self.upstreamCalls(server) == 1, "a stream with the key gets the stored answer")
+
+            var failing = Self.chat("fails")
+            failing.extra["idempotency_key"] = "sync-2"
+            failing.extra["extra_headers"] = ["x-emulator-fault": "status=400"]
+            for _ in 0..<2 {
+                let refused = await #expect(throws: ModelManagerClientError.self) {
+                    _ = try await client.invoke(failing)
+                }
+                #expect(refused?.status == .invalidArgument)
+            }
+            #expect(Self.upstreamCalls(server) == 3, "a failed call lets its key go: the retry runs")
+        }
+    }
+
     @Test func aFailedTaskSaysWhyAndAKeyNeedsTheTasksScopeAndSeesOnlyItsOrg() async throws {
         try await withTestServer(configure: { $0.auth.apiKeyPepper = APIKeyTests.pepper }) { server in
             let client = server.asyncClient()
