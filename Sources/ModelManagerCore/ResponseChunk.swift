@@ -82,6 +82,10 @@ public struct ResponseChunk: Sendable, Hashable {
     /// The cost of the call, set on the final item once it is known (nil: no price for the model).
     public var cost: Double?
     public var currency: String?
+    /// `exact` or `semantic` for an answer from the response cache.
+    public var cacheHit: String?
+    /// For a cache hit: what the answer cost when it was paid for.
+    public var savedCost: Double?
 
     public init(
         content: String = "", usage: Usage? = nil, rawResponse: RawJSON? = nil, error: String? = nil
@@ -101,6 +105,10 @@ extension ResponseChunk {
         if let currency {
             object["total_cost"] = cost.map { .double($0) } ?? .null
             object["currency"] = .string(currency)
+        }
+        if let cacheHit {
+            object["cache_hit"] = .string(cacheHit)
+            object["saved_cost"] = savedCost.map { .double($0) } ?? .null
         }
         return .object(object)
     }

@@ -8,12 +8,14 @@ enum ConfigurationSchema {
     /// keys are free names (an alias, a model's deployments) is absent, and so is not checked.
     static let sections: [String: Set<String>] = [
         "": [
-            "grpc", "http", "auth", "usage", "limits", "quotas", "alerts", "tasks", "audit", "providers", "aliases",
+            "grpc", "http", "auth", "usage", "limits", "quotas", "alerts", "tasks", "cache", "audit", "providers",
+            "aliases",
             "credential_cooldown_seconds",
         ],
         "quotas": ["time_zone", "default_max_tokens", "cache_seconds", "cache_size", "counter_flush_seconds"],
         "alerts": ["thresholds_percent", "webhook_url", "webhook_secret", "webhook_timeout_seconds"],
         "audit": ["flush_seconds", "max_pending_denials"],
+        "cache": ["max_bytes", "default_ttl_seconds", "routes", "orgs"],
         "tasks": [
             "workers", "lease_seconds", "poll_seconds", "max_attempts", "max_processing_per_org", "retention_hours",
             "idempotency_hours", "callback_secret", "callback_retry_seconds", "callback_timeout_seconds",

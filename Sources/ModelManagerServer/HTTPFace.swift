@@ -51,6 +51,15 @@ final class HTTPFace: Service {
         admin.register(on: router)
         admin.registerQuotas(on: router)
         admin.registerAudit(on: router)
+        // The response cache's counters: one in-process cache for all orgs, so global admins only.
+        router.get("/api/v1/admin/cache") { request, context in
+            await admin.respond(request, context) { caller, _ in
+                guard caller.orgID == nil else {
+                    throw ModelManagerError(.permissionDenied, "the cache's counters are for global admins only")
+                }
+                return invocation.cache.counters.json
+            }
+        }
         let invoke = HTTPInvokeAPI(
             invocation: invocation, authenticator: authenticator, recordedHeaders: recordedHeaders,
             maximumBodyDepth: maximumExtraDepth + 2)

@@ -20,6 +20,11 @@ public struct InvocationService: Sendable {
 
     let tasks: TaskQueue
 
+    let cache: ResponseCache
+
+    /// The response cache's hits, misses, evictions and size.
+    public var cacheCounters: ResponseCache.Counters { cache.counters }
+
     /// What must run beside the faces: the in-process quota counters' write-behind, if any.
     public let services: [any Service]
 
@@ -28,8 +33,10 @@ public struct InvocationService: Sendable {
 
     init(
         router: Router, usage: UsageService, limits: InvocationLimits = InvocationLimits(),
-        quotas: QuotaSettings = QuotaSettings(), tasks: TaskSettings = TaskSettings(), auditor: Auditor, logger: Logger
+        quotas: QuotaSettings = QuotaSettings(), tasks: TaskSettings = TaskSettings(),
+        cache: CacheSettings = CacheSettings(), auditor: Auditor, logger: Logger
     ) {
+        self.cache = ResponseCache(settings: cache)
         self.tasks = TaskQueue(store: TaskStore(repository: usage.repository), settings: tasks, logger: logger)
         self.auditor = auditor
         invoker = Invoker(router: router)
@@ -100,10 +107,24 @@ public struct InvocationService: Sendable {
         async throws(ModelManagerError) -> ResponseChunk
     {
         guard TaskQueue.isTask(admission.request) else {
-            if let key = admission.request.extra["idempotency_key"]?.stringValue, !key.isEmpty {
-                return try await invokeOnce(admission, key: key, context: context, emit: emit)
+            let policy: ResponseCache.Policy?
+            do {
+                policy = try cache.policy(for: admission.request)
+            } catch {
+                await quotas.settle(admission.reservation, tokens: 0, cost: nil, succeeded: false)
+                throw error
             }
-            return try await perform(admission, context: context, emit: emit, recording: .ledger)
+            guard let policy else { return try await invokeUncached(admission, context: context, emit: emit) }
+            if let cached = cache.lookup(policy.key) {
+                return try await answer(admission, from: cached, context: context, emit: emit)
+            }
+            let deltas = Mutex<[String]>([])
+            let final = try await invokeUncached(admission, context: context) { chunks in
+                deltas.withLock { $0 += chunks.map(\.content) }
+                try await emit(chunks)
+            }
+            cache.store(ResponseCache.Answer(deltas: deltas.withLock { $0 }, completion: final), policy: policy)
+            return final
         }
         do {
             let (answer, created) = try await tasks.create(
@@ -115,6 +136,49 @@ public struct InvocationService: Sendable {
             await quotas.settle(admission.reservation, tokens: 0, cost: nil, succeeded: false)
             throw error
         }
+    }
+
+    private func invokeUncached(_ admission: Admission, context: InvocationContext, emit: ChunkSink)
+        async throws(ModelManagerError) -> ResponseChunk
+    {
+        if let key = admission.request.extra["idempotency_key"]?.stringValue, !key.isEmpty {
+            return try await invokeOnce(admission, key: key, context: context, emit: emit)
+        }
+        return try await perform(admission, context: context, emit: emit, recording: .ledger)
+    }
+
+    /// Answers from the cache: a stream gets the deltas the answer first came in (or the whole
+    /// answer as one item), a non-stream call the whole text. The call is recorded as a hit: no
+    /// upstream tokens, no cost, and what the answer cost when it was paid for as saved.
+    private func answer(
+        _ admission: Admission, from cached: ResponseCache.Answer, context: InvocationContext, emit: ChunkSink
+    ) async throws(ModelManagerError) -> ResponseChunk {
+        let started = ContinuousClock.now
+        let request = admission.request
+        var final = cached.completion
+        if request.stream, !cached.deltas.isEmpty {
+            try await Self.deliver(cached.deltas.map { ResponseChunk(content: $0) }, to: emit)
+        } else if final.content.isEmpty {
+            final.content = cached.deltas.joined()
+        }
+        let saved = final.cost
+        final.cost = 0
+        final.cacheHit = "exact"
+        final.savedCost = saved
+        var hit = record(
+            request, context: context, final: nil, progress: CallProgress(), started: started, failure: nil)
+        hit.provider = (final.servedBy?.provider ?? request.provider).rawValue
+        hit.channel = (final.servedBy?.channel ?? request.channel).rawValue
+        hit.model = final.servedBy?.model ?? request.model ?? ""
+        hit.cost = 0
+        hit.cacheHit = "exact"
+        hit.savedCost = saved
+        let committed = await usage.ledger.record(hit, deadline: context.deadline)
+        await quotas.settle(admission.reservation, tokens: 0, cost: 0, succeeded: true)
+        guard committed else {
+            throw Self.withheld
+        }
+        return final
     }
 
     /// A synchronous call with an idempotency key: the first with the key (per org, within
@@ -149,6 +213,12 @@ public struct InvocationService: Sendable {
         return try result.get()
     }
 
+    /// No answer leaves without its record.
+    static let withheld = ModelManagerError(
+        .unavailable,
+        "the answer was withheld because its usage record could not be committed in time (the usage ledger is slow or down); retry"
+    )
+
     /// Where a call's usage record goes: the ledger (a caller waits for the answer), or a
     /// task's completion, written with the task's result in one transaction (`synchronous`: a
     /// call with an idempotency key, whose failure lets the key go).
@@ -171,7 +241,9 @@ public struct InvocationService: Sendable {
     func perform(_ admission: Admission, context: InvocationContext, emit: ChunkSink, recording: UsageDestination)
         async throws(ModelManagerError) -> ResponseChunk
     {
-        let request = admission.request
+        var request = admission.request
+        // The cache's instructions never go upstream (a task's stored request may carry them).
+        if request.extra["cache"] != nil { request.extra["cache"] = nil }
         let reservation = admission.reservation
         do {
             try slots.acquire()
@@ -222,10 +294,7 @@ public struct InvocationService: Sendable {
                 "answer withheld: its usage record was not committed in time",
                 metadata: Self.metadata(
                     request, context, ["latency_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"]))
-            throw ModelManagerError(
-                .unavailable,
-                "the answer was withheld because its usage record could not be committed in time (the usage ledger is slow or down); retry"
-            )
+            throw Self.withheld
         }
         logger.info(
             "invoke ok",

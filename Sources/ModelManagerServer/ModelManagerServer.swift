@@ -59,7 +59,7 @@ public final class ModelManagerServer: Sendable {
             log: AuditLog(database: usage.repository.database), settings: configuration.audit, logger: logger)
         let invocation = InvocationService(
             router: router, usage: usage, limits: configuration.limits, quotas: configuration.quotas,
-            tasks: configuration.tasks, auditor: auditor, logger: logger)
+            tasks: configuration.tasks, cache: configuration.cache, auditor: auditor, logger: logger)
         let verifier = JWTVerifier(
             clients: configuration.auth.jwtSecrets.map { JWTVerifier.Client(secret: $0.revealed) }
                 + configuration.auth.clients.map { client in

@@ -69,6 +69,7 @@ public struct ServerConfiguration: Sendable {
     public var quotas = QuotaSettings()
     public var audit = AuditSettings()
     public var tasks = TaskSettings()
+    public var cache = CacheSettings()
     /// Where quota alerts are POSTed, signed (besides the brokers); nil: nowhere.
     public var alertWebhook: WebhookPublisher.Settings?
     /// Nesting and size of a request's `extra`, checked on its bytes before decoding.
@@ -206,6 +207,7 @@ public struct ServerConfiguration: Sendable {
         }
         if let alerts = root["alerts"] { try applyAlerts(alerts) }
         if let tasks = root["tasks"] { try applyTasks(tasks) }
+        if let cache = root["cache"] { try applyCache(cache) }
         if let audit = root["audit"] {
             if let duration = try Self.seconds(audit, "flush_seconds", section: "audit") {
                 self.audit.flushInterval = duration
@@ -294,6 +296,21 @@ public struct ServerConfiguration: Sendable {
             orgIDs = Set(list)
         }
         return JWTClient(name: name, secret: Secret(secret), orgIDs: orgIDs)
+    }
+
+    private mutating func applyCache(_ section: JSONValue) throws {
+        if let bytes = try Self.count(section, "max_bytes", section: "cache") { cache.maximumBytes = bytes }
+        if let ttl = try Self.seconds(section, "default_ttl_seconds", section: "cache") { cache.defaultTTL = ttl }
+        for (name, map) in [("routes", \CacheSettings.routes), ("orgs", \CacheSettings.orgs)] {
+            guard let entries = section[name] else { continue }
+            guard let object = entries.objectValue else {
+                throw Invalid("cache.\(name) must map names to a TTL in seconds, got \(entries.jsonText)")
+            }
+            for key in object.keys {
+                guard let ttl = try Self.seconds(entries, key, section: "cache.\(name)") else { continue }
+                cache[keyPath: map][key] = ttl
+            }
+        }
     }
 
     private mutating func applyTasks(_ section: JSONValue) throws {

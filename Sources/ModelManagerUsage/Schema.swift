@@ -157,6 +157,13 @@ enum Schema {
                 "CREATE INDEX tasks_callbacks ON tasks (callback_next_at) WHERE callback_state = 'pending'",
                 "CREATE INDEX tasks_finished ON tasks (completed_at) WHERE status <> 'processing'",
             ]),
+        // Answers from the response cache: which kind of hit, and what it saved.
+        Migration(
+            version: 9,
+            statements: [
+                "ALTER TABLE usage_records ADD COLUMN cache_hit TEXT",
+                "ALTER TABLE usage_records ADD COLUMN saved_cost DOUBLE PRECISION",
+            ]),
     ]
 
     static let recordColumns = [
@@ -165,5 +172,6 @@ enum Schema {
         "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens", "image_count",
         "cost", "currency",
         "latency_ms", "ttft_ms", "stream", "success", "error", "metadata", "created_at", "token_subject",
+        "cache_hit", "saved_cost",
     ]
 }

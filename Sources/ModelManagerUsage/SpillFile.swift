@@ -73,5 +73,7 @@ extension UsageRecord {
             metadata: json["metadata"]?.objectValue ?? [:],
             tokenSubject: json["token_subject"]?.stringValue,
             createdAt: Date(timeIntervalSince1970: Double(createdAt) / 1000))
+        cacheHit = json["cache_hit"]?.stringValue
+        savedCost = json["saved_cost"]?.doubleValue
     }
 }

@@ -31,6 +31,11 @@ public struct UsageRecord: Sendable, Hashable {
     public var metadata: [String: JSONValue]
     /// The verified token's subject, beside the request's own identity above.
     public var tokenSubject: String?
+    /// `exact` or `semantic` when the answer came from the response cache (no upstream call,
+    /// no tokens charged); nil for an upstream call.
+    public var cacheHit: String?
+    /// What the cached answer cost when it was first paid for, saved by this hit.
+    public var savedCost: Double?
     public var createdAt: Date
 
     public init(
@@ -86,6 +91,7 @@ public struct UsageRecord: Sendable, Hashable {
             "ttft_ms": timeToFirstTokenMilliseconds.map { .integer(Int64($0)) } ?? .null,
             "stream": .bool(stream), "success": .bool(success), "error": error.map { .string($0) } ?? .null,
             "metadata": .object(metadata), "token_subject": tokenSubject.map { .string($0) } ?? .null,
+            "cache_hit": cacheHit.map { .string($0) } ?? .null, "saved_cost": savedCost.map { .double($0) } ?? .null,
             "created_at": .string(createdAt.formatted(.iso8601)),
         ]
     }
@@ -104,6 +110,8 @@ public struct UsageRecord: Sendable, Hashable {
                 "input_tokens": .integer(Int64(promptTokens)), "output_tokens": .integer(Int64(completionTokens)),
                 "cached_tokens": .integer(Int64(cachedTokens)), "reasoning_tokens": .integer(Int64(reasoningTokens)),
                 "image_count": .integer(Int64(imageCount)), "success": .bool(success), "request_id": .string(requestID),
+                "cache_hit": cacheHit.map { .string($0) } ?? .null,
+                "saved_cost": savedCost.map { .double($0) } ?? .null,
             ],
             "cost": cost.map { .double($0) } ?? .null, "currency": .string(currency),
             "timestamp": .string(createdAt.formatted(.iso8601)),

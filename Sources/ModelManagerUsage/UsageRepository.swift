@@ -128,7 +128,8 @@ public struct UsageRepository: Sendable {
             record.timeToFirstTokenMilliseconds.map { .integer(Int64($0)) } ?? .null,
             .bool(record.stream), .bool(record.success), record.error.map { .text($0) } ?? .null,
             .text(JSONValue.object(record.metadata).jsonText), .integer(UsageFilter.milliseconds(record.createdAt)),
-            record.tokenSubject.map { .text($0) } ?? .null,
+            record.tokenSubject.map { .text($0) } ?? .null, record.cacheHit.map { .text($0) } ?? .null,
+            record.savedCost.map { .double($0) } ?? .null,
         ]
     }
 
@@ -329,6 +330,8 @@ public struct UsageRepository: Sendable {
         record.cachedTokens = Int(row[13].integer)
         record.reasoningTokens = Int(row[14].integer)
         record.imageCount = Int(row[15].integer)
+        record.cacheHit = row[26].text
+        record.savedCost = row[27].double
         return record
     }
 }

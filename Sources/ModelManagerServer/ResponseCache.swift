@@ -1,0 +1,212 @@
+import Foundation
+import ModelManagerAuth
+import ModelManagerCore
+import Synchronization
+
+/// Which answers are cached, for how long, and how much memory the cache may hold.
+public struct CacheSettings: Sendable {
+    /// The cache's bound: the least recently used answers leave first past it.
+    public var maximumBytes = 64 << 20
+    /// The time to live of an answer cached on request (`extra.cache` without `ttl`).
+    public var defaultTTL: Duration = .seconds(300)
+    /// Routes whose answers are cached without being asked, with their TTL: `provider/invoke_type`
+    /// (`openai/chat-completions`) or `provider/*`.
+    public var routes: [String: Duration] = [:]
+    /// Orgs whose answers are cached without being asked, with their TTL.
+    public var orgs: [String: Duration] = [:]
+
+    public init() {}
+}
+
+/// Exact-match answer cache, in process: a request whose canonical form (provider, channel,
+/// invoke type, org and every parameter, keys sorted) was answered within its TTL is answered
+/// again without an upstream call; a stream is replayed as the chunks it first came in. Off
+/// unless a route or org is configured for it or the request asks (`extra.cache: {"ttl": s}`,
+/// never sent upstream); a configured route or org never caches a call with `temperature`
+/// above 0, which only the request itself can ask for. Bounded by bytes, least recently used
+/// first out.
+public final class ResponseCache: Sendable {
+    /// An answer as it is replayed.
+    struct Answer: Sendable {
+        /// The deltas a stream brought, in order (empty for a non-stream answer).
+        var deltas: [String]
+        var completion: ResponseChunk
+    }
+
+    /// What a request may do with the cache: its key and the TTL for a new entry.
+    struct Policy: Sendable {
+        var key: String
+        var ttl: Duration
+    }
+
+    private final class Entry: @unchecked Sendable {
+        let key: String
+        let answer: Answer
+        let bytes: Int
+        let expires: ContinuousClock.Instant
+        // The recency list, touched only under the cache's lock.
+        var newer: Entry?
+        var older: Entry?
+
+        init(key: String, answer: Answer, bytes: Int, expires: ContinuousClock.Instant) {
+            self.key = key
+            self.answer = answer
+            self.bytes = bytes
+            self.expires = expires
+        }
+    }
+
+    private struct State: @unchecked Sendable {
+        var entries: [String: Entry] = [:]
+        var newest: Entry?
+        var oldest: Entry?
+        var bytes = 0
+    }
+
+    public struct Counters: Sendable, Hashable {
+        public var hits = 0
+        public var misses = 0
+        public var stored = 0
+        public var evicted = 0
+        public var bytes = 0
+        public var entries = 0
+
+        var json: JSONValue {
+            [
+                "hits": .integer(Int64(hits)), "misses": .integer(Int64(misses)), "stored": .integer(Int64(stored)),
+                "evicted": .integer(Int64(evicted)), "bytes": .integer(Int64(bytes)),
+                "entries": .integer(Int64(entries)),
+            ]
+        }
+    }
+
+    let settings: CacheSettings
+    private let state = Mutex(State())
+    private let counts = Mutex(Counters())
+
+    init(settings: CacheSettings) { self.settings = settings }
+
+    var counters: Counters {
+        let (bytes, entries) = state.withLock { ($0.bytes, $0.entries.count) }
+        var counters = counts.withLock { $0 }
+        counters.bytes = bytes
+        counters.entries = entries
+        return counters
+    }
+
+    /// Whether and how `request` uses the cache; nil when it does not.
+    func policy(for request: ModelRequest) throws(ModelManagerError) -> Policy? {
+        let asked = request.extra["cache"]
+        let ttl: Duration
+        if let asked, !asked.isNull {
+            guard asked.boolValue != false else { return nil }
+            let seconds = asked["ttl"]
+            if let seconds, seconds.doubleValue == nil || seconds.doubleValue! < 0 {
+                throw ModelManagerError(
+                    .invalidArgument, "cache.ttl must be a number of seconds (0: do not cache), got \(seconds.jsonText)"
+                )
+            }
+            guard asked.boolValue == true || asked.objectValue != nil else {
+                throw ModelManagerError(
+                    .invalidArgument,
+                    "cache must be an object such as {\"ttl\": 60}, or a boolean, got \(asked.jsonText)")
+            }
+            ttl =
+                seconds?.doubleValue.flatMap { Duration.clampedSeconds($0) } ?? configuredTTL(request)
+                ?? settings.defaultTTL
+        } else {
+            guard let configured = configuredTTL(request), !Self.isRandom(request) else { return nil }
+            ttl = configured
+        }
+        guard ttl > .zero else { return nil }
+        return Policy(key: Self.key(request), ttl: ttl)
+    }
+
+    /// The answer stored under `key`, if it has not expired; it becomes the most recent.
+    func lookup(_ key: String) -> Answer? {
+        let now = ContinuousClock.now
+        let answer = state.withLock { state -> Answer? in
+            guard let entry = state.entries[key] else { return nil }
+            guard entry.expires > now else {
+                Self.remove(entry, from: &state)
+                return nil
+            }
+            Self.unlink(entry, from: &state)
+            Self.pushNewest(entry, into: &state)
+            return entry.answer
+        }
+        counts.withLock { answer == nil ? ($0.misses += 1) : ($0.hits += 1) }
+        return answer
+    }
+
+    func store(_ answer: Answer, policy: Policy) {
+        let bytes =
+            policy.key.utf8.count + answer.completion.content.utf8.count
+            + (answer.completion.rawResponse?.text.utf8.count ?? 0)
+            + answer.deltas.reduce(0) { $0 + $1.utf8.count + 16 }
+            + 256
+        guard bytes <= settings.maximumBytes else { return }
+        let entry = Entry(key: policy.key, answer: answer, bytes: bytes, expires: .now + policy.ttl)
+        let evicted = state.withLock { state -> Int in
+            if let old = state.entries[policy.key] { Self.remove(old, from: &state) }
+            var evicted = 0
+            while state.bytes + bytes > settings.maximumBytes, let oldest = state.oldest {
+                Self.remove(oldest, from: &state)
+                evicted += 1
+            }
+            state.entries[policy.key] = entry
+            state.bytes += bytes
+            Self.pushNewest(entry, into: &state)
+            return evicted
+        }
+        counts.withLock {
+            $0.stored += 1
+            $0.evicted += evicted
+        }
+    }
+
+    private func configuredTTL(_ request: ModelRequest) -> Duration? {
+        settings.orgs[request.orgID] ?? settings.routes["\(request.provider.rawValue)/\(request.invokeType.rawValue)"]
+            ?? settings.routes["\(request.provider.rawValue)/*"]
+    }
+
+    /// A sampling temperature above 0, wherever the route keeps it.
+    static func isRandom(_ request: ModelRequest) -> Bool {
+        let temperature =
+            request.extra["temperature"]?.doubleValue ?? request.extra["generationConfig"]?["temperature"]?.doubleValue
+            ?? request.extra["config"]?["temperature"]?.doubleValue
+        return (temperature ?? 0) > 0
+    }
+
+    /// The canonical form's digest: what the answer depends on, and nothing else.
+    static func key(_ request: ModelRequest) -> String {
+        var parameters = request.extra
+        for ignored in ["cache", "stream", "stream_options"] + TaskQueue.taskKeys { parameters[ignored] = nil }
+        let canonical: JSONValue = [
+            "provider": .string(request.provider.rawValue), "channel": .string(request.channel.rawValue),
+            "invoke_type": .string(request.invokeType.rawValue), "org_id": .string(request.orgID),
+            "parameters": .object(parameters),
+        ]
+        return Digest.sha256Hex(canonical.jsonText)
+    }
+
+    private static func remove(_ entry: Entry, from state: inout State) {
+        unlink(entry, from: &state)
+        state.entries[entry.key] = nil
+        state.bytes -= entry.bytes
+    }
+
+    private static func unlink(_ entry: Entry, from state: inout State) {
+        if let newer = entry.newer { newer.older = entry.older } else { state.newest = entry.older }
+        if let older = entry.older { older.newer = entry.newer } else { state.oldest = entry.newer }
+        entry.newer = nil
+        entry.older = nil
+    }
+
+    private static func pushNewest(_ entry: Entry, into state: inout State) {
+        entry.older = state.newest
+        state.newest?.newer = entry
+        state.newest = entry
+        if state.oldest == nil { state.oldest = entry }
+    }
+}
