@@ -18,6 +18,10 @@ struct Bench {
             try await LedgerBench.run(postgresURL: value(after: "--postgres", in: arguments))
             return
         }
+        if arguments.contains("--cache") {
+            try await CacheBench.run()
+            return
+        }
         if arguments.contains("--admission") {
             try await AdmissionBench.run(postgresURL: value(after: "--postgres", in: arguments))
             return
