@@ -18,6 +18,10 @@ struct Bench {
             try await LedgerBench.run(postgresURL: value(after: "--postgres", in: arguments))
             return
         }
+        if arguments.contains("--semantic") {
+            SemanticBench.run()
+            return
+        }
         if arguments.contains("--cache") {
             try await CacheBench.run()
             return

@@ -35,7 +35,9 @@ enum CacheBench {
             var extra: [String: JSONValue] = [
                 "model": "gpt-4o-mini", "max_tokens": 32,
                 // Uncached calls differ, so that each reaches the emulator.
-                "messages": [["role": "user", "content": .string(cached ? "the cached question" : "question \(index)")]],
+                "messages": [
+                    ["role": "user", "content": .string(cached ? "the cached question" : "question \(index)")]
+                ],
             ]
             if cached { extra["cache"] = ["ttl": 600] }
             return ModelRequest(

@@ -45,4 +45,6 @@ public struct InvokeType: OpenName {
     public static let messages: InvokeType = "messages"
     public static let imageGeneration: InvokeType = "image-generation"
     public static let imageGenerationGenAI: InvokeType = "image-generation-genai"
+    /// Vectors for texts (OpenAI's Embeddings API); the semantic cache's route.
+    public static let embeddings: InvokeType = "embeddings"
 }

@@ -116,14 +116,22 @@ public struct InvocationService: Sendable {
             }
             guard let policy else { return try await invokeUncached(admission, context: context, emit: emit) }
             if let cached = cache.lookup(policy.key) {
-                return try await answer(admission, from: cached, context: context, emit: emit)
+                return try await answer(admission, from: cached, hit: "exact", context: context, emit: emit)
+            }
+            var vector: [Float]?
+            if let semantic = policy.semantic, let settings = cache.settings.semantic {
+                vector = await embed(semantic.text, for: admission.request, settings: settings, context: context)
+                if let vector, let near = cache.nearest(vector, in: semantic.bucket, threshold: settings.threshold) {
+                    return try await answer(admission, from: near.answer, hit: "semantic", context: context, emit: emit)
+                }
             }
             let deltas = Mutex<[String]>([])
             let final = try await invokeUncached(admission, context: context) { chunks in
                 deltas.withLock { $0 += chunks.map(\.content) }
                 try await emit(chunks)
             }
-            cache.store(ResponseCache.Answer(deltas: deltas.withLock { $0 }, completion: final), policy: policy)
+            cache.store(
+                ResponseCache.Answer(deltas: deltas.withLock { $0 }, completion: final), policy: policy, vector: vector)
             return final
         }
         do {
@@ -151,7 +159,8 @@ public struct InvocationService: Sendable {
     /// answer as one item), a non-stream call the whole text. The call is recorded as a hit: no
     /// upstream tokens, no cost, and what the answer cost when it was paid for as saved.
     private func answer(
-        _ admission: Admission, from cached: ResponseCache.Answer, context: InvocationContext, emit: ChunkSink
+        _ admission: Admission, from cached: ResponseCache.Answer, hit kind: String, context: InvocationContext,
+        emit: ChunkSink
     ) async throws(ModelManagerError) -> ResponseChunk {
         let started = ContinuousClock.now
         let request = admission.request
@@ -163,7 +172,7 @@ public struct InvocationService: Sendable {
         }
         let saved = final.cost
         final.cost = 0
-        final.cacheHit = "exact"
+        final.cacheHit = kind
         final.savedCost = saved
         var hit = record(
             request, context: context, final: nil, progress: CallProgress(), started: started, failure: nil)
@@ -171,7 +180,7 @@ public struct InvocationService: Sendable {
         hit.channel = (final.servedBy?.channel ?? request.channel).rawValue
         hit.model = final.servedBy?.model ?? request.model ?? ""
         hit.cost = 0
-        hit.cacheHit = "exact"
+        hit.cacheHit = kind
         hit.savedCost = saved
         let committed = await usage.ledger.record(hit, deadline: context.deadline)
         await quotas.settle(admission.reservation, tokens: 0, cost: 0, succeeded: true)
@@ -179,6 +188,30 @@ public struct InvocationService: Sendable {
             throw Self.withheld
         }
         return final
+    }
+
+    /// The prompt's unit vector from the semantic cache's embeddings route, called (and
+    /// recorded, under the call's request id) for the caller's org; nil when it failed, and the
+    /// call then goes on without a semantic lookup.
+    private func embed(
+        _ text: String, for request: ModelRequest, settings: SemanticCacheSettings, context: InvocationContext
+    ) async -> [Float]? {
+        var extra: [String: JSONValue] = ["model": .string(settings.model), "input": .string(text)]
+        if let dimensions = settings.dimensions { extra["dimensions"] = .integer(Int64(dimensions)) }
+        let embedding = ModelRequest(
+            provider: settings.provider, channel: settings.channel, invokeType: .embeddings, orgID: request.orgID,
+            userID: request.userID, clientType: request.clientType, extra: extra)
+        do {
+            let answer = try await perform(
+                Admission(request: embedding, reservation: nil), context: context, emit: { _ in }, recording: .ledger)
+            let values = answer.rawResponse?.value?["data"]?.arrayValue?.first?["embedding"]?.arrayValue ?? []
+            return ResponseCache.unit(values.compactMap(\.doubleValue))
+        } catch {
+            logger.warning(
+                "semantic cache: the prompt could not be embedded; the call goes on without a lookup",
+                metadata: ["request_id": "\(context.requestID)", "error": "\(error.message)"])
+            return nil
+        }
     }
 
     /// A synchronous call with an idempotency key: the first with the key (per org, within

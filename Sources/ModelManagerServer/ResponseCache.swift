@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import ModelManagerAuth
-import ModelManagerCore
+public import ModelManagerCore
 import Synchronization
 
 /// Which answers are cached, for how long, and how much memory the cache may hold.
@@ -14,8 +14,29 @@ public struct CacheSettings: Sendable {
     public var routes: [String: Duration] = [:]
     /// Orgs whose answers are cached without being asked, with their TTL.
     public var orgs: [String: Duration] = [:]
+    /// The embeddings route of the semantic cache; nil: no semantic cache.
+    public var semantic: SemanticCacheSettings?
 
     public init() {}
+}
+
+/// How the semantic cache embeds a prompt and when two prompts are the same question.
+public struct SemanticCacheSettings: Sendable {
+    public var provider: Provider
+    public var channel: Channel
+    public var model: String
+    /// Asked of models that can shorten their vectors (OpenAI's text-embedding-3); nil: native.
+    public var dimensions: Int?
+    /// The least cosine similarity of a hit.
+    public var threshold = 0.95
+    /// Every cached call looks up semantically, not only those whose `cache` asks (`semantic: true`).
+    public var byDefault = false
+
+    public init(provider: Provider, channel: Channel, model: String) {
+        self.provider = provider
+        self.channel = channel
+        self.model = model
+    }
 }
 
 /// Exact-match answer cache, in process: a request whose canonical form (provider, channel,
@@ -27,16 +48,29 @@ public struct CacheSettings: Sendable {
 /// first out.
 public final class ResponseCache: Sendable {
     /// An answer as it is replayed.
-    struct Answer: Sendable {
+    package struct Answer: Sendable {
         /// The deltas a stream brought, in order (empty for a non-stream answer).
         var deltas: [String]
         var completion: ResponseChunk
+
+        package init(deltas: [String], completion: ResponseChunk) {
+            self.deltas = deltas
+            self.completion = completion
+        }
     }
 
-    /// What a request may do with the cache: its key and the TTL for a new entry.
-    struct Policy: Sendable {
+    /// What a request may do with the cache: its key and the TTL for a new entry; for a semantic
+    /// lookup, the text to embed and the bucket of requests that differ from it in that text only.
+    package struct Policy: Sendable {
         var key: String
         var ttl: Duration
+        var semantic: (text: String, bucket: String)?
+
+        package init(key: String, ttl: Duration, semantic: (text: String, bucket: String)? = nil) {
+            self.key = key
+            self.ttl = ttl
+            self.semantic = semantic
+        }
     }
 
     private final class Entry: @unchecked Sendable {
@@ -44,20 +78,29 @@ public final class ResponseCache: Sendable {
         let answer: Answer
         let bytes: Int
         let expires: ContinuousClock.Instant
+        /// The prompt's unit vector and its bucket, for semantic lookups.
+        let vector: [Float]?
+        let bucket: String?
         // The recency list, touched only under the cache's lock.
         var newer: Entry?
         var older: Entry?
 
-        init(key: String, answer: Answer, bytes: Int, expires: ContinuousClock.Instant) {
+        init(
+            key: String, answer: Answer, bytes: Int, expires: ContinuousClock.Instant, vector: [Float]?, bucket: String?
+        ) {
             self.key = key
             self.answer = answer
             self.bytes = bytes
             self.expires = expires
+            self.vector = vector
+            self.bucket = bucket
         }
     }
 
     private struct State: @unchecked Sendable {
         var entries: [String: Entry] = [:]
+        /// Entries with a vector, per bucket, by key.
+        var buckets: [String: [String: Entry]] = [:]
         var newest: Entry?
         var oldest: Entry?
         var bytes = 0
@@ -65,6 +108,7 @@ public final class ResponseCache: Sendable {
 
     public struct Counters: Sendable, Hashable {
         public var hits = 0
+        public var semanticHits = 0
         public var misses = 0
         public var stored = 0
         public var evicted = 0
@@ -73,7 +117,8 @@ public final class ResponseCache: Sendable {
 
         var json: JSONValue {
             [
-                "hits": .integer(Int64(hits)), "misses": .integer(Int64(misses)), "stored": .integer(Int64(stored)),
+                "hits": .integer(Int64(hits)), "semantic_hits": .integer(Int64(semanticHits)),
+                "misses": .integer(Int64(misses)), "stored": .integer(Int64(stored)),
                 "evicted": .integer(Int64(evicted)), "bytes": .integer(Int64(bytes)),
                 "entries": .integer(Int64(entries)),
             ]
@@ -84,9 +129,9 @@ public final class ResponseCache: Sendable {
     private let state = Mutex(State())
     private let counts = Mutex(Counters())
 
-    init(settings: CacheSettings) { self.settings = settings }
+    package init(settings: CacheSettings) { self.settings = settings }
 
-    var counters: Counters {
+    package var counters: Counters {
         let (bytes, entries) = state.withLock { ($0.bytes, $0.entries.count) }
         var counters = counts.withLock { $0 }
         counters.bytes = bytes
@@ -119,7 +164,32 @@ public final class ResponseCache: Sendable {
             ttl = configured
         }
         guard ttl > .zero else { return nil }
-        return Policy(key: Self.key(request), ttl: ttl)
+        var policy = Policy(key: Self.key(request), ttl: ttl)
+        let semanticAsked = asked?["semantic"]?.boolValue ?? settings.semantic?.byDefault ?? false
+        if semanticAsked, settings.semantic != nil, let text = Self.promptText(request) {
+            policy.semantic = (text, Self.key(request, without: Self.promptKeys))
+        }
+        return policy
+    }
+
+    /// Where a route keeps the prompt: what the semantic cache embeds.
+    static let promptKeys = ["messages", "contents", "input", "prompt", "system", "instructions"]
+
+    /// The prompt's text: every string under the prompt keys that is a message's content or text.
+    static func promptText(_ request: ModelRequest) -> String? {
+        var parts: [String] = []
+        func collect(_ value: JSONValue, named name: String?) {
+            switch value {
+            case .string(let text) where name == nil || name == "content" || name == "text": parts.append(text)
+            case .array(let items): for item in items { collect(item, named: name == "parts" ? nil : name) }
+            case .object(let members):
+                for key in members.keys.sorted() { collect(members[key]!, named: key) }
+            default: break
+            }
+        }
+        for key in promptKeys { if let value = request.extra[key] { collect(value, named: nil) } }
+        let text = parts.joined(separator: "\n")
+        return text.isEmpty ? nil : text
     }
 
     /// The answer stored under `key`, if it has not expired; it becomes the most recent.
@@ -139,14 +209,62 @@ public final class ResponseCache: Sendable {
         return answer
     }
 
-    func store(_ answer: Answer, policy: Policy) {
+    /// The answer of the cached prompt in `bucket` most similar to `vector` (a unit vector), if
+    /// its cosine similarity reaches the threshold. The bucket is scanned outside the lock.
+    package func nearest(_ vector: [Float], in bucket: String, threshold: Double) -> (
+        answer: Answer, similarity: Double
+    )? {
+        let now = ContinuousClock.now
+        let candidates = state.withLock { state in state.buckets[bucket].map { Array($0.values) } ?? [] }
+        var best: (entry: Entry, similarity: Float)?
+        for entry in candidates where entry.expires > now {
+            guard let stored = entry.vector, stored.count == vector.count else { continue }
+            let similarity = Self.dot(stored, vector)
+            if similarity > best?.similarity ?? -2 { best = (entry, similarity) }
+        }
+        guard let best, Double(best.similarity) >= threshold else { return nil }
+        let alive = state.withLock { state -> Bool in
+            guard state.entries[best.entry.key] === best.entry else { return false }
+            Self.unlink(best.entry, from: &state)
+            Self.pushNewest(best.entry, into: &state)
+            return true
+        }
+        guard alive else { return nil }
+        counts.withLock {
+            $0.semanticHits += 1
+            $0.misses -= 1
+        }
+        return (best.entry.answer, Double(best.similarity))
+    }
+
+    static func dot(_ left: [Float], _ right: [Float]) -> Float {
+        left.withUnsafeBufferPointer { a in
+            right.withUnsafeBufferPointer { b in
+                var sum: Float = 0
+                for index in 0..<a.count { sum += a[index] * b[index] }
+                return sum
+            }
+        }
+    }
+
+    /// `vector` as a unit vector (nil for a zero vector).
+    package static func unit(_ vector: [Double]) -> [Float]? {
+        let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        guard norm > 0 else { return nil }
+        return vector.map { Float($0 / norm) }
+    }
+
+    package func store(_ answer: Answer, policy: Policy, vector: [Float]? = nil) {
         let bytes =
-            policy.key.utf8.count + answer.completion.content.utf8.count
+            (vector?.count ?? 0) * 4 + (policy.semantic?.bucket.utf8.count ?? 0)
+            + policy.key.utf8.count + answer.completion.content.utf8.count
             + (answer.completion.rawResponse?.text.utf8.count ?? 0)
             + answer.deltas.reduce(0) { $0 + $1.utf8.count + 16 }
             + 256
         guard bytes <= settings.maximumBytes else { return }
-        let entry = Entry(key: policy.key, answer: answer, bytes: bytes, expires: .now + policy.ttl)
+        let bucket = vector == nil ? nil : policy.semantic?.bucket
+        let entry = Entry(
+            key: policy.key, answer: answer, bytes: bytes, expires: .now + policy.ttl, vector: vector, bucket: bucket)
         let evicted = state.withLock { state -> Int in
             if let old = state.entries[policy.key] { Self.remove(old, from: &state) }
             var evicted = 0
@@ -155,6 +273,7 @@ public final class ResponseCache: Sendable {
                 evicted += 1
             }
             state.entries[policy.key] = entry
+            if let bucket { state.buckets[bucket, default: [:]][policy.key] = entry }
             state.bytes += bytes
             Self.pushNewest(entry, into: &state)
             return evicted
@@ -166,7 +285,9 @@ public final class ResponseCache: Sendable {
     }
 
     private func configuredTTL(_ request: ModelRequest) -> Duration? {
-        settings.orgs[request.orgID] ?? settings.routes["\(request.provider.rawValue)/\(request.invokeType.rawValue)"]
+        guard !settings.orgs.isEmpty || !settings.routes.isEmpty else { return nil }
+        return settings.orgs[request.orgID] ?? settings.routes[
+            "\(request.provider.rawValue)/\(request.invokeType.rawValue)"]
             ?? settings.routes["\(request.provider.rawValue)/*"]
     }
 
@@ -178,10 +299,12 @@ public final class ResponseCache: Sendable {
         return (temperature ?? 0) > 0
     }
 
-    /// The canonical form's digest: what the answer depends on, and nothing else.
-    static func key(_ request: ModelRequest) -> String {
+    /// The canonical form's digest: what the answer depends on, and nothing else (less `without`).
+    static func key(_ request: ModelRequest, without: [String] = []) -> String {
         var parameters = request.extra
-        for ignored in ["cache", "stream", "stream_options"] + TaskQueue.taskKeys { parameters[ignored] = nil }
+        for ignored in ["cache", "stream", "stream_options"] + TaskQueue.taskKeys + without {
+            parameters[ignored] = nil
+        }
         let canonical: JSONValue = [
             "provider": .string(request.provider.rawValue), "channel": .string(request.channel.rawValue),
             "invoke_type": .string(request.invokeType.rawValue), "org_id": .string(request.orgID),
@@ -193,6 +316,10 @@ public final class ResponseCache: Sendable {
     private static func remove(_ entry: Entry, from state: inout State) {
         unlink(entry, from: &state)
         state.entries[entry.key] = nil
+        if let bucket = entry.bucket {
+            state.buckets[bucket]?[entry.key] = nil
+            if state.buckets[bucket]?.isEmpty == true { state.buckets[bucket] = nil }
+        }
         state.bytes -= entry.bytes
     }
 

@@ -301,6 +301,30 @@ public struct ServerConfiguration: Sendable {
     private mutating func applyCache(_ section: JSONValue) throws {
         if let bytes = try Self.count(section, "max_bytes", section: "cache") { cache.maximumBytes = bytes }
         if let ttl = try Self.seconds(section, "default_ttl_seconds", section: "cache") { cache.defaultTTL = ttl }
+        if let semantic = section["semantic"] {
+            guard let provider = semantic["provider"]?.stringValue, let model = semantic["model"]?.stringValue else {
+                throw Invalid(
+                    "cache.semantic needs the embeddings route's provider and model, got \(semantic.jsonText)")
+            }
+            var settings = SemanticCacheSettings(
+                provider: Provider(provider), channel: Channel(semantic["channel"]?.stringValue ?? provider),
+                model: model)
+            settings.dimensions = try Self.count(semantic, "dimensions", section: "cache.semantic")
+            if let threshold = semantic["threshold"] {
+                guard let value = threshold.doubleValue, value > 0, value <= 1 else {
+                    throw Invalid(
+                        "cache.semantic.threshold must be a cosine similarity in (0, 1], got \(threshold.jsonText)")
+                }
+                settings.threshold = value
+            }
+            if let byDefault = semantic["by_default"] {
+                guard let flag = byDefault.boolValue else {
+                    throw Invalid("cache.semantic.by_default must be true or false, got \(byDefault.jsonText)")
+                }
+                settings.byDefault = flag
+            }
+            cache.semantic = settings
+        }
         for (name, map) in [("routes", \CacheSettings.routes), ("orgs", \CacheSettings.orgs)] {
             guard let entries = section[name] else { continue }
             guard let object = entries.objectValue else {

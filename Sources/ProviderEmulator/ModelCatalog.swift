@@ -14,6 +14,10 @@ public enum ModelCatalog {
         "gpt-3.5-turbo": "gpt-3.5-turbo-0125",
     ]
     public static let openaiImages: Set<String> = ["dall-e-2", "dall-e-3", "gpt-image-1"]
+    /// Embedding models and their native dimensions.
+    public static let openaiEmbeddings: [String: Int] = [
+        "text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536,
+    ]
     public static let deepseek: [String: String] = [
         "deepseek-chat": "deepseek-chat", "deepseek-reasoner": "deepseek-reasoner",
     ]

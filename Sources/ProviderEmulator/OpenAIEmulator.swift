@@ -15,301 +15,320 @@ struct OpenAIEmulator {
     }
 
     func chatCompletions(_ request: Request, host: Host) async throws -> Response {
-        let input = try await EmulatedRequest.read(request, recorder: recorder)
-        let style = style(host)
-        if let failure = check(input, host: host) { return failure }
-        if let injected = style.injected(input.fault) { return injected }
-        guard case .object(let parameters) = input.body ?? .null else { return Self.unparsable(style) }
-        guard let model = model(parameters, host: host) else {
-            return style.response(400, "you must provide a model parameter")
-        }
-        guard let messagesValue = parameters["messages"] else {
-            return style.response(
-                400, "Missing required parameter: 'messages'.", param: "messages", code: "missing_required_parameter")
-        }
-        guard case .array(let messages) = messagesValue else {
-            return style.response(
-                400,
-                "Invalid type for 'messages': expected an array of objects, but got \(messagesValue.typeName) instead.",
-                param: "messages", code: "invalid_type")
-        }
-        guard !messages.isEmpty else {
-            return style.response(
-                400,
-                "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
-                param: "messages", code: "empty_array")
-        }
-        for (index, message) in messages.enumerated() {
-            guard let role = message["role"]?.stringValue else {
+        try await serve(request, host: host) { parameters, style, input in
+            guard let model = model(parameters, host: host) else {
+                return style.response(400, "you must provide a model parameter")
+            }
+            guard let messagesValue = parameters["messages"] else {
                 return style.response(
-                    400, "Missing required parameter: 'messages[\(index)].role'.", param: "messages[\(index)].role",
+                    400, "Missing required parameter: 'messages'.", param: "messages",
                     code: "missing_required_parameter")
             }
-            guard ["system", "developer", "user", "assistant", "tool", "function"].contains(role) else {
+            guard case .array(let messages) = messagesValue else {
                 return style.response(
                     400,
-                    "Invalid value: '\(role)'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.",
-                    param: "messages[\(index)].role", code: "invalid_value")
+                    "Invalid type for 'messages': expected an array of objects, but got \(messagesValue.typeName) instead.",
+                    param: "messages", code: "invalid_type")
             }
-        }
-        if let failure = Self.integerCheck(
-            parameters, ["max_tokens", "max_completion_tokens", "n", "seed", "top_logprobs"], style: style)
-        {
-            return failure
-        }
-        let stream = parameters["stream"]?.boolValue ?? false
-        if parameters["stream_options"].map({ !$0.isNull }) ?? false, !stream {
-            return style.response(
-                400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param: "stream_options"
-            )
-        }
-        guard let snapshot = ModelCatalog.chatCompletions[model] else { return Self.unknownModel(model, style: style) }
+            guard !messages.isEmpty else {
+                return style.response(
+                    400,
+                    "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+                    param: "messages", code: "empty_array")
+            }
+            for (index, message) in messages.enumerated() {
+                guard let role = message["role"]?.stringValue else {
+                    return style.response(
+                        400, "Missing required parameter: 'messages[\(index)].role'.", param: "messages[\(index)].role",
+                        code: "missing_required_parameter")
+                }
+                guard ["system", "developer", "user", "assistant", "tool", "function"].contains(role) else {
+                    return style.response(
+                        400,
+                        "Invalid value: '\(role)'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.",
+                        param: "messages[\(index)].role", code: "invalid_value")
+                }
+            }
+            if let failure = Self.integerCheck(
+                parameters, ["max_tokens", "max_completion_tokens", "n", "seed", "top_logprobs"], style: style)
+            {
+                return failure
+            }
+            let stream = parameters["stream"]?.boolValue ?? false
+            if parameters["stream_options"].map({ !$0.isNull }) ?? false, !stream {
+                return style.response(
+                    400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                    param: "stream_options"
+                )
+            }
+            guard let snapshot = ModelCatalog.chatCompletions[model] else {
+                return Self.unknownModel(model, style: style)
+            }
 
-        let prompt = messages.map { $0["content"]?.chatText ?? "" }.joined(separator: "\n")
-        let maxTokens = (parameters["max_completion_tokens"] ?? parameters["max_tokens"])?.integerValue.map { Int($0) }
-        let answer = DeterministicAnswer(
-            prompt: prompt, messageCount: messages.count, maxTokens: maxTokens,
-            reasoning: ModelCatalog.reasoning.contains(model))
-        let id = "chatcmpl-" + EmulatorHTTP.identifier(for: prompt + model)
-        let created = EmulatorHTTP.now
-        let usage = Self.chatUsage(answer)
-        // Perplexity answers with the sources it searched.
-        let citations: JSONValue? =
-            ModelCatalog.perplexity[model] == nil
-            ? nil : ["https://example.org/source-1", "https://example.org/source-2"]
-        guard stream else {
-            var completion: [String: JSONValue] = [
-                "id": .string(id), "object": "chat.completion", "created": .integer(created),
-                "model": .string(snapshot),
-                "choices": [
-                    [
-                        "index": 0,
-                        "message": [
-                            "role": "assistant", "content": .string(answer.text), "refusal": nil, "annotations": [],
-                        ],
-                        "logprobs": nil, "finish_reason": .string(answer.finishReason),
-                    ]
-                ],
-                "usage": usage, "service_tier": "default", "system_fingerprint": "fp_emulator",
-            ]
-            if let citations { completion["citations"] = citations }
-            return EmulatorHTTP.json(200, .object(completion))
+            let prompt = messages.map { $0["content"]?.chatText ?? "" }.joined(separator: "\n")
+            let maxTokens = (parameters["max_completion_tokens"] ?? parameters["max_tokens"])?.integerValue.map {
+                Int($0)
+            }
+            let answer = DeterministicAnswer(
+                prompt: prompt, messageCount: messages.count, maxTokens: maxTokens,
+                reasoning: ModelCatalog.reasoning.contains(model))
+            let id = "chatcmpl-" + EmulatorHTTP.identifier(for: prompt + model)
+            let created = EmulatorHTTP.now
+            let usage = Self.chatUsage(answer)
+            // Perplexity answers with the sources it searched.
+            let citations: JSONValue? =
+                ModelCatalog.perplexity[model] == nil
+                ? nil : ["https://example.org/source-1", "https://example.org/source-2"]
+            guard stream else {
+                var completion: [String: JSONValue] = [
+                    "id": .string(id), "object": "chat.completion", "created": .integer(created),
+                    "model": .string(snapshot),
+                    "choices": [
+                        [
+                            "index": 0,
+                            "message": [
+                                "role": "assistant", "content": .string(answer.text), "refusal": nil, "annotations": [],
+                            ],
+                            "logprobs": nil, "finish_reason": .string(answer.finishReason),
+                        ]
+                    ],
+                    "usage": usage, "service_tier": "default", "system_fingerprint": "fp_emulator",
+                ]
+                if let citations { completion["citations"] = citations }
+                return EmulatorHTTP.json(200, .object(completion))
+            }
+            let includeUsage = parameters["stream_options"]?["include_usage"]?.boolValue ?? false
+            func chunk(_ delta: JSONValue, _ finishReason: JSONValue, choices: Bool = true, usage: JSONValue? = nil)
+                -> (
+                    String?, String
+                )
+            {
+                var object: [String: JSONValue] = [
+                    "id": .string(id), "object": "chat.completion.chunk", "created": .integer(created),
+                    "model": .string(snapshot),
+                    "service_tier": "default", "system_fingerprint": "fp_emulator",
+                    "choices": choices
+                        ? [["index": 0, "delta": delta, "logprobs": nil, "finish_reason": finishReason]] : [],
+                ]
+                if includeUsage { object["usage"] = usage ?? nil }
+                if let citations { object["citations"] = citations }
+                return (nil, JSONValue.object(object).jsonText)
+            }
+            var events = [chunk(["role": "assistant", "content": "", "refusal": nil], nil)]
+            events += answer.words.map { chunk(["content": .string($0)], nil) }
+            events.append(chunk([:], .string(answer.finishReason)))
+            if includeUsage { events.append(chunk(nil, nil, choices: false, usage: usage)) }
+            events.append((nil, "[DONE]"))
+            return EmulatorHTTP.eventStream(events, fault: input.fault, recorder: recorder)
         }
-        let includeUsage = parameters["stream_options"]?["include_usage"]?.boolValue ?? false
-        func chunk(_ delta: JSONValue, _ finishReason: JSONValue, choices: Bool = true, usage: JSONValue? = nil) -> (
-            String?, String
-        ) {
-            var object: [String: JSONValue] = [
-                "id": .string(id), "object": "chat.completion.chunk", "created": .integer(created),
-                "model": .string(snapshot),
-                "service_tier": "default", "system_fingerprint": "fp_emulator",
-                "choices": choices
-                    ? [["index": 0, "delta": delta, "logprobs": nil, "finish_reason": finishReason]] : [],
-            ]
-            if includeUsage { object["usage"] = usage ?? nil }
-            if let citations { object["citations"] = citations }
-            return (nil, JSONValue.object(object).jsonText)
-        }
-        var events = [chunk(["role": "assistant", "content": "", "refusal": nil], nil)]
-        events += answer.words.map { chunk(["content": .string($0)], nil) }
-        events.append(chunk([:], .string(answer.finishReason)))
-        if includeUsage { events.append(chunk(nil, nil, choices: false, usage: usage)) }
-        events.append((nil, "[DONE]"))
-        return EmulatorHTTP.eventStream(events, fault: input.fault, recorder: recorder)
     }
 
     func responses(_ request: Request, host: Host) async throws -> Response {
-        let input = try await EmulatedRequest.read(request, recorder: recorder)
-        let style = style(host)
-        if let failure = check(input, host: host) { return failure }
-        if let injected = style.injected(input.fault) { return injected }
-        guard case .object(let parameters) = input.body ?? .null else { return Self.unparsable(style) }
-        guard let model = parameters["model"]?.stringValue else {
-            return style.response(
-                400, "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter")
-        }
-        if let failure = Self.integerCheck(parameters, ["max_output_tokens", "top_logprobs"], style: style) {
-            return failure
-        }
-        let prompt: String
-        switch parameters["input"] {
-        case .string(let text): prompt = text
-        case .array(let items):
-            guard !items.isEmpty else {
+        try await serve(request, host: host) { parameters, style, input in
+            guard let model = parameters["model"]?.stringValue else {
                 return style.response(
-                    400,
-                    "Invalid 'input': empty array. Expected an array with minimum length 1, but got an empty array instead.",
-                    param: "input", code: "empty_array")
+                    400, "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter")
             }
-            prompt = items.map { $0.stringValue ?? $0["content"]?.chatText ?? "" }.joined(separator: "\n")
-        default:
-            return style.response(
-                400, "Missing required parameter: 'input'.", param: "input", code: "missing_required_parameter")
-        }
-        // Azure names a deployment; deployments here are named after their model.
-        guard let snapshot = ModelCatalog.openai[model] else { return Self.unknownModel(model, style: style) }
-        let answer = DeterministicAnswer(
-            prompt: (parameters["instructions"]?.stringValue ?? "") + prompt, messageCount: 1,
-            maxTokens: parameters["max_output_tokens"]?.integerValue.map { Int($0) },
-            reasoning: ModelCatalog.reasoning.contains(model))
-        let id = "resp_" + EmulatorHTTP.identifier(for: prompt + model)
-        let messageID = "msg_" + EmulatorHTTP.identifier(for: id)
-        let complete = answer.finishReason == "stop"
-        func response(status: String, text: String?, usage: JSONValue?) -> JSONValue {
-            let output: JSONValue =
-                text.map { text in
-                    [
+            if let failure = Self.integerCheck(parameters, ["max_output_tokens", "top_logprobs"], style: style) {
+                return failure
+            }
+            let prompt: String
+            switch parameters["input"] {
+            case .string(let text): prompt = text
+            case .array(let items):
+                guard !items.isEmpty else {
+                    return style.response(
+                        400,
+                        "Invalid 'input': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+                        param: "input", code: "empty_array")
+                }
+                prompt = items.map { $0.stringValue ?? $0["content"]?.chatText ?? "" }.joined(separator: "\n")
+            default:
+                return style.response(
+                    400, "Missing required parameter: 'input'.", param: "input", code: "missing_required_parameter")
+            }
+            // Azure names a deployment; deployments here are named after their model.
+            guard let snapshot = ModelCatalog.openai[model] else { return Self.unknownModel(model, style: style) }
+            let answer = DeterministicAnswer(
+                prompt: (parameters["instructions"]?.stringValue ?? "") + prompt, messageCount: 1,
+                maxTokens: parameters["max_output_tokens"]?.integerValue.map { Int($0) },
+                reasoning: ModelCatalog.reasoning.contains(model))
+            let id = "resp_" + EmulatorHTTP.identifier(for: prompt + model)
+            let messageID = "msg_" + EmulatorHTTP.identifier(for: id)
+            let complete = answer.finishReason == "stop"
+            func response(status: String, text: String?, usage: JSONValue?) -> JSONValue {
+                let output: JSONValue =
+                    text.map { text in
                         [
-                            "type": "message", "id": .string(messageID),
-                            "status": .string(complete ? "completed" : "incomplete"), "role": "assistant",
-                            "content": [
-                                ["type": "output_text", "text": .string(text), "annotations": [], "logprobs": []]
-                            ],
+                            [
+                                "type": "message", "id": .string(messageID),
+                                "status": .string(complete ? "completed" : "incomplete"), "role": "assistant",
+                                "content": [
+                                    ["type": "output_text", "text": .string(text), "annotations": [], "logprobs": []]
+                                ],
+                            ]
                         ]
-                    ]
-                } ?? []
-            return [
-                "id": .string(id), "object": "response", "created_at": .integer(EmulatorHTTP.now),
-                "status": .string(status),
-                "background": false, "error": nil,
-                "incomplete_details": complete || status == "in_progress" ? nil : ["reason": "max_output_tokens"],
-                "instructions": parameters["instructions"] ?? nil,
-                "max_output_tokens": parameters["max_output_tokens"] ?? nil,
-                "model": .string(snapshot), "output": output, "parallel_tool_calls": true, "previous_response_id": nil,
-                "reasoning": ["effort": nil, "summary": nil], "service_tier": "default", "store": true,
-                "temperature": parameters["temperature"] ?? 1.0, "text": ["format": ["type": "text"]],
-                "tool_choice": "auto", "tools": [],
-                "top_p": parameters["top_p"] ?? 1.0, "truncation": "disabled", "usage": usage ?? nil, "user": nil,
-                "metadata": [:],
+                    } ?? []
+                return [
+                    "id": .string(id), "object": "response", "created_at": .integer(EmulatorHTTP.now),
+                    "status": .string(status),
+                    "background": false, "error": nil,
+                    "incomplete_details": complete || status == "in_progress" ? nil : ["reason": "max_output_tokens"],
+                    "instructions": parameters["instructions"] ?? nil,
+                    "max_output_tokens": parameters["max_output_tokens"] ?? nil,
+                    "model": .string(snapshot), "output": output, "parallel_tool_calls": true,
+                    "previous_response_id": nil,
+                    "reasoning": ["effort": nil, "summary": nil], "service_tier": "default", "store": true,
+                    "temperature": parameters["temperature"] ?? 1.0, "text": ["format": ["type": "text"]],
+                    "tool_choice": "auto", "tools": [],
+                    "top_p": parameters["top_p"] ?? 1.0, "truncation": "disabled", "usage": usage ?? nil, "user": nil,
+                    "metadata": [:],
+                ]
+            }
+            let finalStatus = complete ? "completed" : "incomplete"
+            let usage: JSONValue = [
+                "input_tokens": .integer(Int64(answer.promptTokens)),
+                "input_tokens_details": ["cached_tokens": .integer(Int64(answer.cachedTokens))],
+                "output_tokens": .integer(Int64(answer.completionTokens)),
+                "output_tokens_details": ["reasoning_tokens": .integer(Int64(answer.reasoningTokens))],
+                "total_tokens": .integer(Int64(answer.promptTokens + answer.completionTokens)),
             ]
-        }
-        let finalStatus = complete ? "completed" : "incomplete"
-        let usage: JSONValue = [
-            "input_tokens": .integer(Int64(answer.promptTokens)),
-            "input_tokens_details": ["cached_tokens": .integer(Int64(answer.cachedTokens))],
-            "output_tokens": .integer(Int64(answer.completionTokens)),
-            "output_tokens_details": ["reasoning_tokens": .integer(Int64(answer.reasoningTokens))],
-            "total_tokens": .integer(Int64(answer.promptTokens + answer.completionTokens)),
-        ]
-        guard parameters["stream"]?.boolValue == true else {
-            return EmulatorHTTP.json(200, response(status: finalStatus, text: answer.text, usage: usage))
-        }
-        var sequence: Int64 = 0
-        func event(_ type: String, _ fields: [String: JSONValue]) -> (String?, String) {
-            var object = fields
-            object["type"] = .string(type)
-            object["sequence_number"] = .integer(sequence)
-            sequence += 1
-            return (type, JSONValue.object(object).jsonText)
-        }
-        let emptyMessage: JSONValue = [
-            "type": "message", "id": .string(messageID), "status": "in_progress", "role": "assistant", "content": [],
-        ]
-        let emptyPart: JSONValue = ["type": "output_text", "text": "", "annotations": [], "logprobs": []]
-        var events = [
-            event("response.created", ["response": response(status: "in_progress", text: nil, usage: nil)]),
-            event("response.in_progress", ["response": response(status: "in_progress", text: nil, usage: nil)]),
-            event("response.output_item.added", ["output_index": 0, "item": emptyMessage]),
-            event(
-                "response.content_part.added",
-                ["item_id": .string(messageID), "output_index": 0, "content_index": 0, "part": emptyPart]),
-        ]
-        for word in answer.words {
-            events.append(
+            guard parameters["stream"]?.boolValue == true else {
+                return EmulatorHTTP.json(200, response(status: finalStatus, text: answer.text, usage: usage))
+            }
+            var sequence: Int64 = 0
+            func event(_ type: String, _ fields: [String: JSONValue]) -> (String?, String) {
+                var object = fields
+                object["type"] = .string(type)
+                object["sequence_number"] = .integer(sequence)
+                sequence += 1
+                return (type, JSONValue.object(object).jsonText)
+            }
+            let emptyMessage: JSONValue = [
+                "type": "message", "id": .string(messageID), "status": "in_progress", "role": "assistant",
+                "content": [],
+            ]
+            let emptyPart: JSONValue = ["type": "output_text", "text": "", "annotations": [], "logprobs": []]
+            var events = [
+                event("response.created", ["response": response(status: "in_progress", text: nil, usage: nil)]),
+                event("response.in_progress", ["response": response(status: "in_progress", text: nil, usage: nil)]),
+                event("response.output_item.added", ["output_index": 0, "item": emptyMessage]),
                 event(
-                    "response.output_text.delta",
+                    "response.content_part.added",
+                    ["item_id": .string(messageID), "output_index": 0, "content_index": 0, "part": emptyPart]),
+            ]
+            for word in answer.words {
+                events.append(
+                    event(
+                        "response.output_text.delta",
+                        [
+                            "item_id": .string(messageID), "output_index": 0, "content_index": 0,
+                            "delta": .string(word),
+                            "logprobs": [],
+                        ]))
+            }
+            let finalPart: JSONValue = [
+                "type": "output_text", "text": .string(answer.text), "annotations": [], "logprobs": [],
+            ]
+            events += [
+                event(
+                    "response.output_text.done",
                     [
-                        "item_id": .string(messageID), "output_index": 0, "content_index": 0, "delta": .string(word),
+                        "item_id": .string(messageID), "output_index": 0, "content_index": 0,
+                        "text": .string(answer.text),
                         "logprobs": [],
-                    ]))
+                    ]),
+                event(
+                    "response.content_part.done",
+                    ["item_id": .string(messageID), "output_index": 0, "content_index": 0, "part": finalPart]),
+                event(
+                    "response.output_item.done",
+                    [
+                        "output_index": 0,
+                        "item": response(status: finalStatus, text: answer.text, usage: nil)["output"]![0]!,
+                    ]),
+                event(
+                    complete ? "response.completed" : "response.incomplete",
+                    ["response": response(status: finalStatus, text: answer.text, usage: usage)]),
+            ]
+            return EmulatorHTTP.eventStream(events, fault: input.fault, recorder: recorder)
         }
-        let finalPart: JSONValue = [
-            "type": "output_text", "text": .string(answer.text), "annotations": [], "logprobs": [],
-        ]
-        events += [
-            event(
-                "response.output_text.done",
-                [
-                    "item_id": .string(messageID), "output_index": 0, "content_index": 0, "text": .string(answer.text),
-                    "logprobs": [],
-                ]),
-            event(
-                "response.content_part.done",
-                ["item_id": .string(messageID), "output_index": 0, "content_index": 0, "part": finalPart]),
-            event(
-                "response.output_item.done",
-                [
-                    "output_index": 0,
-                    "item": response(status: finalStatus, text: answer.text, usage: nil)["output"]![0]!,
-                ]),
-            event(
-                complete ? "response.completed" : "response.incomplete",
-                ["response": response(status: finalStatus, text: answer.text, usage: usage)]),
-        ]
-        return EmulatorHTTP.eventStream(events, fault: input.fault, recorder: recorder)
     }
 
     func images(_ request: Request, host: Host) async throws -> Response {
-        let input = try await EmulatedRequest.read(request, recorder: recorder)
-        let style = style(host)
-        if let failure = check(input, host: host) { return failure }
-        if let injected = style.injected(input.fault) { return injected }
-        guard case .object(let parameters) = input.body ?? .null else { return Self.unparsable(style) }
-        guard let prompt = parameters["prompt"]?.stringValue, !prompt.isEmpty else {
-            return style.response(
-                400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
-        }
-        if let failure = Self.integerCheck(parameters, ["n", "output_compression", "partial_images"], style: style) {
-            return failure
-        }
-        let model = self.model(parameters, host: host) ?? "dall-e-2"
-        guard ModelCatalog.openaiImages.contains(model) else {
-            return style.response(400, "Invalid value for 'model' = \(model).", param: "model", code: "invalid_value")
-        }
-        let count = Int(parameters["n"]?.integerValue ?? 1)
-        guard (1...10).contains(count), model != "dall-e-3" || count == 1 else {
-            return style.response(
-                400, "Invalid 'n': integer out of range or not supported for \(model).", param: "n",
-                code: "invalid_value")
-        }
-        let base64 = model == "gpt-image-1" || parameters["response_format"]?.stringValue == "b64_json"
-        let images: [JSONValue] = (0..<count).map { index in
-            var image: [String: JSONValue] =
-                base64
-                ? ["b64_json": .string(EmulatorHTTP.pixelPNG)]
-                : [
-                    "url": .string(
-                        "https://images.emulator.invalid/\(EmulatorHTTP.identifier(for: prompt))-\(index).png")
+        try await serve(request, host: host) { parameters, style, input in
+            guard let prompt = parameters["prompt"]?.stringValue, !prompt.isEmpty else {
+                return style.response(
+                    400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
+            }
+            if let failure = Self.integerCheck(parameters, ["n", "output_compression", "partial_images"], style: style)
+            {
+                return failure
+            }
+            let model = self.model(parameters, host: host) ?? "dall-e-2"
+            guard ModelCatalog.openaiImages.contains(model) else {
+                return style.response(
+                    400, "Invalid value for 'model' = \(model).", param: "model", code: "invalid_value")
+            }
+            let count = Int(parameters["n"]?.integerValue ?? 1)
+            guard (1...10).contains(count), model != "dall-e-3" || count == 1 else {
+                return style.response(
+                    400, "Invalid 'n': integer out of range or not supported for \(model).", param: "n",
+                    code: "invalid_value")
+            }
+            let base64 = model == "gpt-image-1" || parameters["response_format"]?.stringValue == "b64_json"
+            let images: [JSONValue] = (0..<count).map { index in
+                var image: [String: JSONValue] =
+                    base64
+                    ? ["b64_json": .string(EmulatorHTTP.pixelPNG)]
+                    : [
+                        "url": .string(
+                            "https://images.emulator.invalid/\(EmulatorHTTP.identifier(for: prompt))-\(index).png")
+                    ]
+                if model == "dall-e-3" { image["revised_prompt"] = .string("A detailed rendering of: \(prompt)") }
+                return .object(image)
+            }
+            var answer: [String: JSONValue] = ["created": .integer(EmulatorHTTP.now), "data": .array(images)]
+            if model == "gpt-image-1" {
+                let promptTokens = Int64(DeterministicAnswer.tokenCount(prompt))
+                answer["usage"] = [
+                    "input_tokens": .integer(promptTokens), "output_tokens": .integer(Int64(272 * count)),
+                    "total_tokens": .integer(promptTokens + Int64(272 * count)),
+                    "input_tokens_details": ["text_tokens": .integer(promptTokens), "image_tokens": 0],
                 ]
-            if model == "dall-e-3" { image["revised_prompt"] = .string("A detailed rendering of: \(prompt)") }
-            return .object(image)
+            }
+            return EmulatorHTTP.json(200, .object(answer))
         }
-        var answer: [String: JSONValue] = ["created": .integer(EmulatorHTTP.now), "data": .array(images)]
-        if model == "gpt-image-1" {
-            let promptTokens = Int64(DeterministicAnswer.tokenCount(prompt))
-            answer["usage"] = [
-                "input_tokens": .integer(promptTokens), "output_tokens": .integer(Int64(272 * count)),
-                "total_tokens": .integer(promptTokens + Int64(272 * count)),
-                "input_tokens_details": ["text_tokens": .integer(promptTokens), "image_tokens": 0],
-            ]
-        }
-        return EmulatorHTTP.json(200, .object(answer))
     }
 
     // MARK: shared checks
 
-    private func style(_ host: Host) -> ErrorStyle {
+    /// What every endpoint does first: the request recorded, its key checked, an injected
+    /// fault answered, its body an object; then `body` with its parameters.
+    func serve(
+        _ request: Request, host: Host,
+        _ body: ([String: JSONValue], ErrorStyle, EmulatedRequest) async throws -> Response
+    ) async throws -> Response {
+        let input = try await EmulatedRequest.read(request, recorder: recorder)
+        let style = style(host)
+        if let failure = check(input, host: host) { return failure }
+        if let injected = style.injected(input.fault) { return injected }
+        guard case .object(let parameters) = input.body ?? .null else { return Self.unparsable(style) }
+        return try await body(parameters, style, input)
+    }
+
+    func style(_ host: Host) -> ErrorStyle {
         if case .azure = host { return .azure }
         return .openAI
     }
 
-    private func model(_ parameters: [String: JSONValue], host: Host) -> String? {
+    func model(_ parameters: [String: JSONValue], host: Host) -> String? {
         if case .azure(let deployment?) = host { return deployment }
         return parameters["model"]?.stringValue
     }
 
     /// Authentication (and, for Azure, the api-version and the deployment) as each host checks them.
-    private func check(_ input: EmulatedRequest, host: Host) -> Response? {
+    func check(_ input: EmulatedRequest, host: Host) -> Response? {
         switch host {
         case .openAI:
             guard let authorization = input.header("authorization"), authorization.hasPrefix("Bearer "),

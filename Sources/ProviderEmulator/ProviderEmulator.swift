@@ -61,6 +61,7 @@ public final class ProviderEmulator: Sendable {
         router.post("/v1/chat/completions") { request, _ in try await openAI.chatCompletions(request, host: .openAI) }
         router.post("/v1/responses") { request, _ in try await openAI.responses(request, host: .openAI) }
         router.post("/v1/images/generations") { request, _ in try await openAI.images(request, host: .openAI) }
+        router.post("/v1/embeddings") { request, _ in try await openAI.embeddings(request, host: .openAI) }
         router.get("/v1/models") { _, _ in
             let names = ModelCatalog.chatCompletions.keys.sorted() + ModelCatalog.openaiImages.sorted()
             let models = names.map { name -> JSONValue in

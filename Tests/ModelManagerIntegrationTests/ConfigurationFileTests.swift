@@ -66,6 +66,34 @@ import Testing
         #expect("\(fromEnvironment.alertWebhook!.secret)" == "<redacted>")
     }
 
+    @Test func theCacheAndTasksSectionsAreReadAndChecked() throws {
+        let loaded = try Self.load(
+            #"""
+            {"cache": {"max_bytes": 1048576, "default_ttl_seconds": 30, "routes": {"openai/*": 60}, "orgs": {"acme": 5},
+                       "semantic": {"provider": "openai", "model": "text-embedding-3-small", "dimensions": 256,
+                                    "threshold": 0.9, "by_default": true}},
+             "tasks": {"workers": 2, "lease_seconds": 30, "retention_hours": 2, "idempotency_hours": 1,
+                       "callback_secret": "s", "callback_allow_private": true}}
+            """#)
+        #expect(loaded.cache.maximumBytes == 1_048_576 && loaded.cache.defaultTTL == .seconds(30))
+        #expect(loaded.cache.routes == ["openai/*": .seconds(60)] && loaded.cache.orgs == ["acme": .seconds(5)])
+        #expect(loaded.cache.semantic?.channel == "openai" && loaded.cache.semantic?.dimensions == 256)
+        #expect(loaded.cache.semantic?.threshold == 0.9 && loaded.cache.semantic?.byDefault == true)
+        #expect(loaded.tasks.workers == 2 && loaded.tasks.lease == .seconds(30))
+        #expect(loaded.tasks.retention == .seconds(7200) && loaded.tasks.idempotencyWindow == .seconds(3600))
+        #expect(loaded.tasks.callbackSecret?.revealed == "s" && loaded.tasks.callbackAllowPrivate)
+        for (json, message) in [
+            (#"{"cache": {"semantic": {"provider": "openai"}}}"#, "needs the embeddings route's provider and model"),
+            (#"{"cache": {"semantic": {"provider": "openai", "model": "m", "threshold": 1.5}}}"#, "got 1.5"),
+            (#"{"cache": {"routes": {"openai/*": -1}}}"#, "cache.routes.openai/* must be a positive number"),
+            (#"{"tasks": {"retention_hours": 0}}"#, "tasks.retention_hours must be a positive number of hours"),
+            (#"{"tasks": {"callback_allow_private": "yes"}}"#, "must be true or false"),
+        ] {
+            let error = #expect(throws: ServerConfiguration.Invalid.self) { try Self.load(json) }
+            #expect("\(error!)".contains(message), "\(error!)")
+        }
+    }
+
     @Test func namedClientsAndAPIKeySettingsAreReadAndCheckedNamingTheKey() throws {
         let loaded = try Self.load(
             #"""

@@ -79,3 +79,18 @@ def test_google_genai_ai_studio(root):
     assert len(images.generated_images) == 2 and images.generated_images[0].image.image_bytes
     with pytest.raises(genai.errors.ClientError):
         client.models.generate_content(model="gemini-nope", contents="x")
+
+
+def test_openai_embeddings(server):
+    client = openai.OpenAI(base_url=server.emulator_url, api_key=EMULATOR_KEY, max_retries=0)
+    # The SDK asks for base64 unless told otherwise, and decodes it.
+    packed = client.embeddings.create(model="text-embedding-3-small", input=["What is the capital of France?",
+                                                                             "what's the capital of france"])
+    first, second = (item.embedding for item in packed.data)
+    assert len(first) == 1536 and abs(sum(v * v for v in first) - 1) < 1e-4
+    assert sum(a * b for a, b in zip(first, second)) > 0.99, "a rewording is (nearly) the same vector"
+    plain = client.embeddings.create(model="text-embedding-3-small", input="How do volcanoes form?", dimensions=64,
+                                     encoding_format="float")
+    assert len(plain.data[0].embedding) == 64 and plain.usage.prompt_tokens > 0
+    with pytest.raises(openai.NotFoundError):
+        client.embeddings.create(model="no-such-embedding", input="x")

@@ -27,7 +27,7 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
         case .openAI, .azure:
             [
                 .chatCompletions: .chatCompletions, .responses: .responses, .generation: .responses,
-                .imageGeneration: .imageGeneration,
+                .imageGeneration: .imageGeneration, .embeddings: .embeddings,
             ]
         }
     }
@@ -61,6 +61,9 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
         case .imageGeneration:
             body = try OpenAIImagesCodec.body(request, model: nil)
             path = "images/generations"
+        case .embeddings:
+            body = try OpenAIEmbeddingsCodec.body(request)
+            path = "embeddings"
         default:
             throw ModelManagerError(
                 .invalidArgument, "invoke_type '\(invokeType)' is not served for provider '\(provider)'")
@@ -88,12 +91,13 @@ public struct OpenAIFamilyAdapter: ProviderAdapter {
             subject: subject)
         let response = try await http.send(call, provider: provider, context: context)
 
-        let streams = request.stream && invokeType != .imageGeneration
+        let streams = request.stream && invokeType != .imageGeneration && invokeType != .embeddings
         guard streams else {
             let json = try await http.readJSON(response, provider: provider, context: context)
             switch invokeType {
             case .chatCompletions: return try OpenAIChatCodec.answer(json, provider: provider)
             case .responses: return try OpenAIResponsesCodec.answer(json, provider: provider)
+            case .embeddings: return OpenAIEmbeddingsCodec.answer(json)
             default: return try OpenAIImagesCodec.answer(json, provider: provider)
             }
         }
