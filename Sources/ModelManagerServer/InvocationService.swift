@@ -204,7 +204,11 @@ public struct InvocationService: Sendable {
         do {
             let answer = try await perform(
                 Admission(request: embedding, reservation: nil), context: context, emit: { _ in }, recording: .ledger)
-            let values = answer.rawResponse?.value?["data"]?.arrayValue?.first?["embedding"]?.arrayValue ?? []
+            // OpenAI: data[0].embedding; Gemini: embedding.values.
+            let raw = answer.rawResponse?.value
+            let values =
+                raw?["data"]?.arrayValue?.first?["embedding"]?.arrayValue ?? raw?["embedding"]?["values"]?.arrayValue
+                ?? []
             return ResponseCache.unit(values.compactMap(\.doubleValue))
         } catch {
             logger.warning(

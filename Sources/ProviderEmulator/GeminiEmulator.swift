@@ -7,7 +7,7 @@ struct GeminiEmulator {
     let keys: EmulatorKeys
     let recorder: EmulatorRecorder
     let tokens: TokenEmulator
-    private let style = ErrorStyle.google
+    let style = ErrorStyle.google
 
     enum Host {
         case aiStudio
@@ -62,6 +62,8 @@ struct GeminiEmulator {
                 host: host)
         case "predict":
             return predict(model: model, parameters: parameters)
+        case "embedContent", "batchEmbedContents":
+            return embed(model: model, parameters: parameters, batch: method == "batchEmbedContents")
         default:
             return style.response(404, "Method not found.")
         }

@@ -46,6 +46,8 @@ public enum ModelCatalog {
         "gemini-2.0-flash", "gemini-2.0-flash-lite", "gemini-2.5-flash", "gemini-2.5-pro", "gemini-1.5-pro",
         "gemini-1.5-flash",
     ]
+    /// Gemini embedding models and their native dimensions.
+    public static let geminiEmbeddings: [String: Int] = ["gemini-embedding-001": 3072, "text-embedding-004": 768]
     public static let imagen: Set<String> = [
         "imagen-3.0-generate-002", "imagen-4.0-generate-001", "imagen-4.0-fast-generate-001",
     ]

@@ -50,6 +50,22 @@ import Testing
         }
     }
 
+    @Test func geminiEmbeddingsServeTheSemanticCacheToo() async throws {
+        try await withTestServer(configure: { configuration in
+            var semantic = SemanticCacheSettings(provider: .google, channel: .aiStudio, model: "gemini-embedding-001")
+            semantic.dimensions = 128
+            configuration.cache.semantic = semantic
+        }) { server in
+            let client = server.asyncClient()
+            _ = try await client.invoke(Self.ask("Which planets have rings?"))
+            let hit = try await client.invoke(Self.ask("which planet have rings"))
+            #expect(hit.usageJSON?["cache_hit"] == "semantic")
+            #expect(TaskTests.upstreamCalls(server) == 1)
+            let embedded = server.emulator.recorder.requests.filter { $0.path.hasSuffix(":embedContent") }
+            #expect(embedded.count == 2 && embedded.first?.body?["outputDimensionality"] == 128)
+        }
+    }
+
     @Test func withoutAnEmbeddingTheCallGoesOnUncached() async throws {
         try await withTestServer(configure: { configuration in
             Self.semanticServer(&configuration)

@@ -94,3 +94,14 @@ def test_openai_embeddings(server):
     assert len(plain.data[0].embedding) == 64 and plain.usage.prompt_tokens > 0
     with pytest.raises(openai.NotFoundError):
         client.embeddings.create(model="no-such-embedding", input="x")
+
+
+def test_gemini_embeddings(root):
+    client = genai.Client(api_key=EMULATOR_KEY, http_options=types.HttpOptions(base_url=root, retry_options=None))
+    result = client.models.embed_content(model="gemini-embedding-001",
+                                         contents=["What is the capital of France?", "what's the capital of france"],
+                                         config=types.EmbedContentConfig(output_dimensionality=64))
+    first, second = (embedding.values for embedding in result.embeddings)
+    assert len(first) == 64 and sum(a * b for a, b in zip(first, second)) > 0.99
+    native = client.models.embed_content(model="text-embedding-004", contents="How do volcanoes form?")
+    assert len(native.embeddings[0].values) == 768

@@ -20,7 +20,8 @@ public struct GoogleAdapter: ProviderAdapter {
 
     public var invokeTypes: [InvokeType: InvokeType] {
         switch flavor {
-        case .aiStudio: [.generation: .generation, .imageGenerationGenAI: .imageGenerationGenAI]
+        case .aiStudio:
+            [.generation: .generation, .imageGenerationGenAI: .imageGenerationGenAI, .embeddings: .embeddings]
         case .vertex:
             [.generation: .generation, .imageGeneration: .imageGeneration, .imageGenerationGenAI: .imageGeneration]
         }
@@ -37,9 +38,15 @@ public struct GoogleAdapter: ProviderAdapter {
     ) async throws -> ResponseChunk {
         let provider = request.provider
         let model = try RequestParameters.pathSegment(request.model ?? "", parameter: "model")
-        let isImage = invokeType != .generation
-        let body = isImage ? try ImagenCodec.body(request.extra) : try GeminiCodec.body(request.extra)
-        let method = isImage ? "predict" : request.stream ? "streamGenerateContent" : "generateContent"
+        let isEmbedding = invokeType == .embeddings
+        let isImage = invokeType != .generation && !isEmbedding
+        let body =
+            isEmbedding
+            ? try GeminiEmbeddingsCodec.body(request.extra)
+            : isImage ? try ImagenCodec.body(request.extra) : try GeminiCodec.body(request.extra)
+        let method =
+            isEmbedding
+            ? "embedContent" : isImage ? "predict" : request.stream ? "streamGenerateContent" : "generateContent"
 
         var headers = try RequestParameters.headers(from: request.extra)
         let resource: String
@@ -60,7 +67,7 @@ public struct GoogleAdapter: ProviderAdapter {
             resource =
                 "\(target.baseURL)/v1/projects/\(project)/locations/\(location)/publishers/google/models/\(model):\(method)"
         }
-        let streams = request.stream && !isImage
+        let streams = request.stream && !isImage && !isEmbedding
         let url = try RequestParameters.url(resource, extra: request.extra, fixed: streams ? [("alt", "sse")] : [])
         let call = UpstreamHTTP.Call(
             url: url, headers: headers, body: body, timeout: try RequestParameters.timeout(from: request.extra))
@@ -68,6 +75,9 @@ public struct GoogleAdapter: ProviderAdapter {
         guard streams else {
             let answer = try await http.readJSON(response, provider: provider, context: context)
             if isImage { return ImagenCodec.answer(answer) }
+            if isEmbedding {
+                return ResponseChunk(usage: Usage(promptTokens: 0, completionTokens: 0), rawResponse: answer.raw)
+            }
             let json = answer.value
             return ResponseChunk(
                 content: GeminiCodec.text(of: json), usage: GeminiCodec.usage(json["usageMetadata"]),
