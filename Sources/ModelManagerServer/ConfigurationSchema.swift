@@ -15,7 +15,7 @@ enum ConfigurationSchema {
         "quotas": ["time_zone", "default_max_tokens", "cache_seconds", "cache_size", "counter_flush_seconds"],
         "alerts": ["thresholds_percent", "webhook_url", "webhook_secret", "webhook_timeout_seconds"],
         "audit": ["flush_seconds", "max_pending_denials"],
-        "cache": ["max_bytes", "default_ttl_seconds", "routes", "orgs", "semantic"],
+        "cache": ["max_bytes", "default_ttl_seconds", "routes", "orgs", "semantic", "shared"],
         "cache.semantic": ["provider", "channel", "model", "dimensions", "threshold", "by_default"],
         "tasks": [
             "workers", "lease_seconds", "poll_seconds", "max_attempts", "max_processing_per_org", "retention_hours",

@@ -36,7 +36,8 @@ public struct InvocationService: Sendable {
         quotas: QuotaSettings = QuotaSettings(), tasks: TaskSettings = TaskSettings(),
         cache: CacheSettings = CacheSettings(), auditor: Auditor, logger: Logger
     ) {
-        self.cache = ResponseCache(settings: cache)
+        self.cache = ResponseCache(
+            settings: cache, shared: cache.shared ? SharedCacheStore(database: usage.repository.database) : nil)
         self.tasks = TaskQueue(store: TaskStore(repository: usage.repository), settings: tasks, logger: logger)
         self.auditor = auditor
         invoker = Invoker(router: router)
@@ -118,6 +119,18 @@ public struct InvocationService: Sendable {
             if let cached = cache.lookup(policy.key) {
                 return try await answer(admission, from: cached, hit: "exact", context: context, emit: emit)
             }
+            if cache.settings.shared {
+                do {
+                    if let cached = try await cache.lookupShared(policy.key) {
+                        return try await answer(admission, from: cached, hit: "exact", context: context, emit: emit)
+                    }
+                } catch let error as ModelManagerError {
+                    throw error
+                } catch {
+                    logger.warning(
+                        "shared response cache unreadable; answering upstream", metadata: ["error": "\(error)"])
+                }
+            }
             var vector: [Float]?
             if let semantic = policy.semantic, let settings = cache.settings.semantic {
                 vector = await embed(semantic.text, for: admission.request, settings: settings, context: context)
@@ -130,8 +143,15 @@ public struct InvocationService: Sendable {
                 deltas.withLock { $0 += chunks.map(\.content) }
                 try await emit(chunks)
             }
-            cache.store(
-                ResponseCache.Answer(deltas: deltas.withLock { $0 }, completion: final), policy: policy, vector: vector)
+            let fresh = ResponseCache.Answer(deltas: deltas.withLock { $0 }, completion: final)
+            cache.store(fresh, policy: policy, vector: vector)
+            if cache.settings.shared {
+                do {
+                    try await cache.storeShared(fresh, policy: policy, orgID: admission.request.orgID)
+                } catch {
+                    logger.warning("shared response cache not written", metadata: ["error": "\(error)"])
+                }
+            }
             return final
         }
         do {

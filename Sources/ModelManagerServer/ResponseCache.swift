@@ -1,6 +1,7 @@
 public import Foundation
 import ModelManagerAuth
 public import ModelManagerCore
+package import ModelManagerUsage
 import Synchronization
 
 /// Which answers are cached, for how long, and how much memory the cache may hold.
@@ -14,6 +15,8 @@ public struct CacheSettings: Sendable {
     public var routes: [String: Duration] = [:]
     /// Orgs whose answers are cached without being asked, with their TTL.
     public var orgs: [String: Duration] = [:]
+    /// Also keep answers in the ledger's PostgreSQL, for every instance on it (exact matches).
+    public var shared = false
     /// The embeddings route of the semantic cache; nil: no semantic cache.
     public var semantic: SemanticCacheSettings?
 
@@ -129,7 +132,49 @@ public final class ResponseCache: Sendable {
     private let state = Mutex(State())
     private let counts = Mutex(Counters())
 
-    package init(settings: CacheSettings) { self.settings = settings }
+    /// The tier in the ledger's PostgreSQL, when `settings.shared`.
+    private let shared: SharedCacheStore?
+    private let sharedWrites = Atomic<Int>(0)
+    /// Expired shared answers are deleted (a batch of this many) every this many writes.
+    static let sharedPruneEvery = 100
+    static let sharedPruneBatch = 1000
+
+    package init(settings: CacheSettings, shared: SharedCacheStore? = nil) {
+        self.settings = settings
+        self.shared = shared
+    }
+
+    /// After a miss here, the answer another instance stored; it is kept here too for what
+    /// is left of its TTL.
+    func lookupShared(_ key: String) async throws -> Answer? {
+        guard let shared, let found = try await shared.answer(key: key) else { return nil }
+        let json = try JSONValue(parsing: found.answer)
+        let answer = Answer(
+            deltas: json["deltas"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+            completion: TaskQueue.completion(json["completion"] ?? [:]))
+        if let ttl = Duration.clampedSeconds(found.expires.timeIntervalSinceNow), ttl > .zero {
+            store(answer, policy: Policy(key: key, ttl: ttl))
+        }
+        counts.withLock {
+            $0.hits += 1
+            $0.misses -= 1
+        }
+        return answer
+    }
+
+    /// Writes an answer to the shared tier (and now and then deletes expired ones).
+    func storeShared(_ answer: Answer, policy: Policy, orgID: String) async throws {
+        guard let shared else { return }
+        let json: JSONValue = [
+            "deltas": .array(answer.deltas.map { .string($0) }), "completion": TaskQueue.result(answer.completion),
+        ]
+        try await shared.store(
+            key: policy.key, orgID: orgID, answer: json.jsonText,
+            expires: Date().addingTimeInterval(policy.ttl.milliseconds / 1000))
+        if sharedWrites.add(1, ordering: .relaxed).newValue % Self.sharedPruneEvery == 0 {
+            _ = try await shared.prune(limit: Self.sharedPruneBatch)
+        }
+    }
 
     package var counters: Counters {
         let (bytes, entries) = state.withLock { ($0.bytes, $0.entries.count) }

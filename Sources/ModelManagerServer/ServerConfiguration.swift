@@ -301,6 +301,12 @@ public struct ServerConfiguration: Sendable {
     private mutating func applyCache(_ section: JSONValue) throws {
         if let bytes = try Self.count(section, "max_bytes", section: "cache") { cache.maximumBytes = bytes }
         if let ttl = try Self.seconds(section, "default_ttl_seconds", section: "cache") { cache.defaultTTL = ttl }
+        if let shared = section["shared"] {
+            guard let flag = shared.boolValue else {
+                throw Invalid("cache.shared must be true or false, got \(shared.jsonText)")
+            }
+            cache.shared = flag
+        }
         if let semantic = section["semantic"] {
             guard let provider = semantic["provider"]?.stringValue, let model = semantic["model"]?.stringValue else {
                 throw Invalid(
@@ -452,6 +458,11 @@ public struct ServerConfiguration: Sendable {
         if auth.adminJWTSecrets.contains(where: auth.allClientSecrets.contains) {
             throw Invalid(
                 "the admin JWT secret must differ from every client JWT secret, or any client could make itself admin")
+        }
+        if cache.shared, case .sqlite = usage.database {
+            throw Invalid(
+                "cache.shared needs the PostgreSQL ledger (usage.database postgres://…): with SQLite there is one instance, and its cache is already whole"
+            )
         }
         guard limits.batchConcurrency <= limits.maximumConcurrentCalls else {
             throw Invalid(

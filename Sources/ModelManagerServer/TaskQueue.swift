@@ -157,7 +157,16 @@ final class TaskQueue: Sendable {
         }
     }
 
-    /// A completion as a task's `result_data` keeps it.
+    /// A completion as a task's `result_data` (and the shared cache) keeps it: `content`,
+    /// `raw_response`, `usage` with cost.
+    static func result(_ chunk: ResponseChunk) -> JSONValue {
+        [
+            "content": .string(chunk.content), "raw_response": chunk.rawResponse?.value ?? .null,
+            "usage": chunk.usageJSON ?? .null,
+        ]
+    }
+
+    /// The inverse of `result(_:)`.
     static func completion(_ result: JSONValue) -> ResponseChunk {
         let usage = result["usage"] ?? .null
         var chunk = ResponseChunk(
@@ -183,11 +192,7 @@ final class TaskQueue: Sendable {
         switch outcome {
         case .success(let chunk):
             finishedNow = try await store.complete(
-                id: id, status: .completed,
-                resultData: [
-                    "content": .string(chunk.content), "raw_response": chunk.rawResponse?.value ?? .null,
-                    "usage": chunk.usageJSON ?? .null,
-                ], errorMessage: nil, record: record)
+                id: id, status: .completed, resultData: Self.result(chunk), errorMessage: nil, record: record)
         case .failure(let error):
             finishedNow = try await store.complete(
                 id: id, status: .failed, resultData: nil, errorMessage: "\(error.code): \(error.message)",

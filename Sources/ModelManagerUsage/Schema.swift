@@ -164,6 +164,16 @@ enum Schema {
                 "ALTER TABLE usage_records ADD COLUMN cache_hit TEXT",
                 "ALTER TABLE usage_records ADD COLUMN saved_cost DOUBLE PRECISION",
             ]),
+        // The response cache's tier shared by the instances on one PostgreSQL: answers by key.
+        Migration(
+            version: 10,
+            statements: [
+                """
+                CREATE TABLE response_cache (
+                    key TEXT PRIMARY KEY, org_id TEXT NOT NULL, answer TEXT NOT NULL, expires_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX response_cache_expiry ON response_cache (expires_at)",
+            ]),
     ]
 
     static let recordColumns = [

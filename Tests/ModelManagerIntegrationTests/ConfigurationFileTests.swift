@@ -94,6 +94,15 @@ import Testing
         }
     }
 
+    @Test func theSharedCacheTierNeedsPostgreSQL() throws {
+        let onSQLite = try Self.load(#"{"auth": {"jwt_secrets": ["s"]}, "cache": {"shared": true}}"#)
+        let error = #expect(throws: ServerConfiguration.Invalid.self) { try onSQLite.validate() }
+        #expect("\(error!)".contains("cache.shared needs the PostgreSQL ledger"))
+        let onPostgres = try Self.load(
+            #"{"auth": {"jwt_secrets": ["s"]}, "cache": {"shared": true}, "usage": {"database": "postgres://db/mm"}}"#)
+        try onPostgres.validate()
+    }
+
     @Test func namedClientsAndAPIKeySettingsAreReadAndCheckedNamingTheKey() throws {
         let loaded = try Self.load(
             #"""

@@ -248,6 +248,28 @@ import Testing
         }
     }
 
+    @Test func theSharedCacheTierAnswersOneInstanceWithAnotherInstancesAnswer() async throws {
+        let database = try await Self.sharedDatabase()
+        let shared: (inout ServerConfiguration) -> Void = { configuration in
+            database(&configuration)
+            configuration.cache.shared = true
+        }
+        try await withTestServer(configure: shared) { first in
+            try await withTestServer(configure: shared) { second in
+                let paid = try await first.asyncClient().invoke(CacheTests.chat("shared answer"))
+                let hit = try await second.asyncClient().invoke(CacheTests.chat("shared answer"))
+                #expect(TaskTests.upstreamCalls(first) == 1 && TaskTests.upstreamCalls(second) == 0)
+                #expect(hit.content == paid.content && hit.usageJSON?["cache_hit"] == "exact")
+                #expect(hit.usageJSON?["saved_cost"]?.doubleValue == paid.cost)
+                // Kept in the second instance's own cache now: no second read of the shared tier needed.
+                _ = try await second.asyncClient().invoke(CacheTests.chat("shared answer"))
+                #expect(second.server.invocation.cacheCounters.entries == 1)
+                _ = try await second.asyncClient().invoke(CacheTests.chat("shared answer", org: "org-elsewhere"))
+                #expect(TaskTests.upstreamCalls(second) == 1, "another org's request is another key")
+            }
+        }
+    }
+
     @Test func aKeyRevokedOnOneInstanceIsRefusedByBothWithinASecond() async throws {
         let database = try await Self.sharedDatabase()
         let shared: (inout ServerConfiguration) -> Void = { configuration in
