@@ -67,6 +67,18 @@ import Testing
         }
     }
 
+    @Test func theBlockingClientCreatesAndWaitsForATask() async throws {
+        try await withTestServer { server in
+            let configuration = server.clientConfiguration
+            let finished = try await Thread.run {
+                let client = ModelManagerClient(configuration: configuration)
+                let handle = try client.createTask(Self.chat("blocking task"))
+                return try client.waitForTask(handle.id, every: .milliseconds(50), timeout: .seconds(10))
+            }
+            #expect(finished.status == "completed" && finished.content == "Echo: blocking task")
+        }
+    }
+
     @Test func anIdempotencyKeyNamesOneTaskAndOneUpstreamCall() async throws {
         try await withTestServer { server in
             let client = server.asyncClient()
