@@ -102,58 +102,27 @@ public struct InvocationService: Sendable {
         }
     }
 
-    /// Runs an admitted request, as `invoke(_:context:emit:)` does.
-    /// A task (`extra.enable_async_task`) is stored and answered with its id at once.
+    /// Runs an admitted request, as `invoke(_:context:emit:)` does. A task
+    /// (`extra.enable_async_task`) is stored and answered with its id at once; a request the
+    /// response cache serves is answered from it when it can be.
     public func invoke(admitted admission: Admission, context: InvocationContext, emit: ChunkSink)
         async throws(ModelManagerError) -> ResponseChunk
     {
-        guard TaskQueue.isTask(admission.request) else {
-            let policy: ResponseCache.Policy?
-            do {
-                policy = try cache.policy(for: admission.request)
-            } catch {
-                await quotas.settle(admission.reservation, tokens: 0, cost: nil, succeeded: false)
-                throw error
-            }
-            guard let policy else { return try await invokeUncached(admission, context: context, emit: emit) }
-            if let cached = cache.lookup(policy.key) {
-                return try await answer(admission, from: cached, hit: "exact", context: context, emit: emit)
-            }
-            if cache.settings.shared {
-                do {
-                    if let cached = try await cache.lookupShared(policy.key) {
-                        return try await answer(admission, from: cached, hit: "exact", context: context, emit: emit)
-                    }
-                } catch let error as ModelManagerError {
-                    throw error
-                } catch {
-                    logger.warning(
-                        "shared response cache unreadable; answering upstream", metadata: ["error": "\(error)"])
-                }
-            }
-            var vector: [Float]?
-            if let semantic = policy.semantic, let settings = cache.settings.semantic {
-                vector = await embed(semantic.text, for: admission.request, settings: settings, context: context)
-                if let vector, let near = cache.nearest(vector, in: semantic.bucket, threshold: settings.threshold) {
-                    return try await answer(admission, from: near.answer, hit: "semantic", context: context, emit: emit)
-                }
-            }
-            let deltas = Mutex<[String]>([])
-            let final = try await invokeUncached(admission, context: context) { chunks in
-                deltas.withLock { $0 += chunks.map(\.content) }
-                try await emit(chunks)
-            }
-            let fresh = ResponseCache.Answer(deltas: deltas.withLock { $0 }, completion: final)
-            cache.store(fresh, policy: policy, vector: vector)
-            if cache.settings.shared {
-                do {
-                    try await cache.storeShared(fresh, policy: policy, orgID: admission.request.orgID)
-                } catch {
-                    logger.warning("shared response cache not written", metadata: ["error": "\(error)"])
-                }
-            }
-            return final
+        if TaskQueue.isTask(admission.request) { return try await createTask(admission, context: context) }
+        let policy: ResponseCache.Policy?
+        do {
+            policy = try cache.policy(for: admission.request)
+        } catch {
+            await quotas.settle(admission.reservation, tokens: 0, cost: nil, succeeded: false)
+            throw error
         }
+        guard let policy else { return try await invokeUncached(admission, context: context, emit: emit) }
+        return try await invokeCaching(admission, policy: policy, context: context, emit: emit)
+    }
+
+    private func createTask(_ admission: Admission, context: InvocationContext) async throws(ModelManagerError)
+        -> ResponseChunk
+    {
         do {
             let (answer, created) = try await tasks.create(
                 admission.request, reservation: admission.reservation, context: context)
@@ -164,6 +133,49 @@ public struct InvocationService: Sendable {
             await quotas.settle(admission.reservation, tokens: 0, cost: nil, succeeded: false)
             throw error
         }
+    }
+
+    /// Looks in this instance's cache, the shared tier and (asked for) the semantic cache, in
+    /// that order; a miss is answered upstream and its answer cached.
+    private func invokeCaching(
+        _ admission: Admission, policy: ResponseCache.Policy, context: InvocationContext, emit: ChunkSink
+    ) async throws(ModelManagerError) -> ResponseChunk {
+        if let cached = cache.lookup(policy.key) {
+            return try await answer(admission, from: cached, hit: "exact", context: context, emit: emit)
+        }
+        if cache.settings.shared {
+            do {
+                if let cached = try await cache.lookupShared(policy.key) {
+                    return try await answer(admission, from: cached, hit: "exact", context: context, emit: emit)
+                }
+            } catch let error as ModelManagerError {
+                throw error
+            } catch {
+                logger.warning("shared response cache unreadable; answering upstream", metadata: ["error": "\(error)"])
+            }
+        }
+        var vector: [Float]?
+        if let semantic = policy.semantic, let settings = cache.settings.semantic {
+            vector = await embed(semantic.text, for: admission.request, settings: settings, context: context)
+            if let vector, let near = cache.nearest(vector, in: semantic.bucket, threshold: settings.threshold) {
+                return try await answer(admission, from: near.answer, hit: "semantic", context: context, emit: emit)
+            }
+        }
+        let deltas = Mutex<[String]>([])
+        let final = try await invokeUncached(admission, context: context) { chunks in
+            deltas.withLock { $0 += chunks.map(\.content) }
+            try await emit(chunks)
+        }
+        let fresh = ResponseCache.Answer(deltas: deltas.withLock { $0 }, completion: final)
+        cache.store(fresh, policy: policy, vector: vector)
+        if cache.settings.shared {
+            do {
+                try await cache.storeShared(fresh, policy: policy, orgID: admission.request.orgID)
+            } catch {
+                logger.warning("shared response cache not written", metadata: ["error": "\(error)"])
+            }
+        }
+        return final
     }
 
     private func invokeUncached(_ admission: Admission, context: InvocationContext, emit: ChunkSink)
