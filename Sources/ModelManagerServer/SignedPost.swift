@@ -6,9 +6,9 @@ import ModelManagerUsage
 import NIOCore
 
 /// A JSON POST signed so the receiver can tell it came from this gateway: the quota-alert
-/// webhook and task callbacks. `X-Model-Manager-Signature: t=<unix seconds>,v1=<hex
-/// HMAC-SHA256 of "<t>.<body>">` under the shared secret, and `X-Model-Manager-Event-Id` (the
-/// same on every retry) to drop repeats. A 2xx answer acknowledges; a timeout, a refused
+/// webhook and task callbacks. `X-Model-Manager-Signature: sha256=<hex HMAC-SHA256 of the
+/// body>` under the shared secret (the body carries its own time, so a receiver can refuse an
+/// old one), and `X-Model-Manager-Event-Id` (the same on every retry) to drop repeats. A 2xx answer acknowledges; a timeout, a refused
 /// connection, 408, 425, 429 and 5xx are worth retrying (`PublishError.isPermanent` false),
 /// other answers are not.
 struct SignedPost: Sendable {
@@ -19,16 +19,13 @@ struct SignedPost: Sendable {
 
     func send(to url: String, eventID: String, subject: String?, body: String) async throws(PublishError) {
         let host = Self.host(of: url)
-        let timestamp = String(Int64(Date().timeIntervalSince1970))
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "model-manager")
         request.headers.add(name: "X-Model-Manager-Event-Id", value: eventID)
         if let subject { request.headers.add(name: "X-Model-Manager-Event-Subject", value: subject) }
-        request.headers.add(
-            name: "X-Model-Manager-Signature",
-            value: "t=\(timestamp),v1=\(KeyedHash.hex(timestamp + "." + body, key: secret))")
+        request.headers.add(name: "X-Model-Manager-Signature", value: "sha256=" + KeyedHash.hex(body, key: secret))
         request.body = .bytes(ByteBuffer(string: body))
         let response: HTTPClientResponse
         do {
