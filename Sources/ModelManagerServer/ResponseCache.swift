@@ -53,8 +53,8 @@ public final class ResponseCache: Sendable {
     /// An answer as it is replayed.
     package struct Answer: Sendable {
         /// The deltas a stream brought, in order (empty for a non-stream answer).
-        var deltas: [String]
-        var completion: ResponseChunk
+        package var deltas: [String]
+        package var completion: ResponseChunk
 
         package init(deltas: [String], completion: ResponseChunk) {
             self.deltas = deltas
@@ -76,34 +76,32 @@ public final class ResponseCache: Sendable {
         }
     }
 
-    private final class Entry: @unchecked Sendable {
+    final class Entry: @unchecked Sendable {
         let key: String
         let answer: Answer
         let bytes: Int
         let expires: ContinuousClock.Instant
-        /// The prompt's unit vector and its bucket, for semantic lookups.
-        let vector: [Float]?
+        /// The semantic bucket whose matrix holds the prompt's vector, if any.
         let bucket: String?
         // The recency list, touched only under the cache's lock.
         var newer: Entry?
         var older: Entry?
 
         init(
-            key: String, answer: Answer, bytes: Int, expires: ContinuousClock.Instant, vector: [Float]?, bucket: String?
+            key: String, answer: Answer, bytes: Int, expires: ContinuousClock.Instant, bucket: String?
         ) {
             self.key = key
             self.answer = answer
             self.bytes = bytes
             self.expires = expires
-            self.vector = vector
             self.bucket = bucket
         }
     }
 
     private struct State: @unchecked Sendable {
         var entries: [String: Entry] = [:]
-        /// Entries with a vector, per bucket, by key.
-        var buckets: [String: [String: Entry]] = [:]
+        /// The vectors of entries that have one, per bucket.
+        var buckets: [String: VectorBucket<Entry>] = [:]
         var newest: Entry?
         var oldest: Entry?
         var bytes = 0
@@ -260,18 +258,13 @@ public final class ResponseCache: Sendable {
         answer: Answer, similarity: Double
     )? {
         let now = ContinuousClock.now
-        let candidates = state.withLock { state in state.buckets[bucket].map { Array($0.values) } ?? [] }
-        var best: (entry: Entry, similarity: Float)?
-        for entry in candidates where entry.expires > now {
-            guard let stored = entry.vector, stored.count == vector.count else { continue }
-            let similarity = Self.dot(stored, vector)
-            if similarity > best?.similarity ?? -2 { best = (entry, similarity) }
-        }
-        guard let best, Double(best.similarity) >= threshold else { return nil }
+        guard let rows = state.withLock({ $0.buckets[bucket] }),
+            let best = rows.nearest(vector, accept: { $0.expires > now }), Double(best.similarity) >= threshold
+        else { return nil }
         let alive = state.withLock { state -> Bool in
-            guard state.entries[best.entry.key] === best.entry else { return false }
-            Self.unlink(best.entry, from: &state)
-            Self.pushNewest(best.entry, into: &state)
+            guard state.entries[best.item.key] === best.item else { return false }
+            Self.unlink(best.item, from: &state)
+            Self.pushNewest(best.item, into: &state)
             return true
         }
         guard alive else { return nil }
@@ -279,27 +272,7 @@ public final class ResponseCache: Sendable {
             $0.semanticHits += 1
             $0.misses -= 1
         }
-        return (best.entry.answer, Double(best.similarity))
-    }
-
-    /// Eight lanes at a time: a plain loop's sum cannot be reordered, so it is not vectorised.
-    static func dot(_ left: [Float], _ right: [Float]) -> Float {
-        left.withUnsafeBufferPointer { a in
-            right.withUnsafeBufferPointer { b in
-                var lanes = SIMD8<Float>()
-                var index = 0
-                while index + 8 <= a.count {
-                    lanes += SIMD8(a[index..<index + 8]) * SIMD8(b[index..<index + 8])
-                    index += 8
-                }
-                var sum = lanes.sum()
-                while index < a.count {
-                    sum += a[index] * b[index]
-                    index += 1
-                }
-                return sum
-            }
-        }
+        return (best.item.answer, Double(best.similarity))
     }
 
     /// `vector` as a unit vector (nil for a zero vector).
@@ -319,7 +292,7 @@ public final class ResponseCache: Sendable {
         guard bytes <= settings.maximumBytes else { return }
         let bucket = vector == nil ? nil : policy.semantic?.bucket
         let entry = Entry(
-            key: policy.key, answer: answer, bytes: bytes, expires: .now + policy.ttl, vector: vector, bucket: bucket)
+            key: policy.key, answer: answer, bytes: bytes, expires: .now + policy.ttl, bucket: bucket)
         let evicted = state.withLock { state -> Int in
             if let old = state.entries[policy.key] { Self.remove(old, from: &state) }
             var evicted = 0
@@ -328,7 +301,11 @@ public final class ResponseCache: Sendable {
                 evicted += 1
             }
             state.entries[policy.key] = entry
-            if let bucket { state.buckets[bucket, default: [:]][policy.key] = entry }
+            if let bucket, let vector {
+                let rows = state.buckets[bucket] ?? VectorBucket<Entry>()
+                state.buckets[bucket] = rows
+                rows.add(vector, for: policy.key, item: entry)
+            }
             state.bytes += bytes
             Self.pushNewest(entry, into: &state)
             return evicted
@@ -372,8 +349,10 @@ public final class ResponseCache: Sendable {
         unlink(entry, from: &state)
         state.entries[entry.key] = nil
         if let bucket = entry.bucket {
-            state.buckets[bucket]?[entry.key] = nil
-            if state.buckets[bucket]?.isEmpty == true { state.buckets[bucket] = nil }
+            if let rows = state.buckets[bucket] {
+                rows.remove(entry.key)
+                if rows.isEmpty { state.buckets[bucket] = nil }
+            }
         }
         state.bytes -= entry.bytes
     }

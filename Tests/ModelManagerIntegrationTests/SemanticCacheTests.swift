@@ -66,6 +66,26 @@ import Testing
         }
     }
 
+    @Test func evictionKeepsEveryOtherVectorWithItsOwnAnswer() throws {
+        // Room for about three entries: storing a fourth evicts the oldest, whose row the last
+        // row replaces in the bucket's matrix.
+        var settings = CacheSettings()
+        settings.maximumBytes = 3 * 400
+        let cache = ResponseCache(settings: settings)
+        func axis(_ index: Int) -> [Float] { (0..<8).map { $0 == index ? 1 : 0 } }
+        for index in 0..<4 {
+            cache.store(
+                ResponseCache.Answer(deltas: [], completion: ResponseChunk(content: "answer \(index)")),
+                policy: ResponseCache.Policy(key: "k\(index)", ttl: .seconds(60), semantic: ("", "bucket")),
+                vector: axis(index))
+        }
+        #expect(cache.nearest(axis(0), in: "bucket", threshold: 0.95) == nil, "the oldest was evicted")
+        for index in 1..<4 {
+            let found = try #require(cache.nearest(axis(index), in: "bucket", threshold: 0.95))
+            #expect(found.answer.completion.content == "answer \(index)" && found.similarity > 0.99)
+        }
+    }
+
     @Test func withoutAnEmbeddingTheCallGoesOnUncached() async throws {
         try await withTestServer(configure: { configuration in
             Self.semanticServer(&configuration)
