@@ -87,7 +87,9 @@ final class OutageDatabase: SQLDatabase {
         for index in 0..<5 { await ledger.record(record("spilled\(index)", at: Date())) }
         let started = ContinuousClock.now
         try await running.stop()
-        #expect(ContinuousClock.now - started < .seconds(5), "shutdown must not wait for a stalled database")
+        // The database never comes back here: a shutdown that waited for it would not end at all.
+        // The bound only tells that from the grace (300 ms) on a loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(30), "shutdown must not wait for a stalled database")
         #expect(FileManager.default.fileExists(atPath: spill))
 
         database.down.store(false, ordering: .relaxed)
