@@ -67,6 +67,34 @@ import Testing
         }
     }
 
+    @Test func callbackURLsMustBeSignedHTTPAndNotInternalUnlessAllowed() async throws {
+        try await withTestServer(configure: { $0.tasks.callbackSecret = "callback-secret" }) { server in
+            let client = server.asyncClient()
+            for (url, message) in [
+                ("http://127.0.0.1:9/hook", "'127.0.0.1' is a loopback or private address"),
+                ("http://[::1]:9/hook", "'[::1]' is a loopback or private address"),
+                ("http://10.1.2.3/hook", "'10.1.2.3' is a loopback or private address"),
+                ("http://169.254.169.254/latest", "'169.254.169.254' is a loopback or private address"),
+                ("http://localhost:9/hook", "'localhost' is a loopback or private address"),
+                ("ftp://example.com/hook", "must be an http:// or https:// URL"),
+            ] {
+                let refused = await #expect(throws: ModelManagerClientError.self) {
+                    _ = try await client.createTask(Self.chat(), callbackURL: url)
+                }
+                #expect(refused?.status == .invalidArgument && refused?.message.contains(message) == true, "\(url)")
+            }
+            // A public address is accepted (a name is checked on what it resolves to when sending).
+            _ = try await client.createTask(Self.chat(), callbackURL: "https://203.0.113.10/done")
+        }
+        try await withTestServer { server in
+            let refused = await #expect(throws: ModelManagerClientError.self) {
+                _ = try await server.asyncClient().createTask(
+                    Self.chat(), callbackURL: "https://hooks.example.com/done")
+            }
+            #expect(refused?.message.contains("no callback signing secret") == true)
+        }
+    }
+
     @Test func theBlockingClientCreatesAndWaitsForATask() async throws {
         try await withTestServer { server in
             let configuration = server.clientConfiguration
