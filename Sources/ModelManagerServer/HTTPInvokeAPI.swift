@@ -120,12 +120,7 @@ struct HTTPInvokeAPI: Sendable {
         let id = face.parameters.get("id") ?? ""
         do throws(ModelManagerError) {
             let context = try await accept(request, face)
-            try context.grant?.admitTasks()
-            guard let task = try await invocation.tasks.statuses([id], orgIDs: context.grant?.orgIDs).first ?? nil
-            else {
-                throw ModelManagerError(.notFound, "task '\(id)' not found")
-            }
-            return HTTPJSON.response(200, task.json)
+            return HTTPJSON.response(200, try await invocation.tasks.status(id, for: context.grant).json)
         } catch {
             return HTTPJSON.error(error, requestID: request.headers[Self.requestIDHeader])
         }

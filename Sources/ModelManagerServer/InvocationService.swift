@@ -161,6 +161,7 @@ public struct InvocationService: Sendable {
                 return try await answer(admission, from: near.answer, hit: "semantic", context: context, emit: emit)
             }
         }
+        cache.missed()
         let deltas = Mutex<[String]>([])
         let final = try await invokeUncached(admission, context: context) { chunks in
             deltas.withLock { $0 += chunks.map(\.content) }

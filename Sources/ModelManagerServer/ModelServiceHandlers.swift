@@ -126,11 +126,7 @@ struct ModelServiceHandlers: Sendable {
             let taskID = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in
                 try TaskStatusCodec.decodeRequest(buffer)
             }
-            try context.grant?.admitTasks()
-            guard let task = try await invocation.tasks.statuses([taskID], orgIDs: context.grant?.orgIDs).first ?? nil
-            else {
-                throw ModelManagerError(.notFound, "task '\(taskID)' not found")
-            }
+            let task = try await invocation.tasks.status(taskID, for: context.grant)
             await call.finish(sending: OutgoingMessage(TaskStatusCodec.encodeResponse(WireTaskStatus(task))))
         } catch {
             await call.finish(failing: error)
@@ -145,14 +141,13 @@ struct ModelServiceHandlers: Sendable {
             let taskIDs = try bytes.withUnsafeBytes { buffer throws(ModelManagerError) in
                 try TaskStatusCodec.decodeBatchRequest(buffer)
             }
-            try context.grant?.admitTasks()
             guard taskIDs.count <= invocation.limits.maximumBatchItems else {
                 throw ModelManagerError(
                     .invalidArgument,
                     "\(taskIDs.count) task ids asked for; at most \(invocation.limits.maximumBatchItems) are answered at once"
                 )
             }
-            let found = try await invocation.tasks.statuses(taskIDs, orgIDs: context.grant?.orgIDs)
+            let found = try await invocation.tasks.statuses(taskIDs, for: context.grant)
             let statuses = zip(taskIDs, found).map { id, task in
                 task.map(WireTaskStatus.init) ?? WireTaskStatus(notFound: id)
             }

@@ -153,10 +153,7 @@ public final class ResponseCache: Sendable {
         if let ttl = Duration.clampedSeconds(found.expires.timeIntervalSinceNow), ttl > .zero {
             store(answer, policy: Policy(key: key, ttl: ttl))
         }
-        counts.withLock {
-            $0.hits += 1
-            $0.misses -= 1
-        }
+        counts.withLock { $0.hits += 1 }
         return answer
     }
 
@@ -248,12 +245,12 @@ public final class ResponseCache: Sendable {
             Self.pushNewest(entry, into: &state)
             return entry.answer
         }
-        counts.withLock { answer == nil ? ($0.misses += 1) : ($0.hits += 1) }
+        if answer != nil { counts.withLock { $0.hits += 1 } }
         return answer
     }
 
     /// The answer of the cached prompt in `bucket` most similar to `vector` (a unit vector), if
-    /// its cosine similarity reaches the threshold. The bucket is scanned outside the lock.
+    /// its cosine similarity reaches the threshold. The bucket is scanned under its own lock only.
     package func nearest(_ vector: [Float], in bucket: String, threshold: Double) -> (
         answer: Answer, similarity: Double
     )? {
@@ -268,12 +265,12 @@ public final class ResponseCache: Sendable {
             return true
         }
         guard alive else { return nil }
-        counts.withLock {
-            $0.semanticHits += 1
-            $0.misses -= 1
-        }
+        counts.withLock { $0.semanticHits += 1 }
         return (best.item.answer, Double(best.similarity))
     }
+
+    /// Every tier missed: the call goes upstream.
+    func missed() { counts.withLock { $0.misses += 1 } }
 
     /// `vector` as a unit vector (nil for a zero vector).
     package static func unit(_ vector: [Double]) -> [Float]? {

@@ -301,12 +301,7 @@ public struct ServerConfiguration: Sendable {
     private mutating func applyCache(_ section: JSONValue) throws {
         if let bytes = try Self.count(section, "max_bytes", section: "cache") { cache.maximumBytes = bytes }
         if let ttl = try Self.seconds(section, "default_ttl_seconds", section: "cache") { cache.defaultTTL = ttl }
-        if let shared = section["shared"] {
-            guard let flag = shared.boolValue else {
-                throw Invalid("cache.shared must be true or false, got \(shared.jsonText)")
-            }
-            cache.shared = flag
-        }
+        if let shared = try Self.flag(section, "shared", section: "cache") { cache.shared = shared }
         if let semantic = section["semantic"] {
             guard let provider = semantic["provider"]?.stringValue, let model = semantic["model"]?.stringValue else {
                 throw Invalid(
@@ -323,11 +318,8 @@ public struct ServerConfiguration: Sendable {
                 }
                 settings.threshold = value
             }
-            if let byDefault = semantic["by_default"] {
-                guard let flag = byDefault.boolValue else {
-                    throw Invalid("cache.semantic.by_default must be true or false, got \(byDefault.jsonText)")
-                }
-                settings.byDefault = flag
+            if let byDefault = try Self.flag(semantic, "by_default", section: "cache.semantic") {
+                settings.byDefault = byDefault
             }
             cache.semantic = settings
         }
@@ -369,11 +361,8 @@ public struct ServerConfiguration: Sendable {
         if let timeout = try Self.seconds(section, "callback_timeout_seconds", section: "tasks") {
             tasks.callbackTimeout = timeout
         }
-        if let allow = section["callback_allow_private"] {
-            guard let flag = allow.boolValue else {
-                throw Invalid("tasks.callback_allow_private must be true or false, got \(allow.jsonText)")
-            }
-            tasks.callbackAllowPrivate = flag
+        if let allow = try Self.flag(section, "callback_allow_private", section: "tasks") {
+            tasks.callbackAllowPrivate = allow
         }
     }
 
@@ -434,6 +423,14 @@ public struct ServerConfiguration: Sendable {
                 "\(name).\(key) must be a positive number of \(inHours ? "hours" : "seconds"), got \(value.jsonText)")
         }
         return duration
+    }
+
+    private static func flag(_ section: JSONValue, _ key: String, section name: String) throws -> Bool? {
+        guard let value = section[key] else { return nil }
+        guard let flag = value.boolValue else {
+            throw Invalid("\(name).\(key) must be true or false, got \(value.jsonText)")
+        }
+        return flag
     }
 
     private static func count(_ section: JSONValue, _ key: String, section name: String) throws -> Int? {

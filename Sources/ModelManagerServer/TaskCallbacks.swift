@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 import Logging
 import ModelManagerCore
 import ModelManagerUsage
@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// a backoff of its own (1 s doubling to 5 min), so one dead receiver delays no other, until
 /// `tasks.callback_retry_seconds` after the task finished; then it is given up and logged.
 /// Instances on one database share the work as they share tasks. A Service.
-final class TaskCallbacks: Service {
+package final class TaskCallbacks: Service {
     private let queue: TaskQueue
     private let ready: Milestone
     private let logger: Logger
@@ -36,7 +36,9 @@ final class TaskCallbacks: Service {
                     let due = try await self.queue.store.claimCallbacks(
                         limit: Self.batch, lease: self.queue.settings.callbackTimeout * 2)
                     await withDiscardingTaskGroup { group in
-                        for task in due { group.addTask { await self.send(task, with: post) } }
+                        for (task, attempts) in due {
+                            group.addTask { await self.send(task, attempts: attempts, with: post) }
+                        }
                     }
                     if due.count == Self.batch { continue }
                 } catch {
@@ -49,7 +51,7 @@ final class TaskCallbacks: Service {
         }
     }
 
-    private func send(_ task: StoredTask, with post: SignedPost) async {
+    private func send(_ task: StoredTask, attempts: Int, with post: SignedPost) async {
         guard let url = task.callbackURL else { return }
         var failure: String?
         if let host = URLComponents(string: url)?.host,
@@ -68,9 +70,8 @@ final class TaskCallbacks: Service {
                 try await queue.store.callbackDelivered(id: task.id)
                 return
             }
-            let state = try await queue.store.callbackState(id: task.id)
             let retryAt = Self.retryAt(
-                attempts: state.attempts + 1, finishedAt: task.completedAt ?? Date(), settings: queue.settings)
+                attempts: attempts + 1, finishedAt: task.completedAt ?? Date(), settings: queue.settings)
             try await queue.store.callbackFailed(id: task.id, error: failure, retryAt: retryAt)
             logger.warning(
                 retryAt == nil ? "task callback given up" : "task callback failed; retrying",
@@ -81,7 +82,7 @@ final class TaskCallbacks: Service {
     }
 
     /// 1 s after the first failure, doubling to 5 min; nil once the retry time is over.
-    static func retryAt(attempts: Int, finishedAt: Date, settings: TaskSettings, now: Date = Date()) -> Date? {
+    package static func retryAt(attempts: Int, finishedAt: Date, settings: TaskSettings, now: Date = Date()) -> Date? {
         let delay = min(300, pow(2, Double(min(attempts, 20) - 1)))
         let next = now.addingTimeInterval(delay)
         return next.timeIntervalSince(finishedAt) <= settings.callbackRetryFor.milliseconds / 1000 ? next : nil

@@ -202,9 +202,20 @@ final class TaskQueue: Sendable {
         return finishedNow
     }
 
-    /// The tasks asked for, in request order: nil for an unknown id and for another org's
-    /// (`orgIDs` nil: the caller may read every org's).
-    func statuses(_ ids: [String], orgIDs: Set<String>?) async throws(ModelManagerError) -> [StoredTask?] {
+    /// One task for a caller with `grant` (nil: any org's); NOT_FOUND for an unknown id and for
+    /// another org's.
+    func status(_ id: String, for grant: CallerGrant?) async throws(ModelManagerError) -> StoredTask {
+        guard let task = try await statuses([id], for: grant).first ?? nil else {
+            throw ModelManagerError(.notFound, "task '\(id)' not found")
+        }
+        return task
+    }
+
+    /// The tasks asked for, in request order: nil for an unknown id and for another org's. A
+    /// key needs the `tasks` scope.
+    func statuses(_ ids: [String], for grant: CallerGrant?) async throws(ModelManagerError) -> [StoredTask?] {
+        try grant?.admitTasks()
+        let orgIDs = grant?.orgIDs
         let found: [StoredTask]
         do {
             found = try await store.tasks(ids: Array(Set(ids)))

@@ -272,20 +272,23 @@ public struct TaskStore: Sendable {
 
     // MARK: callbacks
 
-    /// Takes up to `limit` finished tasks whose callback is due, for `lease`.
-    public func claimCallbacks(limit: Int, lease: Duration, now: Date = Date()) async throws -> [StoredTask] {
+    /// Takes up to `limit` finished tasks whose callback is due, for `lease`, with how often each
+    /// callback has been tried.
+    public func claimCallbacks(limit: Int, lease: Duration, now: Date = Date()) async throws
+        -> [(task: StoredTask, attempts: Int)]
+    {
         try await database.writeReturning(
             SQLStatement(
                 """
                 UPDATE tasks SET callback_next_at = ? WHERE id IN (SELECT id FROM tasks
                     WHERE callback_state = 'pending' AND callback_next_at <= ? ORDER BY callback_next_at, id LIMIT ?\(locking))
-                RETURNING \(Self.statusColumns)
+                RETURNING \(Self.statusColumns), callback_attempts
                 """,
                 [
                     .integer(Self.milliseconds(now) + lease.wholeMilliseconds), .integer(Self.milliseconds(now)),
                     .integer(Int64(limit)),
                 ])
-        ).map(Self.stored)
+        ).map { row in (Self.stored(row), Int(row[12].integer)) }
     }
 
     /// The callback was acknowledged.
@@ -310,15 +313,6 @@ public struct TaskStore: Sendable {
                     retryAt.map { .integer(Self.milliseconds($0)) } ?? .null, .text(id),
                 ])
         ])
-    }
-
-    /// How often a task's callback has been tried, and its last error.
-    public func callbackState(id: String) async throws -> (state: String?, attempts: Int, error: String?) {
-        let row = try await database.read(
-            SQLStatement(
-                "SELECT callback_state, callback_attempts, callback_error FROM tasks WHERE id = ?", [.text(id)])
-        ).first
-        return (row?[0].text, Int(row?[1].integer ?? 0), row?[2].text)
     }
 
     static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }

@@ -95,6 +95,32 @@ import Testing
         }
     }
 
+    @Test func anOrgCannotQueueMoreThanItsLimitAndCallbacksBackOffWithinTheirTime() async throws {
+        try await withTestServer(configure: { $0.tasks.maximumProcessingPerOrg = 1 }) { server in
+            // The client would retry RESOURCE_EXHAUSTED after its retry-after, once the first task is done.
+            let client = QuotaTests.clientWithoutRetries(server)
+            _ = try await client.createTask(Self.chat(delayMilliseconds: 2000))
+            let refused = await #expect(throws: ModelManagerClientError.self) {
+                _ = try await client.createTask(Self.chat())
+            }
+            #expect(refused?.status == .resourceExhausted && refused?.message.contains("1 tasks processing") == true)
+            _ = try await client.createTask(Self.chat(org: "org-other"))
+        }
+        var settings = TaskSettings()
+        settings.callbackRetryFor = .seconds(60)
+        let finished = Date(timeIntervalSince1970: 1_000_000)
+        let delays = (1...10).map { attempts in
+            TaskCallbacks.retryAt(attempts: attempts, finishedAt: finished, settings: settings, now: finished)
+                .map { $0.timeIntervalSince(finished) }
+        }
+        #expect(delays.prefix(6) == [1, 2, 4, 8, 16, 32])
+        #expect(delays[6] == nil, "64 s would pass the 60 s retry time: given up")
+        settings.callbackRetryFor = .seconds(86_400)
+        #expect(
+            TaskCallbacks.retryAt(attempts: 15, finishedAt: finished, settings: settings, now: finished)?
+                .timeIntervalSince(finished) == 300, "the backoff stops growing at 5 min")
+    }
+
     @Test func theBlockingClientCreatesAndWaitsForATask() async throws {
         try await withTestServer { server in
             let configuration = server.clientConfiguration
