@@ -86,6 +86,9 @@ public struct ResponseChunk: Sendable, Hashable {
     public var cacheHit: String?
     /// For a cache hit: what the answer cost when it was paid for.
     public var savedCost: Double?
+    /// Why the upstream stopped, on a stream's completion when no relayed event says it (an
+    /// OpenAI stream's finish chunk carries no content, so it is not relayed as a delta).
+    public var finishReason: String?
 
     public init(
         content: String = "", usage: Usage? = nil, rawResponse: RawJSON? = nil, error: String? = nil

@@ -53,6 +53,26 @@ public struct Router: Sendable {
 
     public var configuredProviders: [Provider] { entries.keys.sorted { $0.rawValue < $1.rawValue } }
 
+    /// The wire protocol `provider` speaks on its default channel (the first configured entry),
+    /// or nil when it is not served.
+    public func kind(of provider: Provider) -> ProviderSettings.Kind? {
+        guard let candidates = entries[provider], !candidates.isEmpty else { return nil }
+        return (candidates.first { !$0.settings.credentials.isEmpty } ?? candidates[0]).settings.kind
+    }
+
+    public func alias(named name: String) -> ModelAlias? { aliases[name] }
+
+    public var allAliases: [ModelAlias] { aliases.values.sorted { $0.name < $1.name } }
+
+    /// The models each configured provider lists (nil: any model it is asked for).
+    public var listedModels: [(provider: Provider, models: Set<String>?)] {
+        configuredProviders.map { provider in
+            let lists = entries[provider, default: []].filter { !$0.settings.credentials.isEmpty }.map(\.settings.models)
+            if lists.isEmpty || lists.contains(where: { $0 == nil }) { return (provider, nil) }
+            return (provider, lists.reduce(into: Set<String>()) { $0.formUnion($1 ?? []) })
+        }
+    }
+
     /// The attempts for `request`, in order: every credential (and Azure deployment) of the
     /// resolved provider, cooling ones last; for an alias, each of its targets in turn.
     public func plan(_ request: ModelRequest) throws(ModelManagerError) -> [Attempt] {

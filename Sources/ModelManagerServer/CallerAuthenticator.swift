@@ -13,6 +13,9 @@ struct CallerAuthenticator: Sendable {
         /// Kept with each usage record: the key's `key:<id>`, or the token's subject.
         var subject: String
         var grant: CallerGrant?
+        /// The token's `org_id` and `user_id` claims (nil for an API key, whose grant names them).
+        var orgID: String? = nil
+        var userID: String? = nil
     }
 
     /// Refused callers are counted in the audit log.
@@ -34,7 +37,8 @@ struct CallerAuthenticator: Sendable {
     private func authenticate(authorization: String?, presented: String?) async throws(ModelManagerError) -> Caller {
         guard let presented else {
             let principal = try tokens.verify(authorization: authorization)
-            return Caller(subject: principal.subject, grant: principal.grant)
+            return Caller(
+                subject: principal.subject, grant: principal.grant, orgID: principal.orgID, userID: principal.userID)
         }
         guard let keys else {
             throw ModelManagerError(

@@ -66,6 +66,12 @@ final class HTTPFace: Service {
         router.post("/v1/invoke") { request, context in await invoke.invoke(request, context) }
         router.post("/v1/batch-invoke") { request, context in await invoke.batchInvoke(request, context) }
         router.get("/v1/tasks/{id}") { request, context in await invoke.task(request, context) }
+        let compatible = CompatibleAPI(invoke: invoke)
+        router.post("/v1/chat/completions") { request, context in await compatible.chatCompletions(request, context) }
+        router.post("/v1/messages") { request, context in await compatible.messages(request, context) }
+        router.post("/v1/responses") { request, context in await compatible.responses(request, context) }
+        router.post("/v1/embeddings") { request, context in await compatible.embeddings(request, context) }
+        router.get("/v1/models") { request, context in await compatible.models(request, context) }
         router.get("/healthz") { _, _ in HTTPJSON.response(200, ["status": "ok"]) }
         router.get("/readyz") { _, _ in
             let ledgerUsable = await Self.answersWithin(.seconds(1)) { try await usage.repository.probeWrite() }

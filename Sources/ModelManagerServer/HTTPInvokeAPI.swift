@@ -131,16 +131,25 @@ struct HTTPInvokeAPI: Sendable {
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!
 
     private func accept(_ request: Request, _ face: FaceContext) async throws(ModelManagerError) -> InvocationContext {
+        try await authenticate(request, face, apiKey: nil).context
+    }
+
+    /// The caller, and the context its calls run in. `apiKey` is a key from a header of its own
+    /// (Anthropic's `x-api-key`); without it the key or token comes as `Authorization: Bearer`.
+    func authenticate(_ request: Request, _ face: FaceContext, apiKey: String?) async throws(ModelManagerError)
+        -> (context: InvocationContext, caller: CallerAuthenticator.Caller)
+    {
         let caller = try await authenticator.authenticate(
-            authorization: request.headers[.authorization], apiKey: nil, address: face.peer)
+            authorization: request.headers[.authorization], apiKey: apiKey, address: face.peer)
         let requestID =
             request.headers[Self.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
         let metadata = recordedHeaders.metadata(
             from: request.headers.lazy.map { (name: $0.name.canonicalName, value: $0.value) })
-        return InvocationContext(
+        let context = InvocationContext(
             requestID: requestID, originRequestID: request.headers[HTTPField.Name("X-Origin-Request-ID")!],
             metadata: metadata, tokenSubject: caller.subject, grant: caller.grant,
             peerAddress: { [address = face.remoteAddress] in address?.ipAddress })
+        return (context, caller)
     }
 
     func body(_ request: Request) async throws -> [String: JSONValue] {
@@ -167,10 +176,11 @@ final class SSEWriter: @unchecked Sendable {
         try await writer.write(ByteBuffer(bytes: frames.output.bytes))
     }
 
-    /// The last events and `[DONE]`, in one write, and the end of the body.
-    func finish(after frames: SSEFrames) async throws {
+    /// The last events and (unless `done` is false: Anthropic's streams have no marker) `[DONE]`,
+    /// in one write, and the end of the body.
+    func finish(after frames: SSEFrames, done: Bool = true) async throws {
         var frames = frames
-        frames.output.append("data: [DONE]\n\n")
+        if done { frames.output.append("data: [DONE]\n\n") }
         try await send(frames)
         try await writer.finish(nil)
     }
@@ -180,7 +190,15 @@ final class SSEWriter: @unchecked Sendable {
 struct SSEFrames {
     fileprivate(set) var output = JSONOutput()
 
-    mutating func event(_ writeJSON: (inout JSONOutput) -> Void) {
+    var isEmpty: Bool { output.bytes.isEmpty }
+
+    /// `name`, when given, goes in an `event:` line (Anthropic's typed events).
+    mutating func event(named name: StaticString? = nil, _ writeJSON: (inout JSONOutput) -> Void) {
+        if let name {
+            output.append("event: ")
+            output.append(name)
+            output.append("\n")
+        }
         output.append("data: ")
         writeJSON(&output)
         output.append("\n\n")

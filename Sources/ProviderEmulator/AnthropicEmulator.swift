@@ -54,10 +54,28 @@ struct AnthropicEmulator {
             }
             return message["content"]?.stringValue ?? ""
         }.joined(separator: "\n")
-        let answer = DeterministicAnswer(
+        var answer = DeterministicAnswer(
             prompt: system + prompt, messageCount: messages.count, maxTokens: Int(maxTokens), reasoning: false)
+        let lastBlocks = messages.last?["content"]?.arrayValue ?? []
+        let toolCall = EmulatedToolCall(
+            tools: (parameters["tools"]?.arrayValue ?? []).compactMap { tool in
+                tool["name"]?.stringValue.map { ($0, tool["input_schema"]) }
+            },
+            forced: parameters["tool_choice"]?["type"]?.stringValue == "tool"
+                ? parameters["tool_choice"]?["name"]?.stringValue : nil,
+            disabled: parameters["tool_choice"]?["type"]?.stringValue == "none",
+            answered: lastBlocks.contains { $0["type"]?.stringValue == "tool_result" }, prompt: prompt)
+        if toolCall != nil { answer = answer.callingTool() }
         let id = "msg_" + EmulatorHTTP.identifier(for: prompt + model)
-        let stopReason: JSONValue = answer.finishReason == "stop" ? "end_turn" : "max_tokens"
+        let stopReason: JSONValue =
+            switch answer.finishReason {
+            case "stop": "end_turn"
+            case "tool_calls": "tool_use"
+            default: "max_tokens"
+            }
+        let toolUse: JSONValue? = toolCall.map {
+            ["type": "tool_use", "id": .string("toolu_" + $0.id), "name": .string($0.name), "input": $0.arguments]
+        }
         func message(content: JSONValue, stopReason: JSONValue, outputTokens: Int) -> JSONValue {
             [
                 "id": .string(id), "type": "message", "role": "assistant", "model": .string(snapshot),
@@ -76,7 +94,8 @@ struct AnthropicEmulator {
             return EmulatorHTTP.json(
                 200,
                 message(
-                    content: [["type": "text", "text": .string(answer.text)]], stopReason: stopReason,
+                    content: toolUse.map { [$0] } ?? [["type": "text", "text": .string(answer.text)]],
+                    stopReason: stopReason,
                     outputTokens: answer.completionTokens))
         }
         func event(_ type: String, _ fields: [String: JSONValue]) -> (String?, String) {
@@ -85,12 +104,22 @@ struct AnthropicEmulator {
             return (type, JSONValue.object(object).jsonText)
         }
         var events = [
-            event("message_start", ["message": message(content: [], stopReason: nil, outputTokens: 1)]),
-            event("content_block_start", ["index": 0, "content_block": ["type": "text", "text": ""]]),
-            event("ping", [:]),
+            event("message_start", ["message": message(content: [], stopReason: nil, outputTokens: 1)])
         ]
-        events += answer.words.map {
-            event("content_block_delta", ["index": 0, "delta": ["type": "text_delta", "text": .string($0)]])
+        if let toolCall, case .object(var start) = toolUse {
+            start["input"] = [:]
+            events += [event("content_block_start", ["index": 0, "content_block": .object(start)]), event("ping", [:])]
+            events += toolCall.argumentPieces.map {
+                event("content_block_delta", ["index": 0, "delta": ["type": "input_json_delta", "partial_json": .string($0)]])
+            }
+        } else {
+            events += [
+                event("content_block_start", ["index": 0, "content_block": ["type": "text", "text": ""]]),
+                event("ping", [:]),
+            ]
+            events += answer.words.map {
+                event("content_block_delta", ["index": 0, "delta": ["type": "text_delta", "text": .string($0)]])
+            }
         }
         events += [
             event("content_block_stop", ["index": 0]),

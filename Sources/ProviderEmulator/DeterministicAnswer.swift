@@ -3,14 +3,24 @@ import ModelManagerCore
 /// The emulator's answers: the same request always gets the same text and token counts,
 /// so tests can assert exact values.
 struct DeterministicAnswer {
-    let words: [String]
+    private(set) var words: [String]
     let promptTokens: Int
     let reasoningTokens: Int
     let cachedTokens: Int
-    let finishReason: String
+    private(set) var finishReason: String
+    private var toolCallTokens = 0
 
     var text: String { words.joined() }
-    var completionTokens: Int { words.count + reasoningTokens }
+    var completionTokens: Int { words.count + reasoningTokens + toolCallTokens }
+
+    /// The same answer when it is a tool call instead of text (`finishReason` in OpenAI's words).
+    func callingTool() -> DeterministicAnswer {
+        var answer = self
+        answer.words = []
+        answer.toolCallTokens = EmulatedToolCall.completionTokens
+        answer.finishReason = "tool_calls"
+        return answer
+    }
 
     /// Roughly what a tokenizer counts: one token per four characters, at least one per message.
     static func tokenCount(_ text: String) -> Int { max(1, (text.unicodeScalars.count + 3) / 4) }

@@ -108,10 +108,19 @@ struct GeminiEmulator {
             }.joined(separator: " ") ?? ""
         let prompt = contents.flatMap { $0["parts"]?.arrayValue ?? [] }.compactMap { $0["text"]?.stringValue }.joined(
             separator: "\n")
-        let answer = DeterministicAnswer(
+        var answer = DeterministicAnswer(
             prompt: (system.isEmpty ? "" : system + "\n") + prompt, messageCount: contents.count, maxTokens: maxTokens,
             reasoning: ModelCatalog.reasoning.contains(model))
-        let finishReason: JSONValue = answer.finishReason == "stop" ? "STOP" : "MAX_TOKENS"
+        let callingConfig = parameters["toolConfig"]?["functionCallingConfig"]
+        let toolCall = EmulatedToolCall(
+            tools: (parameters["tools"]?.arrayValue ?? []).flatMap { $0["functionDeclarations"]?.arrayValue ?? [] }
+                .compactMap { declaration in declaration["name"]?.stringValue.map { ($0, declaration["parameters"]) } },
+            forced: callingConfig?["allowedFunctionNames"]?[0]?.stringValue,
+            disabled: callingConfig?["mode"]?.stringValue == "NONE",
+            answered: (contents.last?["parts"]?.arrayValue ?? []).contains { $0["functionResponse"] != nil },
+            prompt: prompt)
+        if toolCall != nil { answer = answer.callingTool() }
+        let finishReason: JSONValue = answer.finishReason == "length" ? "MAX_TOKENS" : "STOP"
         let responseID = EmulatorHTTP.identifier(for: prompt + model)
         func usage(candidates: Int?) -> JSONValue {
             var object: [String: JSONValue] = [
@@ -128,16 +137,17 @@ struct GeminiEmulator {
             return .object(object)
         }
         func response(text: String, finishReason: JSONValue?, usage: JSONValue) -> JSONValue {
-            var candidate: [String: JSONValue] = [
-                "content": ["parts": [["text": .string(text)]], "role": "model"], "index": 0,
-            ]
+            let parts: JSONValue =
+                toolCall.map { [["functionCall": ["name": .string($0.name), "args": $0.arguments]]] }
+                ?? [["text": .string(text)]]
+            var candidate: [String: JSONValue] = ["content": ["parts": parts, "role": "model"], "index": 0]
             if let finishReason { candidate["finishReason"] = finishReason }
             return [
                 "candidates": [.object(candidate)], "usageMetadata": usage, "modelVersion": .string(model),
                 "responseId": .string(responseID),
             ]
         }
-        let visibleTokens = answer.words.count
+        let visibleTokens = answer.completionTokens - answer.reasoningTokens
         guard stream else {
             return EmulatorHTTP.json(
                 200, response(text: answer.text, finishReason: finishReason, usage: usage(candidates: visibleTokens)))
@@ -155,7 +165,7 @@ struct GeminiEmulator {
                 ))
         }
         if answer.words.isEmpty {
-            events.append((nil, response(text: "", finishReason: finishReason, usage: usage(candidates: 0)).jsonText))
+            events.append((nil, response(text: "", finishReason: finishReason, usage: usage(candidates: visibleTokens)).jsonText))
         }
         return EmulatorHTTP.eventStream(events, fault: input.fault, recorder: recorder)
     }

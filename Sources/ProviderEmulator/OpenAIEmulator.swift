@@ -69,9 +69,17 @@ struct OpenAIEmulator {
             let maxTokens = (parameters["max_completion_tokens"] ?? parameters["max_tokens"])?.integerValue.map {
                 Int($0)
             }
-            let answer = DeterministicAnswer(
+            var answer = DeterministicAnswer(
                 prompt: prompt, messageCount: messages.count, maxTokens: maxTokens,
                 reasoning: ModelCatalog.reasoning.contains(model))
+            let toolCall = EmulatedToolCall(
+                tools: (parameters["tools"]?.arrayValue ?? []).compactMap { tool in
+                    tool["function"]?["name"]?.stringValue.map { ($0, tool["function"]?["parameters"]) }
+                },
+                forced: parameters["tool_choice"]?["function"]?["name"]?.stringValue,
+                disabled: parameters["tool_choice"]?.stringValue == "none",
+                answered: messages.last?["role"]?.stringValue == "tool", prompt: prompt)
+            if toolCall != nil { answer = answer.callingTool() }
             let id = "chatcmpl-" + EmulatorHTTP.identifier(for: prompt + model)
             let created = EmulatorHTTP.now
             let usage = Self.chatUsage(answer)
@@ -80,15 +88,25 @@ struct OpenAIEmulator {
                 ModelCatalog.perplexity[model] == nil
                 ? nil : ["https://example.org/source-1", "https://example.org/source-2"]
             guard stream else {
+                var message: [String: JSONValue] = [
+                    "role": "assistant", "content": toolCall == nil ? .string(answer.text) : nil, "refusal": nil,
+                    "annotations": [],
+                ]
+                if let toolCall {
+                    message["tool_calls"] = [
+                        [
+                            "id": .string("call_" + toolCall.id), "type": "function",
+                            "function": ["name": .string(toolCall.name), "arguments": .string(toolCall.arguments.jsonText)],
+                        ]
+                    ]
+                }
                 var completion: [String: JSONValue] = [
                     "id": .string(id), "object": "chat.completion", "created": .integer(created),
                     "model": .string(snapshot),
                     "choices": [
                         [
                             "index": 0,
-                            "message": [
-                                "role": "assistant", "content": .string(answer.text), "refusal": nil, "annotations": [],
-                            ],
+                            "message": .object(message),
                             "logprobs": nil, "finish_reason": .string(answer.finishReason),
                         ]
                     ],
@@ -116,6 +134,17 @@ struct OpenAIEmulator {
             }
             var events = [chunk(["role": "assistant", "content": "", "refusal": nil], nil)]
             events += answer.words.map { chunk(["content": .string($0)], nil) }
+            if let toolCall {
+                for (position, piece) in toolCall.argumentPieces.enumerated() {
+                    var call: [String: JSONValue] = ["index": 0, "function": ["arguments": .string(piece)]]
+                    if position == 0 {
+                        call["id"] = .string("call_" + toolCall.id)
+                        call["type"] = "function"
+                        call["function"] = ["name": .string(toolCall.name), "arguments": .string(piece)]
+                    }
+                    events.append(chunk(["tool_calls": [.object(call)]], nil))
+                }
+            }
             events.append(chunk([:], .string(answer.finishReason)))
             if includeUsage { events.append(chunk(nil, nil, choices: false, usage: usage)) }
             events.append((nil, "[DONE]"))

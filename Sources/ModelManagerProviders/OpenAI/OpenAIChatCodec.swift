@@ -30,6 +30,7 @@ enum OpenAIChatCodec {
         private(set) var isComplete = false
         private var usage: Usage?
         private var lastEvent: RawJSON?
+        private var finishReason: String?
 
         init(provider: Provider) { self.provider = provider }
 
@@ -42,12 +43,17 @@ enum OpenAIChatCodec {
             if let failure = reportedError(in: chunk, provider: provider) { throw failure }
             if let reported = OpenAIUsage.chat(chunk["usage"]) { usage = reported }
             lastEvent = RawJSON(validated: event.data)
+            if let reason = chunk["choices"]?[0]?["finish_reason"]?.stringValue { finishReason = reason }
             let delta = chunk["choices"]?[0]?["delta"]
             let content = delta?["content"]?.stringValue ?? ""
             let carriesMore = delta?["tool_calls"] != nil || delta?["function_call"] != nil
             return content.isEmpty && !carriesMore ? nil : ResponseChunk(content: content, rawResponse: lastEvent)
         }
 
-        var finalChunk: ResponseChunk { ResponseChunk(content: "", usage: usage, rawResponse: lastEvent) }
+        var finalChunk: ResponseChunk {
+            var chunk = ResponseChunk(content: "", usage: usage, rawResponse: lastEvent)
+            chunk.finishReason = finishReason
+            return chunk
+        }
     }
 }

@@ -1,0 +1,356 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ModelManagerCore
+import ModelManagerProviders
+import NIOCore
+
+/// The OpenAI- and Anthropic-compatible routes: `/v1/chat/completions`, `/v1/messages`,
+/// `/v1/responses`, `/v1/embeddings` and `/v1/models`. A request names any served model; it is
+/// translated for that model's API and runs as every call does (the caller's credential, quotas,
+/// rate limits, cache, usage record and billing event), and the answer is translated back.
+struct CompatibleAPI: Sendable {
+    let invoke: HTTPInvokeAPI
+    private var invocation: InvocationService { invoke.invocation }
+
+    init(invoke: HTTPInvokeAPI) { self.invoke = invoke }
+
+    /// Whose error shapes and credential header a route uses.
+    enum Dialect {
+        case openAI
+        case anthropic
+
+        func error(_ error: ModelManagerError, requestID: String?) -> Response {
+            let body = self == .openAI ? ChatCompletionsFormat.error(error) : MessagesFormat.error(error)
+            var response = HTTPJSON.response(error.code.httpStatus, body)
+            if let seconds = error.retryAfterHeader { response.headers[.retryAfter] = seconds }
+            if let requestID { response.headers[CompatibleAPI.requestIDHeader] = requestID }
+            return response
+        }
+    }
+
+    static let requestIDHeader = HTTPField.Name("x-request-id")!
+    static let anthropicKeyHeader = HTTPField.Name("x-api-key")!
+    static let orgHeader = HTTPField.Name("X-Org-ID")!
+    static let userHeader = HTTPField.Name("X-User-ID")!
+
+    /// A request read, named and admitted (or refused: the refusal is sent in the stream's place
+    /// when it streams, as after any start).
+    struct Accepted: Sendable {
+        let context: InvocationContext
+        let call: ModelRequest
+        let target: CompatibleTarget
+        let body: [String: JSONValue]
+        let admission: Result<InvocationService.Admission, ModelManagerError>
+    }
+
+    // MARK: routes
+
+    func chatCompletions(_ request: Request, _ face: FaceContext) async -> Response {
+        let accepted: Accepted
+        do throws(CompatibleRefusal) {
+            accepted = try await accept(request, face, dialect: .openAI) { body, target throws(ModelManagerError) in
+                (Self.chatInvokeType(target.family), try ChatRequestTranslation.extra(body, model: target.model, for: target.family))
+            }
+        } catch {
+            return Dialect.openAI.error(error.error, requestID: error.requestID)
+        }
+        let format = ChatCompletionsFormat(
+            requestID: accepted.context.requestID, model: accepted.body["model"]?.stringValue ?? "")
+        let family = accepted.target.family
+        guard accepted.call.stream else {
+            return await answer(accepted, dialect: .openAI) { final in
+                if family == .openAI, let raw = final.rawResponse { return .raw(raw) }
+                return .value(format.completion(AssistantTurn(completion: final, family: family)))
+            }
+        }
+        let includeUsage = accepted.body["stream_options"]?["include_usage"]?.boolValue == true
+        return stream(accepted, dialect: .openAI) { translation, chunk, frames in
+            // An OpenAI-family upstream's own chunks are relayed as they came.
+            if family == .openAI, let raw = chunk.rawResponse {
+                frames.event { $0.write(raw) }
+                return
+            }
+            for delta in translation.reader.deltas(of: chunk) {
+                let first = translation.started
+                translation.started = true
+                frames.event { $0.write(format.chunk(delta, first: !first)) }
+            }
+        } finish: { translation, final, frames in
+            frames.event { $0.write(format.chunk(delta: [:], finishReason: translation.reader.stop(of: final).openAI)) }
+            if includeUsage, let usage = final.usage { frames.event { $0.write(format.usageChunk(usage)) } }
+        } failure: { error, frames in
+            frames.event { $0.write(ChatCompletionsFormat.error(error)) }
+        }
+    }
+
+
+    func messages(_ request: Request, _ face: FaceContext) async -> Response {
+        let accepted: Accepted
+        do throws(CompatibleRefusal) {
+            accepted = try await accept(request, face, dialect: .anthropic) { body, target throws(ModelManagerError) in
+                guard target.family != .anthropic else {
+                    var extra = body
+                    extra["model"] = .string(target.model)
+                    extra["stream"] = nil
+                    extra["enable_async_task"] = nil
+                    return (.messages, extra)
+                }
+                let chat = try MessagesFormat.chatBody(body)
+                return (
+                    Self.chatInvokeType(target.family),
+                    try ChatRequestTranslation.extra(chat, model: target.model, for: target.family)
+                )
+            }
+        } catch {
+            return Dialect.anthropic.error(error.error, requestID: error.requestID)
+        }
+        let format = MessagesFormat(requestID: accepted.context.requestID, model: accepted.body["model"]?.stringValue ?? "")
+        let family = accepted.target.family
+        guard accepted.call.stream else {
+            return await answer(accepted, dialect: .anthropic) { final in
+                if family == .anthropic, let raw = final.rawResponse { return .raw(raw) }
+                return .value(format.message(AssistantTurn(completion: final, family: family)))
+            }
+        }
+        return stream(accepted, dialect: .anthropic) { translation, chunk, frames in
+            for delta in translation.reader.deltas(of: chunk) {
+                for (name, event) in translation.events.events(for: delta) { frames.event(named: name) { $0.write(event) } }
+            }
+        } finish: { translation, final, frames in
+            for (name, event) in translation.events.finish(stop: translation.reader.stop(of: final), usage: final.usage) {
+                frames.event(named: name) { $0.write(event) }
+            }
+        } failure: { error, frames in
+            frames.event(named: "error") { $0.write(MessagesFormat.error(error)) }
+        }
+    }
+
+    /// `/v1/responses`: OpenAI's own models get the request as it is and their answers and
+    /// stream events relayed; other models get it as a chat and answer with a `response` object.
+    func responses(_ request: Request, _ face: FaceContext) async -> Response {
+        let accepted: Accepted
+        do throws(CompatibleRefusal) {
+            accepted = try await accept(request, face, dialect: .openAI) { body, target throws(ModelManagerError) in
+                guard target.family != .openAI else {
+                    var extra = body
+                    extra["model"] = .string(target.model)
+                    extra["stream"] = nil
+                    extra["enable_async_task"] = nil
+                    return (.responses, extra)
+                }
+                guard body["stream"]?.boolValue != true else {
+                    throw ModelManagerError(
+                        .invalidArgument,
+                        "streaming /v1/responses is served for OpenAI models; stream '\(body["model"]?.stringValue ?? "")' on /v1/chat/completions"
+                    )
+                }
+                let chat = try ResponsesFormat.chatBody(body)
+                return (
+                    Self.chatInvokeType(target.family),
+                    try ChatRequestTranslation.extra(chat, model: target.model, for: target.family)
+                )
+            }
+        } catch {
+            return Dialect.openAI.error(error.error, requestID: error.requestID)
+        }
+        let family = accepted.target.family
+        let format = ResponsesFormat(requestID: accepted.context.requestID, model: accepted.body["model"]?.stringValue ?? "")
+        guard accepted.call.stream else {
+            return await answer(accepted, dialect: .openAI) { final in
+                if family == .openAI, let raw = final.rawResponse { return .raw(raw) }
+                return .value(format.response(AssistantTurn(completion: final, family: family)))
+            }
+        }
+        return stream(accepted, dialect: .openAI) { translation, chunk, frames in
+            if let raw = chunk.rawResponse { frames.event { $0.write(raw) } }
+        } finish: { translation, final, frames in
+            // The completed response is the completion's raw answer; its event is rebuilt around it.
+            guard let raw = final.rawResponse else { return }
+            frames.event {
+                $0.append(#"{"type":"response.completed","sequence_number":0,"response":"#)
+                $0.write(raw)
+                $0.append("}")
+            }
+        } failure: { error, frames in
+            frames.event { $0.write(["type": "error", "message": .string(error.message), "code": .string(error.code.description)]) }
+        }
+    }
+
+    func embeddings(_ request: Request, _ face: FaceContext) async -> Response {
+        let accepted: Accepted
+        do throws(CompatibleRefusal) {
+            accepted = try await accept(request, face, dialect: .openAI) { body, target throws(ModelManagerError) in
+                switch target.family {
+                case .openAI:
+                    var extra = body
+                    extra["model"] = .string(target.model)
+                    extra["stream"] = nil
+                    return (.embeddings, extra)
+                case .gemini:
+                    var extra = try EmbeddingsFormat.geminiExtra(body)
+                    extra["model"] = .string(target.model)
+                    return (.embeddings, extra)
+                case .anthropic:
+                    throw ModelManagerError(
+                        .invalidArgument, "model '\(body["model"]?.stringValue ?? "")': Anthropic's API has no embeddings")
+                }
+            }
+        } catch {
+            return Dialect.openAI.error(error.error, requestID: error.requestID)
+        }
+        let family = accepted.target.family
+        let model = accepted.body["model"]?.stringValue ?? ""
+        let encoding = accepted.body["encoding_format"]?.stringValue
+        return await answer(accepted, dialect: .openAI) { final in
+            if family == .openAI, let raw = final.rawResponse { return .raw(raw) }
+            return .value(EmbeddingsFormat.list(fromGemini: final, model: model, encoding: encoding))
+        }
+    }
+
+    /// `GET /v1/models`: every model a provider lists, as `provider/model`, and every alias.
+    func models(_ request: Request, _ face: FaceContext) async -> Response {
+        do throws(ModelManagerError) {
+            _ = try await invoke.authenticate(request, face, apiKey: request.headers[Self.anthropicKeyHeader])
+        } catch {
+            return Dialect.openAI.error(error, requestID: nil)
+        }
+        var entries: [JSONValue] = []
+        for (provider, models) in invocation.router.listedModels {
+            for model in (models ?? []).sorted() {
+                entries.append(Self.modelEntry("\(provider.rawValue)/\(model)", owner: provider.rawValue))
+            }
+        }
+        for alias in invocation.router.allAliases { entries.append(Self.modelEntry(alias.name, owner: "model-manager")) }
+        return HTTPJSON.response(200, ["object": "list", "data": .array(entries)])
+    }
+
+    private static func modelEntry(_ id: String, owner: String) -> JSONValue {
+        ["id": .string(id), "object": "model", "created": 0, "owned_by": .string(owner)]
+    }
+
+    // MARK: shared steps
+
+    static func chatInvokeType(_ family: WireFamily) -> InvokeType {
+        switch family {
+        case .openAI: .chatCompletions
+        case .anthropic: .messages
+        case .gemini: .generation
+        }
+    }
+
+    struct CompatibleRefusal: Error {
+        let error: ModelManagerError
+        let requestID: String?
+    }
+
+    /// Authenticates, reads the body, names the model, translates the request and admits it.
+    func accept(
+        _ request: Request, _ face: FaceContext, dialect: Dialect,
+        translate: ([String: JSONValue], CompatibleTarget) throws(ModelManagerError) -> (InvokeType, [String: JSONValue])
+    ) async throws(CompatibleRefusal) -> Accepted {
+        var requestID = request.headers[HTTPInvokeAPI.requestIDHeader]
+        do {
+            let apiKey = dialect == .anthropic ? request.headers[Self.anthropicKeyHeader] : nil
+            let (context, caller) = try await invoke.authenticate(request, face, apiKey: apiKey)
+            requestID = context.requestID
+            let body = try await invoke.body(request)
+            guard let name = body["model"]?.stringValue else {
+                throw ModelManagerError(.invalidArgument, "missing required parameter 'model' (a string)")
+            }
+            let target = try CompatibleTarget.resolve(name, router: invocation.router)
+            let (invokeType, extra) = try translate(body, target)
+            let call = ModelRequest(
+                provider: target.provider, invokeType: invokeType, stream: body["stream"]?.boolValue == true,
+                orgID: request.headers[Self.orgHeader] ?? caller.orgID ?? "",
+                userID: request.headers[Self.userHeader] ?? caller.userID ?? "",
+                clientType: dialect == .openAI ? "openai-compatible" : "anthropic-compatible", extra: extra)
+            let admission: Result<InvocationService.Admission, ModelManagerError>
+            do {
+                admission = .success(try await invocation.admit(call, context: context))
+            } catch {
+                guard call.stream else { throw error }
+                admission = .failure(error)
+            }
+            return Accepted(context: context, call: call, target: target, body: body, admission: admission)
+        } catch {
+            throw CompatibleRefusal(error: HTTPInvokeAPI.normalize(error), requestID: requestID)
+        }
+    }
+
+    enum JSON {
+        case raw(RawJSON)
+        case value(JSONValue)
+    }
+
+    /// A non-stream answer: `render` states the completion in the route's JSON.
+    private func answer(_ accepted: Accepted, dialect: Dialect, render: @escaping (ResponseChunk) -> JSON) async
+        -> Response
+    {
+        do {
+            let admitted = try accepted.admission.get()
+            let final = try await invocation.invoke(admitted: admitted, context: accepted.context) { _ in }
+            var output = JSONOutput()
+            switch render(final) {
+            case .raw(let raw): output.write(raw)
+            case .value(let value): output.write(value)
+            }
+            var response = HTTPJSON.response(200, output)
+            HTTPInvokeAPI.add(admitted.rateLimitHeaders, to: &response.headers)
+            response.headers[Self.requestIDHeader] = accepted.context.requestID
+            return response
+        } catch {
+            return dialect.error(HTTPInvokeAPI.normalize(error), requestID: accepted.context.requestID)
+        }
+    }
+
+    /// What a streamed answer's translation keeps between chunks.
+    final class StreamTranslation: @unchecked Sendable {
+        var reader: TurnDeltaReader
+        var events: MessagesEventWriter
+        var started = false
+
+        init(family: WireFamily, format: MessagesFormat) {
+            reader = TurnDeltaReader(family: family)
+            events = MessagesEventWriter(format: format)
+        }
+    }
+
+    /// A streamed answer as server-sent events: `relay` frames each batch of deltas, `finish`
+    /// the completion; a failure after the start is framed by `failure`, in-band.
+    private func stream(
+        _ accepted: Accepted, dialect: Dialect,
+        relay: @escaping @Sendable (StreamTranslation, ResponseChunk, inout SSEFrames) -> Void,
+        finish: @escaping @Sendable (StreamTranslation, ResponseChunk, inout SSEFrames) -> Void,
+        failure: @escaping @Sendable (ModelManagerError, inout SSEFrames) -> Void
+    ) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        headers[Self.requestIDHeader] = accepted.context.requestID
+        if case .success(let admitted) = accepted.admission { HTTPInvokeAPI.add(admitted.rateLimitHeaders, to: &headers) }
+        let invocation = invocation
+        let translation = StreamTranslation(
+            family: accepted.target.family,
+            format: MessagesFormat(requestID: accepted.context.requestID, model: accepted.body["model"]?.stringValue ?? ""))
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                let sink = SSEWriter(writer: writer)
+                var last = SSEFrames()
+                do {
+                    let final = try await invocation.invoke(
+                        admitted: try accepted.admission.get(), context: accepted.context
+                    ) { deltas in
+                        var frames = SSEFrames()
+                        for delta in deltas { relay(translation, delta, &frames) }
+                        if !frames.isEmpty { try await sink.send(frames) }
+                    }
+                    finish(translation, final, &last)
+                } catch {
+                    failure(HTTPInvokeAPI.normalize(error), &last)
+                }
+                try await sink.finish(after: last, done: dialect == .openAI)
+            })
+    }
+}
