@@ -144,7 +144,7 @@ def keyed():
     channel = grpc.insecure_channel(f"127.0.0.1:{listening['grpc_port']}")
 
     class Keyed:
-        pass
+        http_url = f"http://127.0.0.1:{listening['http_port']}"
 
     Keyed.cli = staticmethod(cli)
     Keyed.channel = channel

@@ -3,14 +3,25 @@ import ModelManagerCore
 
 /// OpenAI Chat Completions JSON: the answer, its stream chunks and its errors.
 struct ChatCompletionsFormat {
-    let id: String
-    let model: String
-    let created: Int64
+    private(set) var id: String
+    private(set) var model: String
+    private(set) var created: Int64
 
     init(requestID: String, model: String) {
         id = "chatcmpl-" + requestID
         self.model = model
         created = Int64(Date().timeIntervalSince1970)
+    }
+
+    /// The same format under the id, model and time of a relayed upstream chunk, so chunks the
+    /// gateway adds to a relayed stream match the upstream's own.
+    func continuing(_ upstream: RawJSON?) -> ChatCompletionsFormat {
+        guard let chunk = upstream?.value else { return self }
+        var format = self
+        format.id = chunk["id"]?.stringValue ?? id
+        format.model = chunk["model"]?.stringValue ?? model
+        format.created = chunk["created"]?.integerValue ?? created
+        return format
     }
 
     func completion(_ turn: AssistantTurn) -> JSONValue {
@@ -96,6 +107,6 @@ struct ChatCompletionsFormat {
             case 429: "rate_limit_exceeded"
             default: "api_error"
             }
-        return ["error": ["message": .string(error.message), "type": .string(type), "param": nil, "code": .string(error.code.description)]]
+        return ["error": ["message": .string(error.message), "type": .string(type), "param": nil, "code": .string(error.code.description.replacingOccurrences(of: " ", with: "_"))]]
     }
 }

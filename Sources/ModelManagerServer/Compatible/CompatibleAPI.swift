@@ -77,6 +77,7 @@ struct CompatibleAPI: Sendable {
                 frames.event { $0.write(format.chunk(delta, first: !first)) }
             }
         } finish: { translation, final, frames in
+            let format = family == .openAI ? format.continuing(final.rawResponse) : format
             frames.event { $0.write(format.chunk(delta: [:], finishReason: translation.reader.stop(of: final).openAI)) }
             if includeUsage, let usage = final.usage { frames.event { $0.write(format.usageChunk(usage)) } }
         } failure: { error, frames in
