@@ -44,6 +44,15 @@ public struct ModelRequest: Sendable, Hashable {
     public var model: String? { extra["model"]?.stringValue }
 }
 
+/// Which face a call came through, as metrics and traces name it.
+public enum CallFace: String, Sendable, Hashable {
+    case grpc
+    case http
+    case openAICompatible = "openai"
+    case anthropicCompatible = "anthropic"
+    case task
+}
+
 /// What is known about a call besides its request: who sent it, under which ids, until when.
 public struct InvocationContext: Sendable {
     public var requestID: String
@@ -59,6 +68,7 @@ public struct InvocationContext: Sendable {
     public var grant: CallerGrant?
     /// The caller's network address, for the audit log: worked out only when a refusal is recorded.
     public var peerAddress: @Sendable () -> String?
+    public var face: CallFace = .grpc
 
     public init(
         requestID: String, originRequestID: String? = nil, deadline: ContinuousClock.Instant? = nil,

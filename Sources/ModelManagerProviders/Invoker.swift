@@ -6,8 +6,12 @@ import Synchronization
 /// all within the call's deadline and only while nothing has reached the caller yet.
 public struct Invoker: Sendable {
     public let router: Router
+    let observer: (any UpstreamObserver)?
 
-    public init(router: Router) { self.router = router }
+    public init(router: Router, observer: (any UpstreamObserver)? = nil) {
+        self.router = router
+        self.observer = observer
+    }
 
     /// Deltas go to `emit`; returns the completion, stamped with who served it.
     public func invoke(_ request: ModelRequest, context: InvocationContext, emit: ChunkSink)
@@ -36,9 +40,11 @@ public struct Invoker: Sendable {
             } catch {
                 let failure = Self.normalize(error)
                 let isLast = index == attempts.count - 1
-                guard !isLast, !emitted.load(ordering: .relaxed), Self.triesAnotherTarget(failure) else {
-                    throw failure
+                let failsOver = !isLast && !emitted.load(ordering: .relaxed) && Self.triesAnotherTarget(failure)
+                if failure.code != .cancelled {
+                    observer?.upstreamFailed(provider: attempt.request.provider, code: failure.code, failingOver: failsOver)
                 }
+                guard failsOver else { throw failure }
                 router.pool.coolDown(
                     attempt.target, for: failure.retryAfterSeconds.flatMap { Duration.clampedSeconds($0) })
                 lastError = failure
@@ -58,4 +64,10 @@ public struct Invoker: Sendable {
         default: ModelManagerError(.internalError, "unexpected failure: \(type(of: error))", cause: error)
         }
     }
+}
+
+/// Told of each failed upstream attempt (metrics count errors, cool-downs and failovers).
+public protocol UpstreamObserver: Sendable {
+    /// `failingOver`: the attempt's credential cools down and the next target is tried.
+    func upstreamFailed(provider: Provider, code: ModelManagerError.Code, failingOver: Bool)
 }

@@ -18,8 +18,9 @@ struct CallerAuthenticator: Sendable {
         var userID: String? = nil
     }
 
-    /// Refused callers are counted in the audit log.
+    /// Refused callers are counted in the audit log and the metrics.
     let auditor: Auditor
+    let metrics: GatewayMetrics
 
     /// `address` is worked out only for a refused caller.
     func authenticate(authorization: String?, apiKey: String?, address: @autoclosure () -> String?)
@@ -29,6 +30,7 @@ struct CallerAuthenticator: Sendable {
         do {
             return try await authenticate(authorization: authorization, presented: presented)
         } catch {
+            metrics.refused(error.code == .unauthenticated ? .unauthenticated : .permission)
             auditor.denied(credential: Self.refusedCredential(presented), orgID: nil, error: error, address: address())
             throw error
         }

@@ -72,6 +72,25 @@ final class HTTPFace: Service {
         router.post("/v1/responses") { request, context in await compatible.responses(request, context) }
         router.post("/v1/embeddings") { request, context in await compatible.embeddings(request, context) }
         router.get("/v1/models") { request, context in await compatible.models(request, context) }
+        router.get("/metrics") { request, _ in
+            let metrics = invocation.metrics
+            guard metrics.settings.enabled else {
+                return HTTPJSON.error(ModelManagerError(.notFound, "metrics are off (metrics.enabled is false)"))
+            }
+            if let token = metrics.settings.bearerToken,
+                !APIKeySecret.equal(request.headers[.authorization] ?? "", "Bearer " + token.revealed)
+            {
+                return HTTPJSON.error(ModelManagerError(.unauthenticated, "/metrics needs the metrics bearer token"))
+            }
+            let levels = GatewayMetrics.Levels(
+                callsRunning: invocation.runningCalls, ledgerPending: usage.ledger.pendingCount,
+                ledgerCommitted: usage.ledger.committed, outboxBacklog: await usage.relay.refreshBacklog(),
+                cache: invocation.cache.counters)
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(
+                status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition(levels))))
+        }
         router.get("/healthz") { _, _ in HTTPJSON.response(200, ["status": "ok"]) }
         router.get("/readyz") { _, _ in
             let ledgerUsable = await Self.answersWithin(.seconds(1)) { try await usage.repository.probeWrite() }

@@ -136,19 +136,20 @@ struct HTTPInvokeAPI: Sendable {
 
     /// The caller, and the context its calls run in. `apiKey` is a key from a header of its own
     /// (Anthropic's `x-api-key`); without it the key or token comes as `Authorization: Bearer`.
-    func authenticate(_ request: Request, _ face: FaceContext, apiKey: String?) async throws(ModelManagerError)
-        -> (context: InvocationContext, caller: CallerAuthenticator.Caller)
-    {
+    func authenticate(
+        _ request: Request, _ face: FaceContext, apiKey: String?, callFace: CallFace = .http
+    ) async throws(ModelManagerError) -> (context: InvocationContext, caller: CallerAuthenticator.Caller) {
         let caller = try await authenticator.authenticate(
             authorization: request.headers[.authorization], apiKey: apiKey, address: face.peer)
         let requestID =
             request.headers[Self.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
         let metadata = recordedHeaders.metadata(
             from: request.headers.lazy.map { (name: $0.name.canonicalName, value: $0.value) })
-        let context = InvocationContext(
+        var context = InvocationContext(
             requestID: requestID, originRequestID: request.headers[HTTPField.Name("X-Origin-Request-ID")!],
             metadata: metadata, tokenSubject: caller.subject, grant: caller.grant,
             peerAddress: { [address = face.remoteAddress] in address?.ipAddress })
+        context.face = callFace
         return (context, caller)
     }
 

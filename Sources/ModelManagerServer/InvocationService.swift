@@ -22,6 +22,8 @@ public struct InvocationService: Sendable {
 
     let cache: ResponseCache
 
+    let metrics: GatewayMetrics
+
     /// The response cache's hits, misses, evictions and size.
     public var cacheCounters: ResponseCache.Counters { cache.counters }
 
@@ -34,13 +36,14 @@ public struct InvocationService: Sendable {
     init(
         router: Router, usage: UsageService, limits: InvocationLimits = InvocationLimits(),
         quotas: QuotaSettings = QuotaSettings(), tasks: TaskSettings = TaskSettings(),
-        cache: CacheSettings = CacheSettings(), auditor: Auditor, logger: Logger
+        cache: CacheSettings = CacheSettings(), metrics: GatewayMetrics, auditor: Auditor, logger: Logger
     ) {
+        self.metrics = metrics
         self.cache = ResponseCache(
             settings: cache, shared: cache.shared ? SharedCacheStore(database: usage.repository.database) : nil)
         self.tasks = TaskQueue(store: TaskStore(repository: usage.repository), settings: tasks, logger: logger)
         self.auditor = auditor
-        invoker = Invoker(router: router)
+        invoker = Invoker(router: router, observer: metrics)
         self.usage = usage
         self.limits = limits
         let relay = usage.relay
@@ -54,7 +57,7 @@ public struct InvocationService: Sendable {
         self.quotas = QuotaGate(
             store: store, counters: inProcess ?? store,
             alerts: QuotaAlertLog(database: usage.repository.database, sinks: usage.alertSinks), prices: usage.prices,
-            settings: quotas, logger: logger
+            settings: quotas, metrics: metrics, logger: logger
         ) { relay.wake() }
         slots = CallSlots(capacity: limits.maximumConcurrentCalls)
         self.logger = logger
@@ -93,6 +96,7 @@ public struct InvocationService: Sendable {
             return Admission(
                 request: request, reservation: try await quotas.reserve(request, keyID: context.grant?.keyID))
         } catch {
+            if error.code == .permissionDenied { metrics.refused(.permission) }
             if [.permissionDenied, .resourceExhausted].contains(error.code) {
                 auditor.denied(
                     credential: context.grant?.keyID.map { "key:\($0)" } ?? "jwt:\(context.tokenSubject ?? "")",
@@ -215,6 +219,7 @@ public struct InvocationService: Sendable {
         hit.cost = 0
         hit.cacheHit = kind
         hit.savedCost = saved
+        metrics.observe(hit, face: context.face)
         let committed = await usage.ledger.record(hit, deadline: context.deadline)
         await quotas.settle(admission.reservation, tokens: 0, cost: 0, succeeded: true)
         guard committed else {
@@ -322,6 +327,8 @@ public struct InvocationService: Sendable {
             throw error
         }
         defer { slots.release() }
+        if request.stream { metrics.streamStarted() }
+        defer { if request.stream { metrics.streamEnded() } }
         let started = ContinuousClock.now
         let progress = CallProgress()
         var final: ResponseChunk
@@ -335,6 +342,7 @@ public struct InvocationService: Sendable {
             let failure = Self.normalize(error)
             let failed = record(
                 request, context: context, final: nil, progress: progress, started: started, failure: failure)
+            metrics.observe(failed, face: context.face)
             if await commit(failed, .failure(failure), to: recording, deadline: context.deadline) != .elsewhere {
                 await quotas.settle(reservation, tokens: failed.totalTokens, cost: failed.cost, succeeded: false)
             }
@@ -352,9 +360,9 @@ public struct InvocationService: Sendable {
         final.cost = final.usage.flatMap {
             usage.prices.cost(of: $0, model: final.servedBy?.model ?? request.model ?? "")
         }
-        let recorded = await commit(
-            record(request, context: context, final: final, progress: progress, started: started, failure: nil),
-            .success(final), to: recording, deadline: context.deadline)
+        let succeeded = record(request, context: context, final: final, progress: progress, started: started, failure: nil)
+        metrics.observe(succeeded, face: context.face)
+        let recorded = await commit(succeeded, .success(final), to: recording, deadline: context.deadline)
         if recorded != .elsewhere {
             await quotas.settle(reservation, tokens: final.usage?.totalTokens ?? 0, cost: final.cost, succeeded: true)
         }

@@ -36,8 +36,10 @@ public final class ModelManagerServer: Sendable {
         configuration: ServerConfiguration, shutdownSignals: [UnixSignal] = [], logger: Logger
     ) async throws -> ModelManagerServer {
         try configuration.validate()
+        let metrics = GatewayMetrics(
+            settings: configuration.metrics, providers: configuration.providers.map(\.provider))
         let usage = try UsageService(
-            configuration: configuration.usage,
+            configuration: configuration.usage, commitTimer: metrics.ledgerCommit,
             alertPublishers: configuration.alertWebhook.map { [WebhookPublisher(settings: $0)] } ?? [],
             logger: logger)
         var clientConfiguration = HTTPClient.Configuration()
@@ -59,7 +61,7 @@ public final class ModelManagerServer: Sendable {
             log: AuditLog(database: usage.repository.database), settings: configuration.audit, logger: logger)
         let invocation = InvocationService(
             router: router, usage: usage, limits: configuration.limits, quotas: configuration.quotas,
-            tasks: configuration.tasks, cache: configuration.cache, auditor: auditor, logger: logger)
+            tasks: configuration.tasks, cache: configuration.cache, metrics: metrics, auditor: auditor, logger: logger)
         let verifier = JWTVerifier(
             clients: configuration.auth.jwtSecrets.map { JWTVerifier.Client(secret: $0.revealed) }
                 + configuration.auth.clients.map { client in
@@ -73,7 +75,7 @@ public final class ModelManagerServer: Sendable {
                     store: APIKeyStore(database: usage.repository.database), pepper: pepper,
                     cacheLifetime: configuration.auth.apiKeyCacheLifetime,
                     maximumCachedKeys: configuration.auth.apiKeyCacheSize)
-            }, auditor: auditor)
+            }, auditor: auditor, metrics: metrics)
         let adminVerifier =
             configuration.auth.adminJWTSecrets.isEmpty
             ? nil

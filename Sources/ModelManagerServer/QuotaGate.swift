@@ -52,14 +52,16 @@ final class QuotaGate: Sendable {
     private let calendar: QuotaCalendar
     private let logger: Logger
     private let alerter: QuotaAlerter
+    private let metrics: GatewayMetrics
     private let cache = Mutex<[QuotaSubject: (quotas: [Quota], fetched: ContinuousClock.Instant)]>([:])
 
     /// `alerts`: where crossed thresholds are recorded; `wakeRelay` then publishes them.
     init(
         store: QuotaStore, counters: any QuotaCounters, alerts: QuotaAlertLog, prices: PriceTable, settings: Settings,
-        logger: Logger,
+        metrics: GatewayMetrics, logger: Logger,
         wakeRelay: @escaping @Sendable () -> Void
     ) {
+        self.metrics = metrics
         self.store = store
         self.counters = counters
         self.prices = prices
@@ -199,6 +201,7 @@ final class QuotaGate: Sendable {
 
     private func refusal(_ exceeded: QuotaStore.Exceeded, needs: QuotaAmounts, now: Date) -> ModelManagerError {
         let window = exceeded.window
+        metrics.refused(window.period == .minute ? .rateLimit : .quota)
         let limit = window.limits[exceeded.metric] ?? 0
         let show: (Double) -> String = { value in
             exceeded.metric == .cost ? String(format: "%.6f %@", value, self.prices.currency) : String(Int64(value))

@@ -70,6 +70,7 @@ public struct ServerConfiguration: Sendable {
     public var audit = AuditSettings()
     public var tasks = TaskSettings()
     public var cache = CacheSettings()
+    public var metrics = MetricsSettings()
     /// Where quota alerts are POSTed, signed (besides the brokers); nil: nowhere.
     public var alertWebhook: WebhookPublisher.Settings?
     /// Nesting and size of a request's `extra`, checked on its bytes before decoding.
@@ -110,6 +111,9 @@ public struct ServerConfiguration: Sendable {
             configuration.auth.apiKeyPepper = Secret(pepper)
         }
         try configuration.applyUsage(environment: environment)
+        if let token = environment["MODEL_MANAGER_METRICS_TOKEN"], !token.isEmpty {
+            configuration.metrics.bearerToken = Secret(token)
+        }
         if let secret = environment["MODEL_MANAGER_TASK_CALLBACK_SECRET"], !secret.isEmpty {
             configuration.tasks.callbackSecret = Secret(secret)
         }
@@ -208,6 +212,18 @@ public struct ServerConfiguration: Sendable {
         if let alerts = root["alerts"] { try applyAlerts(alerts) }
         if let tasks = root["tasks"] { try applyTasks(tasks) }
         if let cache = root["cache"] { try applyCache(cache) }
+        if let metrics = root["metrics"] {
+            if let enabled = try Self.flag(metrics, "enabled", section: "metrics") { self.metrics.enabled = enabled }
+            if let token = metrics["bearer_token"] {
+                guard let text = token.stringValue, !text.isEmpty else {
+                    throw Invalid("metrics.bearer_token must be a non-empty string")
+                }
+                self.metrics.bearerToken = Secret(text)
+            }
+            if let labels = try Self.count(metrics, "max_model_labels", section: "metrics") {
+                self.metrics.maximumModelLabels = labels
+            }
+        }
         if let audit = root["audit"] {
             if let duration = try Self.seconds(audit, "flush_seconds", section: "audit") {
                 self.audit.flushInterval = duration

@@ -240,10 +240,12 @@ final class TaskQueue: Sendable {
     }
 
     static func context(from json: JSONValue) -> InvocationContext {
-        InvocationContext(
+        var context = InvocationContext(
             requestID: json["request_id"]?.stringValue ?? "", originRequestID: json["origin_request_id"]?.stringValue,
             metadata: (json["metadata"]?.objectValue ?? [:]).compactMapValues(\.stringValue),
             tokenSubject: json["token_subject"]?.stringValue)
+        context.face = .task
+        return context
     }
 
     private static func text(_ request: ModelRequest, _ key: String, maximumBytes: Int) throws(ModelManagerError)

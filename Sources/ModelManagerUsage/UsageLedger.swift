@@ -1,3 +1,4 @@
+public import CoreMetrics
 public import Logging
 import ModelManagerCore
 public import ServiceLifecycle
@@ -53,6 +54,7 @@ public final class UsageLedger: Service, Sendable {
     private let logger: Logger
     /// Called after each commit (the outbox relay listens, to publish at once).
     private let onCommit: @Sendable () -> Void
+    private let commitTimer: CoreMetrics.Timer?
     static let maximumBatch = 1000
     /// A withheld answer is reported this long before the call's deadline, so that the caller
     /// hears why rather than a bare DEADLINE_EXCEEDED.
@@ -62,8 +64,9 @@ public final class UsageLedger: Service, Sendable {
         repository: UsageRepository, mode: Mode = .durable, spillFile: String? = nil,
         maximumCommitWait: Duration = .seconds(30),
         shutdownGrace: Duration = .seconds(5), concurrentCommits: Int = 2, ready: Milestone = Milestone(),
-        logger: Logger, onCommit: @escaping @Sendable () -> Void = {}
+        commitTimer: CoreMetrics.Timer? = nil, logger: Logger, onCommit: @escaping @Sendable () -> Void = {}
     ) {
+        self.commitTimer = commitTimer
         self.concurrentCommits = max(1, concurrentCommits)
         self.ready = ready
         self.repository = repository
@@ -137,7 +140,9 @@ public final class UsageLedger: Service, Sendable {
             let records = batch.map { entry in
                 entry.waiter?.takeForCommit() == true ? repository.encode(entry.encoded.record.withheld) : entry.encoded
             }
+            let began = ContinuousClock.now
             guard await commit(records) else { return }
+            commitTimer?.recordInterval(since: began)
             pending.withLock { $0.inFlight[number] = nil }
             committedCount.add(batch.count, ordering: .relaxed)
             let late = batch.filter { $0.waiter?.committed() == true }.map(\.encoded.record)
@@ -204,6 +209,9 @@ public final class UsageLedger: Service, Sendable {
             expired.forEach { $0.giveUp() }
         }
     }
+
+    /// Records waiting for a writer.
+    public var pendingCount: Int { pending.withLock { $0.entries.count } }
 
     /// Records committed since start.
     public var committed: Int { committedCount.load(ordering: .relaxed) }
@@ -311,4 +319,12 @@ public final class UsageLedger: Service, Sendable {
 
     /// Records moved to the dead letters since start.
     public var deadLetteredCount: Int { deadLettered.load(ordering: .relaxed) }
+}
+
+extension CoreMetrics.Timer {
+    /// Records the time from `start` until now.
+    func recordInterval(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
 }

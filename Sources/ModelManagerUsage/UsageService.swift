@@ -1,3 +1,4 @@
+public import CoreMetrics
 public import Logging
 import ModelManagerCore
 public import ServiceLifecycle
@@ -46,7 +47,11 @@ public final class UsageService: Sendable {
     /// Builds the parts; nothing touches the database until `services` run (the ledger migrates it
     /// first and then opens `ready`). `alertPublishers` (a webhook) get quota alerts only; the
     /// brokers get both alerts and usage events.
-    public init(configuration: Configuration, alertPublishers: [any BillingPublisher] = [], logger: Logger) throws {
+    /// `commitTimer` times each batch the ledger commits.
+    public init(
+        configuration: Configuration, commitTimer: CoreMetrics.Timer? = nil, alertPublishers: [any BillingPublisher] = [],
+        logger: Logger
+    ) throws {
         let database: any SQLDatabase =
             switch configuration.database {
             case .sqlite(let path):
@@ -72,7 +77,7 @@ public final class UsageService: Sendable {
         self.relay = relay
         ledger = UsageLedger(
             repository: repository, mode: configuration.ledgerMode, spillFile: configuration.resolvedSpillFile,
-            concurrentCommits: configuration.concurrentCommits, ready: ready, logger: logger
+            concurrentCommits: configuration.concurrentCommits, ready: ready, commitTimer: commitTimer, logger: logger
         ) { relay.wake() }
         services = database.services + [relay, ledger]
     }

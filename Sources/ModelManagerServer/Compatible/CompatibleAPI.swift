@@ -253,7 +253,8 @@ struct CompatibleAPI: Sendable {
         var requestID = request.headers[HTTPInvokeAPI.requestIDHeader]
         do {
             let apiKey = dialect == .anthropic ? request.headers[Self.anthropicKeyHeader] : nil
-            let (context, caller) = try await invoke.authenticate(request, face, apiKey: apiKey)
+            let (context, caller) = try await invoke.authenticate(
+                request, face, apiKey: apiKey, callFace: dialect == .openAI ? .openAICompatible : .anthropicCompatible)
             requestID = context.requestID
             let body = try await invoke.body(request)
             guard let name = body["model"]?.stringValue else {

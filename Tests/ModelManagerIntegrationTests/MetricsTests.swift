@@ -1,0 +1,81 @@
+import AsyncHTTPClient
+import ModelManagerAuth
+import ModelManagerClient
+import ModelManagerCore
+import ModelManagerTestSupport
+import NIOCore
+import Testing
+
+@testable import ModelManagerServer
+
+/// `/metrics`: calls counted by face, provider, model and outcome, tokens, refusals and levels,
+/// bounded labels, and the scrape's own token.
+@Suite struct MetricsTests {
+    static func scrape(_ server: TestServer, token: String? = nil) async throws -> (status: UInt, text: String) {
+        var request = HTTPClientRequest(url: server.httpURL + "/metrics")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        return (response.status.code, String(buffer: try await response.body.collect(upTo: 4 << 20)))
+    }
+
+    /// The value of the sample line that starts with `series`.
+    static func value(_ text: String, _ series: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+    }
+
+    @Test func callsTokensAndRefusalsAreCounted() async throws {
+        try await withTestServer { server in
+            let client = server.asyncClient()
+            let answer = try await client.invoke(
+                ModelRequest(
+                    provider: .openai, invokeType: .chatCompletions, orgID: "o", userID: "u",
+                    extra: ["model": "gpt-4o-mini", "messages": [["role": "user", "content": "count me"]]]))
+            let token = JWTMinter(secret: TestServer.jwtSecret).mint(claims: ["org_id": "o", "user_id": "u"]).token
+            _ = try await HTTPCalls.send(
+                server, .POST, "/v1/chat/completions", token: token,
+                body: ["model": "anthropic/claude-sonnet-4-5", "messages": [["role": "user", "content": "and me"]]])
+            _ = try await HTTPCalls.send(
+                server, .POST, "/v1/chat/completions", token: "not-a-token", body: ["model": "gpt-4o-mini"])
+
+            let (status, text) = try await Self.scrape(server)
+            #expect(status == 200)
+            let grpc = #"model_manager_calls_total{face="grpc",provider="openai",model="gpt-4o-mini",outcome="ok"}"#
+            #expect(Self.value(text, grpc) == 1)
+            let compatible =
+                #"model_manager_calls_total{face="openai",provider="anthropic",model="claude-sonnet-4-5",outcome="ok"}"#
+            #expect(Self.value(text, compatible) == 1)
+            let prompt = #"model_manager_tokens_total{provider="openai",model="gpt-4o-mini",type="prompt"}"#
+            #expect(Self.value(text, prompt) == Double(answer.usage?.promptTokens ?? -1))
+            #expect(Self.value(text, #"model_manager_refusals_total{reason="unauthenticated"}"#) == 1)
+            #expect(Self.value(text, "model_manager_ledger_records_committed_total") == 2)
+            #expect(text.contains("# TYPE model_manager_call_duration_seconds histogram"))
+            #expect(Self.value(text, "model_manager_calls_in_flight") == 0)
+        }
+    }
+
+    @Test func aScrapeNeedsTheTokenWhenOneIsSetAndNothingWhenOff() async throws {
+        try await withTestServer { configuration in
+            configuration.metrics.bearerToken = Secret("scrape-token-123")
+        } _: { server in
+            let (none, wrong, right) = (
+                try await Self.scrape(server), try await Self.scrape(server, token: "wrong"),
+                try await Self.scrape(server, token: "scrape-token-123")
+            )
+            #expect(none.status == 401 && wrong.status == 401 && right.status == 200)
+        }
+        try await withTestServer { configuration in
+            configuration.metrics.enabled = false
+        } _: { server in
+            let off = try await Self.scrape(server)
+            #expect(off.status == 404)
+        }
+    }
+
+    @Test func modelLabelsAreBounded() {
+        let labels = BoundedLabels(capacity: 2)
+        #expect(labels.label("a") == "a" && labels.label("b") == "b")
+        #expect(labels.label("c") == "other" && labels.label("a") == "a")
+        let fresh = BoundedLabels(capacity: 5)
+        #expect(fresh.label("made-up", mayAdd: false) == "other" && fresh.label("") == "none")
+    }
+}
