@@ -69,6 +69,10 @@ public struct InvocationContext: Sendable {
     /// The caller's network address, for the audit log: worked out only when a refusal is recorded.
     public var peerAddress: @Sendable () -> String?
     public var face: CallFace = .grpc
+    /// The caller's W3C trace context (`traceparent`, `tracestate`), from gRPC metadata or HTTP headers.
+    public var traceHeaders: [String: String] = [:]
+    /// The span the call's work runs under now (nil when tracing is off).
+    public var trace: CallTrace?
 
     public init(
         requestID: String, originRequestID: String? = nil, deadline: ContinuousClock.Instant? = nil,

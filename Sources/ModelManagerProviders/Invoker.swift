@@ -28,9 +28,17 @@ public struct Invoker: Sendable {
             let servedBy = ServedBy(
                 provider: attempt.request.provider, channel: attempt.target.settings.channels[0],
                 model: attempt.request.model ?? "")
+            var attemptContext = context
+            attemptContext.trace = context.trace?.child(
+                "upstream \(attempt.request.provider)", kind: .client,
+                attributes: [
+                    "server.address": .string(attempt.target.baseURL), "gen_ai.request.model": .string(servedBy.model),
+                    "model_manager.attempt": .integer(index + 1),
+                ])
+            defer { attemptContext.trace?.end() }
             do {
                 var completion = try await attempt.adapter.invoke(
-                    attempt.request, as: attempt.invokeType, target: attempt.target, context: context
+                    attempt.request, as: attempt.invokeType, target: attempt.target, context: attemptContext
                 ) { deltas in
                     emitted.store(true, ordering: .relaxed)
                     try await emit(deltas)
@@ -39,6 +47,7 @@ public struct Invoker: Sendable {
                 return completion
             } catch {
                 let failure = Self.normalize(error)
+                attemptContext.trace?.fail(type: "\(failure.code)", message: failure.message)
                 let isLast = index == attempts.count - 1
                 let failsOver = !isLast && !emitted.load(ordering: .relaxed) && Self.triesAnotherTarget(failure)
                 if failure.code != .cancelled {

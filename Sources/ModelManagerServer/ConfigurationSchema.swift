@@ -9,13 +9,14 @@ enum ConfigurationSchema {
     static let sections: [String: Set<String>] = [
         "": [
             "grpc", "http", "auth", "usage", "limits", "quotas", "alerts", "tasks", "cache", "audit", "providers",
-            "aliases", "metrics",
+            "aliases", "metrics", "tracing",
             "credential_cooldown_seconds",
         ],
         "quotas": ["time_zone", "default_max_tokens", "cache_seconds", "cache_size", "counter_flush_seconds"],
         "alerts": ["thresholds_percent", "webhook_url", "webhook_secret", "webhook_timeout_seconds"],
         "audit": ["flush_seconds", "max_pending_denials"],
         "metrics": ["enabled", "bearer_token", "max_model_labels"],
+        "tracing": ["enabled", "endpoint", "encoding", "service_name", "sample_ratio", "export_delay_seconds"],
         "cache": ["max_bytes", "default_ttl_seconds", "routes", "orgs", "semantic", "shared"],
         "cache.semantic": ["provider", "channel", "model", "dimensions", "threshold", "by_default"],
         "tasks": [

@@ -150,6 +150,7 @@ struct HTTPInvokeAPI: Sendable {
             metadata: metadata, tokenSubject: caller.subject, grant: caller.grant,
             peerAddress: { [address = face.remoteAddress] in address?.ipAddress })
         context.face = callFace
+        context.traceHeaders = CallTrace.headers { HTTPField.Name($0).flatMap { request.headers[$0] } }
         return (context, caller)
     }
 

@@ -24,6 +24,9 @@ public struct InvocationService: Sendable {
 
     let metrics: GatewayMetrics
 
+    /// Nil when tracing is off.
+    let tracer: CallTracer?
+
     /// The response cache's hits, misses, evictions and size.
     public var cacheCounters: ResponseCache.Counters { cache.counters }
 
@@ -36,9 +39,11 @@ public struct InvocationService: Sendable {
     init(
         router: Router, usage: UsageService, limits: InvocationLimits = InvocationLimits(),
         quotas: QuotaSettings = QuotaSettings(), tasks: TaskSettings = TaskSettings(),
-        cache: CacheSettings = CacheSettings(), metrics: GatewayMetrics, auditor: Auditor, logger: Logger
+        cache: CacheSettings = CacheSettings(), metrics: GatewayMetrics, tracer: CallTracer? = nil, auditor: Auditor,
+        logger: Logger
     ) {
         self.metrics = metrics
+        self.tracer = tracer
         self.cache = ResponseCache(
             settings: cache, shared: cache.shared ? SharedCacheStore(database: usage.repository.database) : nil)
         self.tasks = TaskQueue(store: TaskStore(repository: usage.repository), settings: tasks, logger: logger)
@@ -110,6 +115,33 @@ public struct InvocationService: Sendable {
     /// (`extra.enable_async_task`) is stored and answered with its id at once; a request the
     /// response cache serves is answered from it when it can be.
     public func invoke(admitted admission: Admission, context: InvocationContext, emit: ChunkSink)
+        async throws(ModelManagerError) -> ResponseChunk
+    {
+        try await traced(admission.request, context: context) { context throws(ModelManagerError) in
+            try await route(admission, context: context, emit: emit)
+        }
+    }
+
+    /// Runs `body` under the call's own span when tracing is on (and the call has none yet).
+    func traced(
+        _ request: ModelRequest, context: InvocationContext,
+        _ body: (InvocationContext) async throws(ModelManagerError) -> ResponseChunk
+    ) async throws(ModelManagerError) -> ResponseChunk {
+        guard let tracer, context.trace == nil else { return try await body(context) }
+        var context = context
+        let trace = tracer.start(request, context: context)
+        context.trace = trace
+        do {
+            let final = try await body(context)
+            CallTracer.finish(trace, .success(final))
+            return final
+        } catch {
+            CallTracer.finish(trace, .failure(error))
+            throw error
+        }
+    }
+
+    private func route(_ admission: Admission, context: InvocationContext, emit: ChunkSink)
         async throws(ModelManagerError) -> ResponseChunk
     {
         if TaskQueue.isTask(admission.request) { return try await createTask(admission, context: context) }
@@ -343,7 +375,7 @@ public struct InvocationService: Sendable {
             let failed = record(
                 request, context: context, final: nil, progress: progress, started: started, failure: failure)
             metrics.observe(failed, face: context.face)
-            if await commit(failed, .failure(failure), to: recording, deadline: context.deadline) != .elsewhere {
+            if await commit(failed, .failure(failure), to: recording, deadline: context.deadline, trace: context.trace) != .elsewhere {
                 await quotas.settle(reservation, tokens: failed.totalTokens, cost: failed.cost, succeeded: false)
             }
             logger.warning(
@@ -362,7 +394,7 @@ public struct InvocationService: Sendable {
         }
         let succeeded = record(request, context: context, final: final, progress: progress, started: started, failure: nil)
         metrics.observe(succeeded, face: context.face)
-        let recorded = await commit(succeeded, .success(final), to: recording, deadline: context.deadline)
+        let recorded = await commit(succeeded, .success(final), to: recording, deadline: context.deadline, trace: context.trace)
         if recorded != .elsewhere {
             await quotas.settle(reservation, tokens: final.usage?.totalTokens ?? 0, cost: final.cost, succeeded: true)
         }
@@ -383,10 +415,12 @@ public struct InvocationService: Sendable {
 
     private func commit(
         _ record: UsageRecord, _ outcome: Result<ResponseChunk, ModelManagerError>, to destination: UsageDestination,
-        deadline: ContinuousClock.Instant?
+        deadline: ContinuousClock.Instant?, trace: CallTrace?
     ) async -> Recorded {
         switch destination {
         case .ledger:
+            let span = trace?.child("ledger commit", kind: .local)
+            defer { span?.end() }
             return await usage.ledger.record(record, deadline: deadline) ? .committed : .late
         case .task(let id, let synchronous):
             if case .failure(let error) = outcome, error.code == .cancelled {
@@ -415,6 +449,7 @@ public struct InvocationService: Sendable {
     {
         var metadata = line
         metadata["request_id"] = "\(context.requestID)"
+        if let traceID = context.trace?.traceID { metadata["trace_id"] = "\(traceID)" }
         if let origin = context.originRequestID { metadata["origin_request_id"] = "\(origin)" }
         metadata["provider"] = "\(request.provider)"
         metadata["model"] = "\(request.model ?? "")"

@@ -59,9 +59,11 @@ public final class ModelManagerServer: Sendable {
             pool: CredentialPool(cooldown: configuration.credentialCooldown))
         let auditor = Auditor(
             log: AuditLog(database: usage.repository.database), settings: configuration.audit, logger: logger)
+        let tracer = try configuration.tracing.enabled ? CallTracer(settings: configuration.tracing, logger: logger) : nil
         let invocation = InvocationService(
             router: router, usage: usage, limits: configuration.limits, quotas: configuration.quotas,
-            tasks: configuration.tasks, cache: configuration.cache, metrics: metrics, auditor: auditor, logger: logger)
+            tasks: configuration.tasks, cache: configuration.cache, metrics: metrics, tracer: tracer, auditor: auditor,
+            logger: logger)
         let verifier = JWTVerifier(
             clients: configuration.auth.jwtSecrets.map { JWTVerifier.Client(secret: $0.revealed) }
                 + configuration.auth.clients.map { client in
@@ -110,8 +112,9 @@ public final class ModelManagerServer: Sendable {
             startsAfter: usage.ready, serving: serving, logger: logger
         ) { report.yield(.grpc($0)) }
 
+        let exporters: [any Service] = tracer.map { [$0.service] } ?? []
         var groupConfiguration = ServiceGroupConfiguration(
-            services: usage.services + [auditor] + invocation.services
+            services: usage.services + [auditor] + exporters + invocation.services
                 + [
                     TaskCallbacks(queue: invocation.tasks, ready: usage.ready, logger: logger),
                     TaskWorkers(invocation: invocation, ready: usage.ready, logger: logger), httpFace, grpcFace,

@@ -178,12 +178,11 @@ struct ModelServiceHandlers: Sendable {
             call.metadata["x-request-id"].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
         let origin = call.metadata["x-origin-request-id"].flatMap { $0.isEmpty ? nil : $0 }
         let metadata = recordedHeaders.metadata(from: call.metadata.lazy.map { (name: $0.key, value: $0.value) })
-        return (
-            message,
-            InvocationContext(
-                requestID: requestID, originRequestID: origin, deadline: call.deadline, metadata: metadata,
-                tokenSubject: caller.subject, grant: caller.grant, peerAddress: { [call] in call.peerAddress })
-        )
+        var context = InvocationContext(
+            requestID: requestID, originRequestID: origin, deadline: call.deadline, metadata: metadata,
+            tokenSubject: caller.subject, grant: caller.grant, peerAddress: { [call] in call.peerAddress })
+        context.traceHeaders = CallTrace.headers { call.metadata[$0] }
+        return (message, context)
     }
 }
 

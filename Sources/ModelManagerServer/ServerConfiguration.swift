@@ -71,6 +71,7 @@ public struct ServerConfiguration: Sendable {
     public var tasks = TaskSettings()
     public var cache = CacheSettings()
     public var metrics = MetricsSettings()
+    public var tracing = TracingSettings()
     /// Where quota alerts are POSTed, signed (besides the brokers); nil: nowhere.
     public var alertWebhook: WebhookPublisher.Settings?
     /// Nesting and size of a request's `extra`, checked on its bytes before decoding.
@@ -212,6 +213,7 @@ public struct ServerConfiguration: Sendable {
         if let alerts = root["alerts"] { try applyAlerts(alerts) }
         if let tasks = root["tasks"] { try applyTasks(tasks) }
         if let cache = root["cache"] { try applyCache(cache) }
+        if let tracing = root["tracing"] { try applyTracing(tracing) }
         if let metrics = root["metrics"] {
             if let enabled = try Self.flag(metrics, "enabled", section: "metrics") { self.metrics.enabled = enabled }
             if let token = metrics["bearer_token"] {
@@ -399,6 +401,37 @@ public struct ServerConfiguration: Sendable {
                 throw Invalid("alerts.webhook_timeout_seconds is set but alerts.webhook_url is not")
             }
             alertWebhook?.timeout = timeout
+        }
+    }
+
+    private mutating func applyTracing(_ section: JSONValue) throws {
+        if let enabled = try Self.flag(section, "enabled", section: "tracing") { tracing.enabled = enabled }
+        if let endpoint = section["endpoint"] {
+            guard let url = endpoint.stringValue, url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw Invalid("tracing.endpoint must be an http(s) URL of an OTLP collector, got \(endpoint.jsonText)")
+            }
+            tracing.endpoint = url
+        }
+        if let encoding = section["encoding"] {
+            guard let value = encoding.stringValue.flatMap(TracingSettings.Encoding.init(rawValue:)) else {
+                throw Invalid("tracing.encoding must be \"protobuf\" or \"json\", got \(encoding.jsonText)")
+            }
+            tracing.encoding = value
+        }
+        if let name = section["service_name"] {
+            guard let text = name.stringValue, !text.isEmpty else {
+                throw Invalid("tracing.service_name must be a non-empty string, got \(name.jsonText)")
+            }
+            tracing.serviceName = text
+        }
+        if let ratio = section["sample_ratio"] {
+            guard let value = ratio.doubleValue, (0...1).contains(value) else {
+                throw Invalid("tracing.sample_ratio must be a number from 0 to 1, got \(ratio.jsonText)")
+            }
+            tracing.sampleRatio = value
+        }
+        if let delay = try Self.seconds(section, "export_delay_seconds", section: "tracing") {
+            tracing.exportDelay = delay
         }
     }
 

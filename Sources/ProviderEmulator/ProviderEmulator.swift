@@ -79,6 +79,11 @@ public final class ProviderEmulator: Sendable {
             try await openAI.responses(request, host: .azure(deployment: nil))
         }
         router.post("/v1/messages") { request, _ in try await anthropic.messages(request) }
+        // An OTLP/HTTP (JSON) trace collector, so tests can read the spans the gateway exports.
+        router.post("/v1/traces") { [recorder] request, _ in
+            _ = try await EmulatedRequest.read(request, recorder: recorder)
+            return EmulatorHTTP.json(200, [:])
+        }
         router.post("/v1beta/models/:modelAndMethod") { request, context in
             try await gemini.handle(
                 request, modelAndMethod: context.parameters.get("modelAndMethod") ?? "", host: .aiStudio)
