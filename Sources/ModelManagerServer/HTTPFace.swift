@@ -51,6 +51,7 @@ final class HTTPFace: Service {
         admin.register(on: router)
         admin.registerQuotas(on: router)
         admin.registerAudit(on: router)
+        AdminConsole.register(on: router)
         // The response cache's counters: one in-process cache for all orgs, so global admins only.
         router.get("/api/v1/admin/cache") { request, context in
             await admin.respond(request, context) { caller, _ in
