@@ -46,6 +46,13 @@ final class GatewayMetrics: Sendable, UpstreamObserver {
         self.providers = Set(providers.map(\.rawValue))
         models = BoundedLabels(capacity: settings.maximumModelLabels)
         ledgerCommit = CoreMetrics.Timer(label: "model_manager_ledger_commit_duration_seconds", factory: factory)
+        // Series that may stay at zero are there from the start, so dashboards and alerts see 0, not nothing.
+        guard settings.enabled else { return }
+        for reason in Refusal.allCases { _ = counter("model_manager_refusals_total", ["reason": reason.rawValue]) }
+        for provider in self.providers {
+            _ = counter("model_manager_upstream_cooldowns_total", ["provider": provider])
+            _ = counter("model_manager_failovers_total", ["provider": provider])
+        }
     }
 
     // MARK: calls
@@ -88,7 +95,7 @@ final class GatewayMetrics: Sendable, UpstreamObserver {
 
     // MARK: refusals and upstream events
 
-    enum Refusal: String {
+    enum Refusal: String, CaseIterable {
         case quota
         case rateLimit = "rate_limit"
         case permission
@@ -112,14 +119,17 @@ final class GatewayMetrics: Sendable, UpstreamObserver {
 
     private func count(_ name: String, _ labels: [String: String]) {
         guard settings.enabled else { return }
+        counter(name, labels).increment()
+    }
+
+    private func counter(_ name: String, _ labels: [String: String]) -> CoreMetrics.Counter {
         let key = EventKey(name: name, labels: labels)
-        let counter = events.withLock { counters in
+        return events.withLock { counters in
             if let existing = counters[key] { return existing }
             let made = CoreMetrics.Counter(label: name, dimensions: labels.sorted { $0.key < $1.key }, factory: factory)
             counters[key] = made
             return made
         }
-        counter.increment()
     }
 
     // MARK: scrape
