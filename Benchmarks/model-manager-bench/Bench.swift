@@ -26,6 +26,10 @@ struct Bench {
             try await CacheBench.run()
             return
         }
+        if arguments.contains("--observability") {
+            try await ObservabilityBench.run()
+            return
+        }
         if arguments.contains("--admission") {
             try await AdmissionBench.run(postgresURL: value(after: "--postgres", in: arguments))
             return

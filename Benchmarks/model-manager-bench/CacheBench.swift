@@ -1,10 +1,6 @@
 import Foundation
-import Logging
 import ModelManagerClient
 import ModelManagerCore
-import ModelManagerProviders
-import ModelManagerServer
-import ProviderEmulator
 
 /// `--cache`: a non-stream call through the gRPC face answered by the emulator, next to the same
 /// call answered from the exact-match cache, one after another; p50 and p99 in ms, and what a
@@ -13,24 +9,8 @@ enum CacheBench {
     static let calls = 2000
 
     static func run() async throws {
-        let emulator = try await ProviderEmulator()
-        var configuration = try ServerConfiguration.load(file: nil, environment: [:])
-        configuration.auth.jwtSecrets = [Secret(Bench.secret)]
-        configuration.grpc.address = "127.0.0.1:0"
-        configuration.http.address = "127.0.0.1:0"
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mm-cache-\(UUID()).sqlite").path
-        configuration.usage.database = .sqlite(path: path)
-        configuration.routeAllProviders(
-            toEmulatorAt: emulator.baseURL, apiKey: ProviderEmulator.defaultAPIKey,
-            serviceAccount: try ServiceAccount(json: emulator.serviceAccountJSON, source: "emulator"))
-        var logger = Logger(label: "cache-bench")
-        logger.logLevel = .critical
-        let server = try await ModelManagerServer.start(configuration: configuration, logger: logger)
-        let client = AsyncModelManagerClient(
-            configuration: ClientConfiguration(
-                serverAddress: "127.0.0.1:\(server.grpcPort)", jwtSecret: Secret(Bench.secret), useTLS: false,
-                timeout: .seconds(30)))
-
+        let running = try await InProcessServer.start(label: "cache-bench")
+        let client = running.client
         func request(_ index: Int, cached: Bool) -> ModelRequest {
             var extra: [String: JSONValue] = [
                 "model": "gpt-4o-mini", "max_tokens": 32,
@@ -61,10 +41,7 @@ enum CacheBench {
         print(String(format: "uncached (emulator answers)       %7.3f  %7.3f", uncached.0, uncached.1))
         print(String(format: "exact cache hit                   %7.3f  %7.3f", hit.0, hit.1))
         print(String(format: "hit added over uncached (p50)     %7.3f", hit.0 - uncached.0))
-        print("cache counters: \(server.invocation.cacheCounters)")
-        client.close()
-        await server.shutdown()
-        await emulator.stop()
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        print("cache counters: \(running.server.invocation.cacheCounters)")
+        await running.stop()
     }
 }
