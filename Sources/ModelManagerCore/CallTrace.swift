@@ -31,7 +31,8 @@ public struct CallTrace: Sendable {
 
     /// A child span, started now.
     public func child(_ name: String, kind: Kind, attributes: [String: CallTrace.Value] = [:]) -> CallTrace {
-        let child = CallTrace(tracer: tracer, span: tracer.startSpan(name, context: span.context, ofKind: kind.spanKind))
+        let child = CallTrace(
+            tracer: tracer, span: tracer.startSpan(name, context: span.context, ofKind: kind.spanKind))
         child.set(attributes)
         return child
     }

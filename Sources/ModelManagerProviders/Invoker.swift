@@ -51,7 +51,8 @@ public struct Invoker: Sendable {
                 let isLast = index == attempts.count - 1
                 let failsOver = !isLast && !emitted.load(ordering: .relaxed) && Self.triesAnotherTarget(failure)
                 if failure.code != .cancelled {
-                    observer?.upstreamFailed(provider: attempt.request.provider, code: failure.code, failingOver: failsOver)
+                    observer?.upstreamFailed(
+                        provider: attempt.request.provider, code: failure.code, failingOver: failsOver)
                 }
                 guard failsOver else { throw failure }
                 router.pool.coolDown(

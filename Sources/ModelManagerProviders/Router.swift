@@ -67,7 +67,8 @@ public struct Router: Sendable {
     /// The models each configured provider lists (nil: any model it is asked for).
     public var listedModels: [(provider: Provider, models: Set<String>?)] {
         configuredProviders.map { provider in
-            let lists = entries[provider, default: []].filter { !$0.settings.credentials.isEmpty }.map(\.settings.models)
+            let lists = entries[provider, default: []].filter { !$0.settings.credentials.isEmpty }.map(
+                \.settings.models)
             if lists.isEmpty || lists.contains(where: { $0 == nil }) { return (provider, nil) }
             return (provider, lists.reduce(into: Set<String>()) { $0.formUnion($1 ?? []) })
         }

@@ -37,7 +37,9 @@ public struct UpstreamHTTP: Sendable {
         request.headers.add(name: "Accept", value: "application/json, text/event-stream")
         for (name, value) in call.headers { request.headers.replaceOrAdd(name: name, value: value) }
         // The upstream request joins the caller's trace as the attempt span's child.
-        if let traceparent = context.trace?.traceparent { request.headers.replaceOrAdd(name: "traceparent", value: traceparent) }
+        if let traceparent = context.trace?.traceparent {
+            request.headers.replaceOrAdd(name: "traceparent", value: traceparent)
+        }
         request.body = .bytes(ByteBuffer(string: call.body.jsonText))
 
         let deadline = deadline(for: call, context: context)

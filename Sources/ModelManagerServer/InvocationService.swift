@@ -375,7 +375,9 @@ public struct InvocationService: Sendable {
             let failed = record(
                 request, context: context, final: nil, progress: progress, started: started, failure: failure)
             metrics.observe(failed, face: context.face)
-            if await commit(failed, .failure(failure), to: recording, deadline: context.deadline, trace: context.trace) != .elsewhere {
+            if await commit(failed, .failure(failure), to: recording, deadline: context.deadline, trace: context.trace)
+                != .elsewhere
+            {
                 await quotas.settle(reservation, tokens: failed.totalTokens, cost: failed.cost, succeeded: false)
             }
             logger.warning(
@@ -392,9 +394,11 @@ public struct InvocationService: Sendable {
         final.cost = final.usage.flatMap {
             usage.prices.cost(of: $0, model: final.servedBy?.model ?? request.model ?? "")
         }
-        let succeeded = record(request, context: context, final: final, progress: progress, started: started, failure: nil)
+        let succeeded = record(
+            request, context: context, final: final, progress: progress, started: started, failure: nil)
         metrics.observe(succeeded, face: context.face)
-        let recorded = await commit(succeeded, .success(final), to: recording, deadline: context.deadline, trace: context.trace)
+        let recorded = await commit(
+            succeeded, .success(final), to: recording, deadline: context.deadline, trace: context.trace)
         if recorded != .elsewhere {
             await quotas.settle(reservation, tokens: final.usage?.totalTokens ?? 0, cost: final.cost, succeeded: true)
         }

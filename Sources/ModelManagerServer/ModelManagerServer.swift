@@ -59,7 +59,8 @@ public final class ModelManagerServer: Sendable {
             pool: CredentialPool(cooldown: configuration.credentialCooldown))
         let auditor = Auditor(
             log: AuditLog(database: usage.repository.database), settings: configuration.audit, logger: logger)
-        let tracer = try configuration.tracing.enabled ? CallTracer(settings: configuration.tracing, logger: logger) : nil
+        let tracer =
+            try configuration.tracing.enabled ? CallTracer(settings: configuration.tracing, logger: logger) : nil
         let invocation = InvocationService(
             router: router, usage: usage, limits: configuration.limits, quotas: configuration.quotas,
             tasks: configuration.tasks, cache: configuration.cache, metrics: metrics, tracer: tracer, auditor: auditor,

@@ -71,7 +71,8 @@ final class TaskWorkers: Service {
         }
         logger.info("task started", metadata: ["task_id": "\(task.id)", "attempt": "\(task.attempts)"])
         _ = await queue.holdingLease(task.id) {
-            try? await self.invocation.traced(admission.request, context: context) { context throws(ModelManagerError) in
+            try? await self.invocation.traced(admission.request, context: context) {
+                context throws(ModelManagerError) in
                 try await self.invocation.perform(
                     admission, context: context, emit: { _ in }, recording: .task(id: task.id, synchronous: false))
             }

@@ -49,7 +49,8 @@ public final class UsageService: Sendable {
     /// brokers get both alerts and usage events.
     /// `commitTimer` times each batch the ledger commits.
     public init(
-        configuration: Configuration, commitTimer: CoreMetrics.Timer? = nil, alertPublishers: [any BillingPublisher] = [],
+        configuration: Configuration, commitTimer: CoreMetrics.Timer? = nil,
+        alertPublishers: [any BillingPublisher] = [],
         logger: Logger
     ) throws {
         let database: any SQLDatabase =

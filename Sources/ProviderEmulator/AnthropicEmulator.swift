@@ -108,9 +108,13 @@ struct AnthropicEmulator {
         ]
         if let toolCall, case .object(var start) = toolUse {
             start["input"] = [:]
-            events += [event("content_block_start", ["index": 0, "content_block": .object(start)]), event("ping", [:])]
+            events += [
+                event("content_block_start", ["index": 0, "content_block": .object(start)]), event("ping", [:]),
+            ]
             events += toolCall.argumentPieces.map {
-                event("content_block_delta", ["index": 0, "delta": ["type": "input_json_delta", "partial_json": .string($0)]])
+                event(
+                    "content_block_delta",
+                    ["index": 0, "delta": ["type": "input_json_delta", "partial_json": .string($0)]])
             }
         } else {
             events += [

@@ -165,7 +165,8 @@ struct GeminiEmulator {
                 ))
         }
         if answer.words.isEmpty {
-            events.append((nil, response(text: "", finishReason: finishReason, usage: usage(candidates: visibleTokens)).jsonText))
+            events.append(
+                (nil, response(text: "", finishReason: finishReason, usage: usage(candidates: visibleTokens)).jsonText))
         }
         return EmulatorHTTP.eventStream(events, fault: input.fault, recorder: recorder)
     }

@@ -96,7 +96,9 @@ struct OpenAIEmulator {
                     message["tool_calls"] = [
                         [
                             "id": .string("call_" + toolCall.id), "type": "function",
-                            "function": ["name": .string(toolCall.name), "arguments": .string(toolCall.arguments.jsonText)],
+                            "function": [
+                                "name": .string(toolCall.name), "arguments": .string(toolCall.arguments.jsonText),
+                            ],
                         ]
                     ]
                 }

@@ -40,21 +40,24 @@ import Testing
                 [
                     "type": "function",
                     "function": [
-                        "name": "get_weather", "parameters": ["type": "object", "properties": ["city": ["type": "string"]]],
+                        "name": "get_weather",
+                        "parameters": ["type": "object", "properties": ["city": ["type": "string"]]],
                     ],
                 ]
             ]
             let answer = try await HTTPCalls.send(
                 server, .POST, "/v1/chat/completions", token: Self.token,
                 body: Self.chat(
-                    "anthropic/claude-sonnet-4-5", ["tools": tools, "tool_choice": "required", "stop": "END", "max_tokens": 64]))
+                    "anthropic/claude-sonnet-4-5",
+                    ["tools": tools, "tool_choice": "required", "stop": "END", "max_tokens": 64]))
             #expect(answer.status == 200)
             #expect(answer.body["choices"]?[0]?["finish_reason"] == "tool_calls")
             let sent = try #require(server.emulator.recorder.lastRequest)
             #expect(sent.path == "/v1/messages")
             #expect(sent.body?["system"] == "be brief")
             #expect(sent.body?["model"] == "claude-sonnet-4-5" && sent.body?["max_tokens"] == 64)
-            #expect(sent.body?["messages"] == [["role": "user", "content": [["type": "text", "text": "weather in Oslo"]]]])
+            #expect(
+                sent.body?["messages"] == [["role": "user", "content": [["type": "text", "text": "weather in Oslo"]]]])
             #expect(sent.body?["tools"]?[0]?["input_schema"]?["properties"]?["city"] != nil)
             #expect(sent.body?["tool_choice"] == ["type": "any"] && sent.body?["stop_sequences"] == ["END"])
         }
@@ -82,7 +85,8 @@ import Testing
                 ModelAlias(
                     name: "smart-chat",
                     targets: [
-                        .init(provider: .openai, model: "gpt-4o-mini"), .init(provider: .deepseek, model: "deepseek-chat"),
+                        .init(provider: .openai, model: "gpt-4o-mini"),
+                        .init(provider: .deepseek, model: "deepseek-chat"),
                     ]),
                 ModelAlias(
                     name: "mixed",
@@ -109,9 +113,11 @@ import Testing
         try await withTestServer { server in
             let body = Self.chat("anthropic/claude-sonnet-4-5", ["cache": ["ttl": 60]])
             let paid = try await HTTPCalls.send(
-                server, .POST, "/v1/chat/completions", token: Self.token, body: body, headers: [("X-Request-ID", "cc-1")])
+                server, .POST, "/v1/chat/completions", token: Self.token, body: body,
+                headers: [("X-Request-ID", "cc-1")])
             let hit = try await HTTPCalls.send(
-                server, .POST, "/v1/chat/completions", token: Self.token, body: body, headers: [("X-Request-ID", "cc-2")])
+                server, .POST, "/v1/chat/completions", token: Self.token, body: body,
+                headers: [("X-Request-ID", "cc-2")])
             #expect(paid.body["choices"]?[0]?["message"] == hit.body["choices"]?[0]?["message"])
             #expect(server.emulator.recorder.requests.count == 1)
             #expect(hit.headers.first(name: "x-request-id") == "cc-2")

@@ -20,7 +20,9 @@ import Testing
 
     /// The value of the sample line that starts with `series`.
     static func value(_ text: String, _ series: String) -> Double? {
-        text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+        text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap {
+            Double($0.split(separator: " ").last!)
+        }
     }
 
     @Test func callsTokensAndRefusalsAreCounted() async throws {

@@ -50,7 +50,10 @@ import Testing
             let token = JWTMinter(secret: TestServer.jwtSecret).mint(claims: ["org_id": "o", "user_id": "u"]).token
             let answer = try await HTTPCalls.send(
                 server, .POST, "/v1/chat/completions", token: token,
-                body: ["model": "openai/gpt-4o-mini", "max_tokens": 50, "messages": [["role": "user", "content": "trace me"]]],
+                body: [
+                    "model": "openai/gpt-4o-mini", "max_tokens": 50,
+                    "messages": [["role": "user", "content": "trace me"]],
+                ],
                 headers: [("traceparent", "00-\(Self.parentTrace)-\(Self.parentSpan)-01")])
             #expect(answer.status == 200)
             let upstream = try #require(server.emulator.recorder.requests.last { $0.path == "/v1/chat/completions" })

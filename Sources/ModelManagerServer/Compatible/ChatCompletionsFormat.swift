@@ -52,7 +52,12 @@ struct ChatCompletionsFormat {
     func chunk(delta: JSONValue, finishReason: String? = nil) -> JSONValue {
         [
             "id": .string(id), "object": "chat.completion.chunk", "created": .integer(created), "model": .string(model),
-            "choices": [["index": 0, "delta": delta, "logprobs": nil, "finish_reason": finishReason.map { JSONValue.string($0) } ?? .null]],
+            "choices": [
+                [
+                    "index": 0, "delta": delta, "logprobs": nil,
+                    "finish_reason": finishReason.map { JSONValue.string($0) } ?? .null,
+                ]
+            ],
         ]
     }
 
@@ -89,7 +94,9 @@ struct ChatCompletionsFormat {
             "completion_tokens": .integer(Int64(usage.completionTokens)),
             "total_tokens": .integer(Int64(usage.totalTokens)),
         ]
-        if let cached = usage.cachedTokens { object["prompt_tokens_details"] = ["cached_tokens": .integer(Int64(cached))] }
+        if let cached = usage.cachedTokens {
+            object["prompt_tokens_details"] = ["cached_tokens": .integer(Int64(cached))]
+        }
         if let reasoning = usage.reasoningTokens {
             object["completion_tokens_details"] = ["reasoning_tokens": .integer(Int64(reasoning))]
         }
@@ -107,6 +114,11 @@ struct ChatCompletionsFormat {
             case 429: "rate_limit_exceeded"
             default: "api_error"
             }
-        return ["error": ["message": .string(error.message), "type": .string(type), "param": nil, "code": .string(error.code.description.replacingOccurrences(of: " ", with: "_"))]]
+        return [
+            "error": [
+                "message": .string(error.message), "type": .string(type), "param": nil,
+                "code": .string(error.code.description.replacingOccurrences(of: " ", with: "_")),
+            ]
+        ]
     }
 }

@@ -41,7 +41,11 @@ enum ChatRequestTranslation {
         func add(_ role: String, _ blocks: [JSONValue]) {
             guard !blocks.isEmpty else { return }
             // Anthropic wants user and assistant turns to alternate: same-role neighbours merge.
-            if turns.last?.role == role { turns[turns.count - 1].blocks += blocks } else { turns.append((role, blocks)) }
+            if turns.last?.role == role {
+                turns[turns.count - 1].blocks += blocks
+            } else {
+                turns.append((role, blocks))
+            }
         }
         for (index, message) in messages.enumerated() {
             let role = message["role"]?.stringValue ?? ""
@@ -177,9 +181,10 @@ enum ChatRequestTranslation {
             case "tool", "function":
                 let id = message["tool_call_id"]?.stringValue ?? ""
                 let result = text(of: message["content"])
-                let response: JSONValue = (try? JSONValue(parsing: result)).flatMap {
-                    $0.objectValue.map(JSONValue.object)
-                } ?? ["result": .string(result)]
+                let response: JSONValue =
+                    (try? JSONValue(parsing: result)).flatMap {
+                        $0.objectValue.map(JSONValue.object)
+                    } ?? ["result": .string(result)]
                 add(
                     "user",
                     [
@@ -197,7 +202,9 @@ enum ChatRequestTranslation {
         var extra: [String: JSONValue] = [
             "contents": .array(contents.map { ["role": .string($0.role), "parts": .array($0.parts)] })
         ]
-        if !system.isEmpty { extra["systemInstruction"] = ["parts": [["text": .string(system.joined(separator: "\n"))]]] }
+        if !system.isEmpty {
+            extra["systemInstruction"] = ["parts": [["text": .string(system.joined(separator: "\n"))]]]
+        }
         var generation: [String: JSONValue] = [:]
         let names = [
             "temperature": "temperature", "top_p": "topP", "max_tokens": "maxOutputTokens",
@@ -277,7 +284,9 @@ enum ChatRequestTranslation {
 
     /// A tool call's `arguments` (JSON text) as the object Anthropic and Gemini want.
     static func arguments(_ value: JSONValue?, at index: Int) throws(ModelManagerError) -> JSONValue {
-        guard let text = value?.stringValue, !text.isEmpty else { return value?.objectValue.map(JSONValue.object) ?? [:] }
+        guard let text = value?.stringValue, !text.isEmpty else {
+            return value?.objectValue.map(JSONValue.object) ?? [:]
+        }
         guard let parsed = try? JSONValue(parsing: text), case .object = parsed else {
             throw ModelManagerError(
                 .invalidArgument, "messages[\(index)].tool_calls arguments are not a JSON object: \(text.prefix(128))")

@@ -50,7 +50,10 @@ struct CompatibleAPI: Sendable {
         let accepted: Accepted
         do throws(CompatibleRefusal) {
             accepted = try await accept(request, face, dialect: .openAI) { body, target throws(ModelManagerError) in
-                (Self.chatInvokeType(target.family), try ChatRequestTranslation.extra(body, model: target.model, for: target.family))
+                (
+                    Self.chatInvokeType(target.family),
+                    try ChatRequestTranslation.extra(body, model: target.model, for: target.family)
+                )
             }
         } catch {
             return Dialect.openAI.error(error.error, requestID: error.requestID)
@@ -85,7 +88,6 @@ struct CompatibleAPI: Sendable {
         }
     }
 
-
     func messages(_ request: Request, _ face: FaceContext) async -> Response {
         let accepted: Accepted
         do throws(CompatibleRefusal) {
@@ -106,7 +108,8 @@ struct CompatibleAPI: Sendable {
         } catch {
             return Dialect.anthropic.error(error.error, requestID: error.requestID)
         }
-        let format = MessagesFormat(requestID: accepted.context.requestID, model: accepted.body["model"]?.stringValue ?? "")
+        let format = MessagesFormat(
+            requestID: accepted.context.requestID, model: accepted.body["model"]?.stringValue ?? "")
         let family = accepted.target.family
         guard accepted.call.stream else {
             return await answer(accepted, dialect: .anthropic) { final in
@@ -116,10 +119,13 @@ struct CompatibleAPI: Sendable {
         }
         return stream(accepted, dialect: .anthropic) { translation, chunk, frames in
             for delta in translation.reader.deltas(of: chunk) {
-                for (name, event) in translation.events.events(for: delta) { frames.event(named: name) { $0.write(event) } }
+                for (name, event) in translation.events.events(for: delta) {
+                    frames.event(named: name) { $0.write(event) }
+                }
             }
         } finish: { translation, final, frames in
-            for (name, event) in translation.events.finish(stop: translation.reader.stop(of: final), usage: final.usage) {
+            for (name, event) in translation.events.finish(stop: translation.reader.stop(of: final), usage: final.usage)
+            {
                 frames.event(named: name) { $0.write(event) }
             }
         } failure: { error, frames in
@@ -156,7 +162,8 @@ struct CompatibleAPI: Sendable {
             return Dialect.openAI.error(error.error, requestID: error.requestID)
         }
         let family = accepted.target.family
-        let format = ResponsesFormat(requestID: accepted.context.requestID, model: accepted.body["model"]?.stringValue ?? "")
+        let format = ResponsesFormat(
+            requestID: accepted.context.requestID, model: accepted.body["model"]?.stringValue ?? "")
         guard accepted.call.stream else {
             return await answer(accepted, dialect: .openAI) { final in
                 if family == .openAI, let raw = final.rawResponse { return .raw(raw) }
@@ -174,7 +181,9 @@ struct CompatibleAPI: Sendable {
                 $0.append("}")
             }
         } failure: { error, frames in
-            frames.event { $0.write(["type": "error", "message": .string(error.message), "code": .string(error.code.description)]) }
+            frames.event {
+                $0.write(["type": "error", "message": .string(error.message), "code": .string(error.code.description)])
+            }
         }
     }
 
@@ -194,7 +203,8 @@ struct CompatibleAPI: Sendable {
                     return (.embeddings, extra)
                 case .anthropic:
                     throw ModelManagerError(
-                        .invalidArgument, "model '\(body["model"]?.stringValue ?? "")': Anthropic's API has no embeddings")
+                        .invalidArgument,
+                        "model '\(body["model"]?.stringValue ?? "")': Anthropic's API has no embeddings")
                 }
             }
         } catch {
@@ -222,7 +232,9 @@ struct CompatibleAPI: Sendable {
                 entries.append(Self.modelEntry("\(provider.rawValue)/\(model)", owner: provider.rawValue))
             }
         }
-        for alias in invocation.router.allAliases { entries.append(Self.modelEntry(alias.name, owner: "model-manager")) }
+        for alias in invocation.router.allAliases {
+            entries.append(Self.modelEntry(alias.name, owner: "model-manager"))
+        }
         return HTTPJSON.response(200, ["object": "list", "data": .array(entries)])
     }
 
@@ -248,7 +260,9 @@ struct CompatibleAPI: Sendable {
     /// Authenticates, reads the body, names the model, translates the request and admits it.
     func accept(
         _ request: Request, _ face: FaceContext, dialect: Dialect,
-        translate: ([String: JSONValue], CompatibleTarget) throws(ModelManagerError) -> (InvokeType, [String: JSONValue])
+        translate: ([String: JSONValue], CompatibleTarget) throws(ModelManagerError) -> (
+            InvokeType, [String: JSONValue]
+        )
     ) async throws(CompatibleRefusal) -> Accepted {
         var requestID = request.headers[HTTPInvokeAPI.requestIDHeader]
         do {
@@ -330,11 +344,14 @@ struct CompatibleAPI: Sendable {
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         headers[Self.requestIDHeader] = accepted.context.requestID
-        if case .success(let admitted) = accepted.admission { HTTPInvokeAPI.add(admitted.rateLimitHeaders, to: &headers) }
+        if case .success(let admitted) = accepted.admission {
+            HTTPInvokeAPI.add(admitted.rateLimitHeaders, to: &headers)
+        }
         let invocation = invocation
         let translation = StreamTranslation(
             family: accepted.target.family,
-            format: MessagesFormat(requestID: accepted.context.requestID, model: accepted.body["model"]?.stringValue ?? ""))
+            format: MessagesFormat(
+                requestID: accepted.context.requestID, model: accepted.body["model"]?.stringValue ?? ""))
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in

@@ -15,7 +15,8 @@ enum EmbeddingsFormat {
                 .invalidArgument,
                 "'input' has \(items.count) items; this model's API embeds one text a call: send one string")
         default:
-            throw ModelManagerError(.invalidArgument, "'input' must be a string, got \(body["input"]?.typeName ?? "nothing")")
+            throw ModelManagerError(
+                .invalidArgument, "'input' must be a string, got \(body["input"]?.typeName ?? "nothing")")
         }
         var extra: [String: JSONValue] = ["input": .string(input)]
         if let dimensions = body["dimensions"] { extra["dimensions"] = dimensions }
@@ -24,7 +25,8 @@ enum EmbeddingsFormat {
     }
 
     static func list(fromGemini completion: ResponseChunk, model: String, encoding: String?) -> JSONValue {
-        let values = (completion.rawResponse?.value?["embedding"]?["values"]?.arrayValue ?? []).compactMap(\.doubleValue)
+        let values = (completion.rawResponse?.value?["embedding"]?["values"]?.arrayValue ?? []).compactMap(
+            \.doubleValue)
         let embedding: JSONValue =
             encoding == "base64" ? .string(base64(values)) : .array(values.map { .double($0) })
         let prompt = Int64(completion.usage?.promptTokens ?? 0)

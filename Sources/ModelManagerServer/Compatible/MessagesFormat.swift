@@ -92,7 +92,9 @@ struct MessagesFormat {
                 case "tool_use":
                     calls.append([
                         "id": block["id"] ?? "", "type": "function",
-                        "function": ["name": block["name"] ?? "", "arguments": .string((block["input"] ?? [:]).jsonText)],
+                        "function": [
+                            "name": block["name"] ?? "", "arguments": .string((block["input"] ?? [:]).jsonText),
+                        ],
                     ])
                 case "tool_result":
                     chat.append([
@@ -168,14 +170,19 @@ struct MessagesEventWriter {
             if openBlock?.isText != true {
                 events += closeBlock()
                 events.append(
-                    typed("content_block_start", ["index": .integer(Int64(blocks)), "content_block": ["type": "text", "text": ""]]))
+                    typed(
+                        "content_block_start",
+                        ["index": .integer(Int64(blocks)), "content_block": ["type": "text", "text": ""]]))
                 openBlock = (blocks, true, nil)
                 blocks += 1
             }
             events.append(
                 typed(
                     "content_block_delta",
-                    ["index": .integer(Int64(openBlock!.index)), "delta": ["type": "text_delta", "text": .string(text)]]
+                    [
+                        "index": .integer(Int64(openBlock!.index)),
+                        "delta": ["type": "text_delta", "text": .string(text)],
+                    ]
                 ))
         case .toolCall(let call, let callID, let name, let arguments):
             if openBlock?.call != call {
@@ -186,7 +193,8 @@ struct MessagesEventWriter {
                         [
                             "index": .integer(Int64(blocks)),
                             "content_block": [
-                                "type": "tool_use", "id": .string(callID ?? "toolu_\(call)"), "name": .string(name ?? ""),
+                                "type": "tool_use", "id": .string(callID ?? "toolu_\(call)"),
+                                "name": .string(name ?? ""),
                                 "input": [:],
                             ],
                         ]
@@ -214,7 +222,10 @@ struct MessagesEventWriter {
         events.append(
             typed(
                 "message_delta",
-                ["delta": ["stop_reason": .string(stop.anthropic), "stop_sequence": nil], "usage": MessagesFormat.usage(usage)]
+                [
+                    "delta": ["stop_reason": .string(stop.anthropic), "stop_sequence": nil],
+                    "usage": MessagesFormat.usage(usage),
+                ]
             ))
         events.append(typed("message_stop", [:]))
         return events

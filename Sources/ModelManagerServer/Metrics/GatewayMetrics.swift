@@ -197,9 +197,11 @@ private final class CallHandles: Sendable {
     init(_ key: CallKey, factory: any MetricsFactory) {
         let route = [("face", key.face.rawValue), ("provider", key.provider), ("model", key.model)]
         let model = [("provider", key.provider), ("model", key.model)]
-        calls = CoreMetrics.Counter(label: "model_manager_calls_total", dimensions: route + [("outcome", key.outcome)], factory: factory)
+        calls = CoreMetrics.Counter(
+            label: "model_manager_calls_total", dimensions: route + [("outcome", key.outcome)], factory: factory)
         duration = CoreMetrics.Timer(label: "model_manager_call_duration_seconds", dimensions: route, factory: factory)
-        firstToken = CoreMetrics.Timer(label: "model_manager_time_to_first_token_seconds", dimensions: model, factory: factory)
+        firstToken = CoreMetrics.Timer(
+            label: "model_manager_time_to_first_token_seconds", dimensions: model, factory: factory)
         promptTokens = CoreMetrics.Counter(
             label: "model_manager_tokens_total", dimensions: model + [("type", "prompt")], factory: factory)
         completionTokens = CoreMetrics.Counter(
