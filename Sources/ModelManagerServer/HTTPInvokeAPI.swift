@@ -47,40 +47,21 @@ struct HTTPInvokeAPI: Sendable {
                 return HTTPJSON.error(error, requestID: context.requestID)
             }
         }
-        let invocation = invocation
-        var headers = HTTPFields()
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-cache"
-        if case .success(let admitted) = admission { Self.add(admitted.rateLimitHeaders, to: &headers) }
-        return Response(
-            status: .ok, headers: headers,
-            body: ResponseBody { writer in
-                let sink = SSEWriter(writer: writer)
-                var last = SSEFrames()
-                do {
-                    let final = try await invocation.invoke(admitted: try admission.get(), context: context) { deltas in
-                        var frames = SSEFrames()
-                        for delta in deltas {
-                            frames.event {
-                                HTTPAnswerItem.write(
-                                    delta, customID: call.customID, requestID: context.requestID, to: &$0)
-                            }
-                        }
-                        try await sink.send(frames)
-                    }
-                    last.event {
-                        HTTPAnswerItem.write(final, customID: call.customID, requestID: context.requestID, to: &$0)
-                    }
-                } catch {
-                    // After the stream started, failures are in-band, as on gRPC.
-                    let failure = Self.normalize(error)
-                    last.event {
-                        HTTPAnswerItem.writeFailure(
-                            failure, customID: call.customID, requestID: context.requestID, to: &$0)
-                    }
+        // After the stream started, failures are in-band, as on gRPC.
+        return EventStreamResponse.make(invocation, admission: admission, context: context, endsWithDone: true) {
+            deltas, frames in
+            for delta in deltas {
+                frames.event {
+                    HTTPAnswerItem.write(delta, customID: call.customID, requestID: context.requestID, to: &$0)
                 }
-                try await sink.finish(after: last)
-            })
+            }
+        } finish: { final, frames in
+            frames.event { HTTPAnswerItem.write(final, customID: call.customID, requestID: context.requestID, to: &$0) }
+        } failure: { failure, frames in
+            frames.event {
+                HTTPAnswerItem.writeFailure(failure, customID: call.customID, requestID: context.requestID, to: &$0)
+            }
+        }
     }
 
     func batchInvoke(_ request: Request, _ face: FaceContext) async -> Response {

@@ -37,16 +37,8 @@ enum ChatRequestTranslation {
         -> [String: JSONValue]
     {
         var system: [String] = []
-        var turns: [(role: String, blocks: [JSONValue])] = []
-        func add(_ role: String, _ blocks: [JSONValue]) {
-            guard !blocks.isEmpty else { return }
-            // Anthropic wants user and assistant turns to alternate: same-role neighbours merge.
-            if turns.last?.role == role {
-                turns[turns.count - 1].blocks += blocks
-            } else {
-                turns.append((role, blocks))
-            }
-        }
+        var turns = AlternatingTurns()
+        func add(_ role: String, _ blocks: [JSONValue]) { turns.add(role, blocks) }
         for (index, message) in messages.enumerated() {
             let role = message["role"]?.stringValue ?? ""
             switch role {
@@ -77,7 +69,7 @@ enum ChatRequestTranslation {
             }
         }
         var extra: [String: JSONValue] = [
-            "messages": .array(turns.map { ["role": .string($0.role), "content": .array($0.blocks)] }),
+            "messages": .array(turns.turns.map { ["role": .string($0.role), "content": .array($0.items)] }),
             "max_tokens": body["max_completion_tokens"] ?? body["max_tokens"] ?? 4096,
         ]
         if !system.isEmpty { extra["system"] = .string(system.joined(separator: "\n")) }
@@ -149,16 +141,9 @@ enum ChatRequestTranslation {
         -> [String: JSONValue]
     {
         var system: [String] = []
-        var contents: [(role: String, parts: [JSONValue])] = []
+        var contents = AlternatingTurns()
         var functionNames: [String: String] = [:]
-        func add(_ role: String, _ parts: [JSONValue]) {
-            guard !parts.isEmpty else { return }
-            if contents.last?.role == role {
-                contents[contents.count - 1].parts += parts
-            } else {
-                contents.append((role, parts))
-            }
-        }
+        func add(_ role: String, _ parts: [JSONValue]) { contents.add(role, parts) }
         for (index, message) in messages.enumerated() {
             let role = message["role"]?.stringValue ?? ""
             switch role {
@@ -200,7 +185,7 @@ enum ChatRequestTranslation {
             }
         }
         var extra: [String: JSONValue] = [
-            "contents": .array(contents.map { ["role": .string($0.role), "parts": .array($0.parts)] })
+            "contents": .array(contents.turns.map { ["role": .string($0.role), "parts": .array($0.items)] })
         ]
         if !system.isEmpty {
             extra["systemInstruction"] = ["parts": [["text": .string(system.joined(separator: "\n"))]]]
@@ -292,6 +277,21 @@ enum ChatRequestTranslation {
                 .invalidArgument, "messages[\(index)].tool_calls arguments are not a JSON object: \(text.prefix(128))")
         }
         return parsed
+    }
+}
+
+/// A conversation as Anthropic and Gemini want it: user and model turns alternating, so
+/// same-role neighbours (a tool result after a user message, say) merge into one turn.
+struct AlternatingTurns {
+    private(set) var turns: [(role: String, items: [JSONValue])] = []
+
+    mutating func add(_ role: String, _ items: [JSONValue]) {
+        guard !items.isEmpty else { return }
+        if turns.last?.role == role {
+            turns[turns.count - 1].items += items
+        } else {
+            turns.append((role, items))
+        }
     }
 }
 

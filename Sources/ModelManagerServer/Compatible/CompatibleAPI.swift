@@ -332,8 +332,8 @@ struct CompatibleAPI: Sendable {
         }
     }
 
-    /// A streamed answer as server-sent events: `relay` frames each batch of deltas, `finish`
-    /// the completion; a failure after the start is framed by `failure`, in-band.
+    /// A streamed answer as server-sent events: `relay` frames each delta, `finish` the
+    /// completion; a failure after the start is framed by `failure`, in-band.
     private func stream(
         _ accepted: Accepted, dialect: Dialect,
         relay: @escaping @Sendable (StreamTranslation, ResponseChunk, inout SSEFrames) -> Void,
@@ -341,35 +341,20 @@ struct CompatibleAPI: Sendable {
         failure: @escaping @Sendable (ModelManagerError, inout SSEFrames) -> Void
     ) -> Response {
         var headers = HTTPFields()
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-cache"
         headers[Self.requestIDHeader] = accepted.context.requestID
-        if case .success(let admitted) = accepted.admission {
-            HTTPInvokeAPI.add(admitted.rateLimitHeaders, to: &headers)
-        }
-        let invocation = invocation
         let translation = StreamTranslation(
             family: accepted.target.family,
             format: MessagesFormat(
                 requestID: accepted.context.requestID, model: accepted.body["model"]?.stringValue ?? ""))
-        return Response(
-            status: .ok, headers: headers,
-            body: ResponseBody { writer in
-                let sink = SSEWriter(writer: writer)
-                var last = SSEFrames()
-                do {
-                    let final = try await invocation.invoke(
-                        admitted: try accepted.admission.get(), context: accepted.context
-                    ) { deltas in
-                        var frames = SSEFrames()
-                        for delta in deltas { relay(translation, delta, &frames) }
-                        if !frames.isEmpty { try await sink.send(frames) }
-                    }
-                    finish(translation, final, &last)
-                } catch {
-                    failure(HTTPInvokeAPI.normalize(error), &last)
-                }
-                try await sink.finish(after: last, done: dialect == .openAI)
-            })
+        return EventStreamResponse.make(
+            invocation, admission: accepted.admission, context: accepted.context, headers: headers,
+            endsWithDone: dialect == .openAI
+        ) { deltas, frames in
+            for delta in deltas { relay(translation, delta, &frames) }
+        } finish: { final, frames in
+            finish(translation, final, &frames)
+        } failure: { error, frames in
+            failure(error, &frames)
+        }
     }
 }
