@@ -1,10 +1,10 @@
 """The official openai and anthropic SDKs, unmodified, against the gateway's compatible routes:
 any served model through /v1/chat/completions, /v1/messages, /v1/responses and /v1/embeddings,
 streamed and not, with tools, errors in each API's own shape, and usage equal to the native route's."""
-import base64
 import json
-import struct
 import subprocess
+import time
+import uuid
 
 import anthropic
 import openai
@@ -192,11 +192,34 @@ def test_responses_api(oa, model):
     assert response.usage.output_tokens > 0
 
 
-def test_responses_stream_for_an_openai_model(oa):
-    events = list(oa.responses.create(model="openai/gpt-4o-mini", input="stream responses", stream=True))
+@pytest.mark.parametrize("model", CHAT_MODELS)
+def test_responses_stream(oa, model):
+    events = list(oa.responses.create(model=model, input="stream responses", stream=True))
     text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
     assert text == "Echo: stream responses"
     assert events[-1].type == "response.completed" and events[-1].response.usage.output_tokens > 0
+    # The SDK's own accumulating helper follows the item and part events to the same answer.
+    with oa.responses.stream(model=model, input="stream responses") as stream:
+        final = stream.get_final_response()
+    assert final.output_text == "Echo: stream responses"
+
+
+@pytest.mark.parametrize("model", ["anthropic/claude-sonnet-4-5", "google/gemini-2.5-flash"])
+def test_responses_function_calls_streamed_and_not(oa, model):
+    tools = [{"type": "function", "name": "get_weather", "description": "The weather in a city",
+              "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+    answer = oa.responses.create(model=model, input="weather in Paris", tools=tools)
+    call = [item for item in answer.output if item.type == "function_call"][0]
+    assert call.name == "get_weather" and json.loads(call.arguments) == {"city": "Paris"}
+    with oa.responses.stream(model=model, input="weather in Paris", tools=tools) as stream:
+        final = stream.get_final_response()
+    streamed = [item for item in final.output if item.type == "function_call"][0]
+    assert streamed.name == "get_weather" and json.loads(streamed.arguments) == {"city": "Paris"}
+    follow_up = oa.responses.create(model=model, tools=tools, input=[
+        {"role": "user", "content": "weather in Paris"},
+        {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+        {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}])
+    assert follow_up.output_text.startswith("Echo: weather in Paris")
 
 
 @pytest.mark.parametrize("model", ["openai/text-embedding-3-small", "google/gemini-embedding-001"])
@@ -242,3 +265,27 @@ def test_api_keys_scopes_and_ledger_records(keyed):
     messages = by_face["anthropic-compatible"]
     assert (messages["provider"], messages["model"]) == ("anthropic", "claude-sonnet-4-5")
     assert messages["completion_tokens"] == message["usage"]["output_tokens"]
+
+
+def test_rate_limits_hold_on_the_compatible_routes_with_each_sdks_error(keyed):
+    """A per-minute call limit on the key's org: OpenAI's x-ratelimit headers on each answer, and
+    the call over it refused as each SDK's RateLimitError, naming the limit, with Retry-After."""
+    org = f"org-limit-{uuid.uuid4().hex[:8]}"
+    created = json.loads(keyed.cli("keys", "create", "--org-id", org, "--name", "limited").stdout)
+    keyed.cli("quotas", "set", "--org-id", org, "--period", "minute", "--metric", "calls", "--limit", "2")
+    time.sleep(1.2)  # quotas are read through a cache of at most a second (quotas.cache_seconds)
+    oa = openai.OpenAI(base_url=keyed.http_url + "/v1", api_key=created["key"], max_retries=0)
+    raw = oa.chat.completions.with_raw_response.create(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "one"}])
+    assert raw.headers["x-ratelimit-limit-requests"] == "2"
+    assert raw.headers["x-ratelimit-remaining-requests"] == "1"
+    assert raw.parse().choices[0].message.content == "Echo: one"
+    an = anthropic.Anthropic(base_url=keyed.http_url, api_key=created["key"], max_retries=0)
+    an.messages.create(model="claude-sonnet-4-5", max_tokens=20, messages=[{"role": "user", "content": "two"}])
+    with pytest.raises(openai.RateLimitError) as refused:
+        oa.chat.completions.create(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "three"}])
+    assert "minute calls limit 2" in refused.value.message
+    assert int(refused.value.response.headers["retry-after"]) >= 1
+    with pytest.raises(anthropic.RateLimitError) as refused_too:
+        an.messages.create(model="claude-sonnet-4-5", max_tokens=20, messages=[{"role": "user", "content": "four"}])
+    assert refused_too.value.body["error"]["type"] == "rate_limit_error"

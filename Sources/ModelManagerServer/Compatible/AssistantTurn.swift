@@ -126,13 +126,20 @@ enum GeminiCalls {
 /// tool-call pieces, and its completion as the reason it stopped.
 struct TurnDeltaReader {
     let family: WireFamily
+    /// The deltas are OpenAI Responses API events rather than Chat Completions chunks.
+    let responsesEvents: Bool
     private var toolCalls = 0
-    /// Anthropic: the content block index of each tool call, to place its argument pieces.
+    /// Anthropic: the content block index of each tool call (Responses: the output index), to
+    /// place its argument pieces.
     private var toolCallOfBlock: [Int: Int] = [:]
 
-    init(family: WireFamily) { self.family = family }
+    init(family: WireFamily, responsesEvents: Bool = false) {
+        self.family = family
+        self.responsesEvents = responsesEvents
+    }
 
     mutating func deltas(of chunk: ResponseChunk) -> [TurnDelta] {
+        if responsesEvents, let raw = chunk.rawResponse?.value { return responsesDeltas(raw, chunk: chunk) }
         switch family {
         case .openAI:
             let raw = chunk.rawResponse?.value
@@ -172,6 +179,28 @@ struct TurnDeltaReader {
                 toolCalls += 1
             }
             return deltas
+        }
+    }
+
+    /// `response.output_text.delta` is text; a function call starts with its
+    /// `response.output_item.added` and grows with `response.function_call_arguments.delta`.
+    private mutating func responsesDeltas(_ event: JSONValue, chunk: ResponseChunk) -> [TurnDelta] {
+        let output = Int(event["output_index"]?.integerValue ?? 0)
+        switch event["type"]?.stringValue {
+        case "response.output_item.added" where event["item"]?["type"]?.stringValue == "function_call":
+            toolCallOfBlock[output] = toolCalls
+            toolCalls += 1
+            let item = event["item"]
+            return [
+                .toolCall(
+                    index: toolCalls - 1, id: item?["call_id"]?.stringValue, name: item?["name"]?.stringValue,
+                    arguments: item?["arguments"]?.stringValue ?? "")
+            ]
+        case "response.function_call_arguments.delta":
+            guard let index = toolCallOfBlock[output] else { return [] }
+            return [.toolCall(index: index, id: nil, name: nil, arguments: event["delta"]?.stringValue ?? "")]
+        default:
+            return chunk.content.isEmpty ? [] : [.text(chunk.content)]
         }
     }
 

@@ -17,8 +17,7 @@ enum ChatRequestTranslation {
         var extra: [String: JSONValue]
         switch family {
         case .openAI:
-            extra = body
-            extra["stream"] = nil
+            extra = native(body, model: model)
             extra["stream_options"] = nil
         case .anthropic:
             extra = try anthropic(body, messages: messages)
@@ -27,6 +26,16 @@ enum ChatRequestTranslation {
         }
         extra["model"] = .string(model)
         for key in gatewayKeys { extra[key] = body[key] }
+        extra["enable_async_task"] = nil
+        return extra
+    }
+
+    /// A body for a model of the API it is written for: as it came, but for the model the target
+    /// names and what the gateway decides itself (streaming is the route's; no async task here).
+    static func native(_ body: [String: JSONValue], model: String) -> [String: JSONValue] {
+        var extra = body
+        extra["model"] = .string(model)
+        extra["stream"] = nil
         extra["enable_async_task"] = nil
         return extra
     }

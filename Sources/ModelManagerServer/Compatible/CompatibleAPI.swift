@@ -67,25 +67,13 @@ struct CompatibleAPI: Sendable {
                 return .value(format.completion(AssistantTurn(completion: final, family: family)))
             }
         }
-        let includeUsage = accepted.body["stream_options"]?["include_usage"]?.boolValue == true
-        return stream(accepted, dialect: .openAI) { translation, chunk, frames in
-            // An OpenAI-family upstream's own chunks are relayed as they came.
-            if family == .openAI, let raw = chunk.rawResponse {
-                frames.event { $0.write(raw) }
-                return
-            }
-            for delta in translation.reader.deltas(of: chunk) {
-                let first = translation.started
-                translation.started = true
-                frames.event { $0.write(format.chunk(delta, first: !first)) }
-            }
-        } finish: { translation, final, frames in
-            let format = family == .openAI ? format.continuing(final.rawResponse) : format
-            frames.event { $0.write(format.chunk(delta: [:], finishReason: translation.reader.stop(of: final).openAI)) }
-            if includeUsage, let usage = final.usage { frames.event { $0.write(format.usageChunk(usage)) } }
-        } failure: { error, frames in
-            frames.event { $0.write(ChatCompletionsFormat.error(error)) }
-        }
+        // An OpenAI-family upstream's own chunks are relayed as they came.
+        let writer = ChatChunkWriter(
+            format: format, includeUsage: accepted.body["stream_options"]?["include_usage"]?.boolValue == true,
+            relayed: family == .openAI)
+        return stream(
+            accepted, dialect: .openAI, writer: writer, relaysRaw: family == .openAI,
+            reader: TurnDeltaReader(family: family))
     }
 
     func messages(_ request: Request, _ face: FaceContext) async -> Response {
@@ -93,11 +81,7 @@ struct CompatibleAPI: Sendable {
         do throws(CompatibleRefusal) {
             accepted = try await accept(request, face, dialect: .anthropic) { body, target throws(ModelManagerError) in
                 guard target.family != .anthropic else {
-                    var extra = body
-                    extra["model"] = .string(target.model)
-                    extra["stream"] = nil
-                    extra["enable_async_task"] = nil
-                    return (.messages, extra)
+                    return (.messages, ChatRequestTranslation.native(body, model: target.model))
                 }
                 let chat = try MessagesFormat.chatBody(body)
                 return (
@@ -117,40 +101,20 @@ struct CompatibleAPI: Sendable {
                 return .value(format.message(AssistantTurn(completion: final, family: family)))
             }
         }
-        return stream(accepted, dialect: .anthropic) { translation, chunk, frames in
-            for delta in translation.reader.deltas(of: chunk) {
-                for (name, event) in translation.events.events(for: delta) {
-                    frames.event(named: name) { $0.write(event) }
-                }
-            }
-        } finish: { translation, final, frames in
-            for (name, event) in translation.events.finish(stop: translation.reader.stop(of: final), usage: final.usage)
-            {
-                frames.event(named: name) { $0.write(event) }
-            }
-        } failure: { error, frames in
-            frames.event(named: "error") { $0.write(MessagesFormat.error(error)) }
-        }
+        return stream(
+            accepted, dialect: .anthropic, writer: MessagesEventWriter(format: format), relaysRaw: false,
+            reader: TurnDeltaReader(family: family))
     }
 
     /// `/v1/responses`: OpenAI's own models get the request as it is and their answers and
-    /// stream events relayed; other models get it as a chat and answer with a `response` object.
+    /// stream events relayed; other models get it as a chat and answer with a `response` object
+    /// (streamed as the Responses API's events).
     func responses(_ request: Request, _ face: FaceContext) async -> Response {
         let accepted: Accepted
         do throws(CompatibleRefusal) {
             accepted = try await accept(request, face, dialect: .openAI) { body, target throws(ModelManagerError) in
                 guard target.family != .openAI else {
-                    var extra = body
-                    extra["model"] = .string(target.model)
-                    extra["stream"] = nil
-                    extra["enable_async_task"] = nil
-                    return (.responses, extra)
-                }
-                guard body["stream"]?.boolValue != true else {
-                    throw ModelManagerError(
-                        .invalidArgument,
-                        "streaming /v1/responses is served for OpenAI models; stream '\(body["model"]?.stringValue ?? "")' on /v1/chat/completions"
-                    )
+                    return (.responses, ChatRequestTranslation.native(body, model: target.model))
                 }
                 let chat = try ResponsesFormat.chatBody(body)
                 return (
@@ -170,21 +134,12 @@ struct CompatibleAPI: Sendable {
                 return .value(format.response(AssistantTurn(completion: final, family: family)))
             }
         }
-        return stream(accepted, dialect: .openAI) { translation, chunk, frames in
-            if let raw = chunk.rawResponse { frames.event { $0.write(raw) } }
-        } finish: { translation, final, frames in
-            // The completed response is the completion's raw answer; its event is rebuilt around it.
-            guard let raw = final.rawResponse else { return }
-            frames.event {
-                $0.append(#"{"type":"response.completed","sequence_number":0,"response":"#)
-                $0.write(raw)
-                $0.append("}")
-            }
-        } failure: { error, frames in
-            frames.event {
-                $0.write(["type": "error", "message": .string(error.message), "code": .string(error.code.description)])
-            }
-        }
+        // OpenAI's own events are read and stated again (the stream it relays to gRPC carries only
+        // the deltas), closing with its own completed response.
+        let writer = ResponsesEventWriter(format: format, relayed: family == .openAI)
+        return stream(
+            accepted, dialect: .openAI, writer: writer, relaysRaw: false,
+            reader: TurnDeltaReader(family: family, responsesEvents: family == .openAI))
     }
 
     func embeddings(_ request: Request, _ face: FaceContext) async -> Response {
@@ -193,10 +148,7 @@ struct CompatibleAPI: Sendable {
             accepted = try await accept(request, face, dialect: .openAI) { body, target throws(ModelManagerError) in
                 switch target.family {
                 case .openAI:
-                    var extra = body
-                    extra["model"] = .string(target.model)
-                    extra["stream"] = nil
-                    return (.embeddings, extra)
+                    return (.embeddings, ChatRequestTranslation.native(body, model: target.model))
                 case .gemini:
                     var extra = try EmbeddingsFormat.geminiExtra(body)
                     extra["model"] = .string(target.model)
@@ -320,41 +272,53 @@ struct CompatibleAPI: Sendable {
         }
     }
 
-    /// What a streamed answer's translation keeps between chunks.
-    final class StreamTranslation: @unchecked Sendable {
+    /// What a streamed answer's translation keeps between chunks (one stream's, used in turn).
+    final class StreamTranslation<Writer: TurnEventWriter>: @unchecked Sendable {
         var reader: TurnDeltaReader
-        var events: MessagesEventWriter
-        var started = false
+        var writer: Writer
 
-        init(family: WireFamily, format: MessagesFormat) {
-            reader = TurnDeltaReader(family: family)
-            events = MessagesEventWriter(format: format)
+        init(reader: TurnDeltaReader, writer: Writer) {
+            self.reader = reader
+            self.writer = writer
+        }
+
+        func relay(_ chunk: ResponseChunk, relaysRaw: Bool, into frames: inout SSEFrames) {
+            if relaysRaw, let raw = chunk.rawResponse {
+                frames.event { $0.write(raw) }
+                return
+            }
+            for delta in reader.deltas(of: chunk) { Self.frame(writer.events(for: delta), into: &frames) }
+        }
+
+        func finish(_ final: ResponseChunk, into frames: inout SSEFrames) {
+            Self.frame(writer.finish(final, stop: reader.stop(of: final)), into: &frames)
+        }
+
+        static func frame(_ events: [(name: StaticString?, payload: JSONValue)], into frames: inout SSEFrames) {
+            for (name, payload) in events { frames.event(named: name) { $0.write(payload) } }
         }
     }
 
-    /// A streamed answer as server-sent events: `relay` frames each delta, `finish` the
-    /// completion; a failure after the start is framed by `failure`, in-band.
+    /// A streamed answer as the route's server-sent events, stated by `writer` (an upstream's own
+    /// events relayed as they came when `relaysRaw`); a failure after the start is in-band.
     private func stream(
-        _ accepted: Accepted, dialect: Dialect,
-        relay: @escaping @Sendable (StreamTranslation, ResponseChunk, inout SSEFrames) -> Void,
-        finish: @escaping @Sendable (StreamTranslation, ResponseChunk, inout SSEFrames) -> Void,
-        failure: @escaping @Sendable (ModelManagerError, inout SSEFrames) -> Void
+        _ accepted: Accepted, dialect: Dialect, writer: some TurnEventWriter, relaysRaw: Bool, reader: TurnDeltaReader
     ) -> Response {
         var headers = HTTPFields()
         headers[Self.requestIDHeader] = accepted.context.requestID
-        let translation = StreamTranslation(
-            family: accepted.target.family,
-            format: MessagesFormat(
-                requestID: accepted.context.requestID, model: accepted.body["model"]?.stringValue ?? ""))
+        let translation = StreamTranslation(reader: reader, writer: writer)
         return EventStreamResponse.make(
             invocation, admission: accepted.admission, context: accepted.context, headers: headers,
             endsWithDone: dialect == .openAI
         ) { deltas, frames in
-            for delta in deltas { relay(translation, delta, &frames) }
+            for delta in deltas { translation.relay(delta, relaysRaw: relaysRaw, into: &frames) }
         } finish: { final, frames in
-            finish(translation, final, &frames)
+            translation.finish(final, into: &frames)
         } failure: { error, frames in
-            failure(error, &frames)
+            switch dialect {
+            case .openAI: frames.event { $0.write(ChatCompletionsFormat.error(error)) }
+            case .anthropic: frames.event(named: "error") { $0.write(MessagesFormat.error(error)) }
+            }
         }
     }
 }

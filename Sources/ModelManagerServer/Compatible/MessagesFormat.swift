@@ -146,7 +146,7 @@ struct MessagesFormat {
 }
 
 /// One of Anthropic's stream events: its name goes in the `event:` line and in the payload's `type`.
-private func typed(_ name: StaticString, _ fields: [String: JSONValue]) -> (StaticString, JSONValue) {
+private func typed(_ name: StaticString, _ fields: [String: JSONValue]) -> (name: StaticString?, payload: JSONValue) {
     var payload = fields
     payload["type"] = .string(name.description)
     return (name, .object(payload))
@@ -154,7 +154,7 @@ private func typed(_ name: StaticString, _ fields: [String: JSONValue]) -> (Stat
 
 /// Anthropic's typed stream events for an answer read as deltas: `message_start`, one content
 /// block per text run or tool call, `message_delta` with the stop reason and usage, `message_stop`.
-struct MessagesEventWriter {
+struct MessagesEventWriter: TurnEventWriter {
     let format: MessagesFormat
     private var openBlock: (index: Int, isText: Bool, call: Int?)?
     private var blocks = 0
@@ -163,7 +163,7 @@ struct MessagesEventWriter {
     init(format: MessagesFormat) { self.format = format }
 
     /// The events for `delta`, opening and closing content blocks as needed.
-    mutating func events(for delta: TurnDelta) -> [(StaticString, JSONValue)] {
+    mutating func events(for delta: TurnDelta) -> [(name: StaticString?, payload: JSONValue)] {
         var events = start()
         switch delta {
         case .text(let text):
@@ -217,7 +217,10 @@ struct MessagesEventWriter {
     }
 
     /// The closing events: the open block's stop, the stop reason and usage, `message_stop`.
-    mutating func finish(stop: AssistantTurn.Stop, usage: Usage?) -> [(StaticString, JSONValue)] {
+    mutating func finish(_ completion: ResponseChunk, stop: AssistantTurn.Stop) -> [(
+        name: StaticString?, payload: JSONValue
+    )] {
+        let usage = completion.usage
         var events = start() + closeBlock()
         events.append(
             typed(
@@ -231,7 +234,7 @@ struct MessagesEventWriter {
         return events
     }
 
-    private mutating func start() -> [(StaticString, JSONValue)] {
+    private mutating func start() -> [(name: StaticString?, payload: JSONValue)] {
         guard !started else { return [] }
         started = true
         var message = format.message(AssistantTurn(text: "", toolCalls: [], stop: .done, usage: nil))
@@ -242,7 +245,7 @@ struct MessagesEventWriter {
         return [typed("message_start", ["message": message])]
     }
 
-    private mutating func closeBlock() -> [(StaticString, JSONValue)] {
+    private mutating func closeBlock() -> [(name: StaticString?, payload: JSONValue)] {
         guard let open = openBlock else { return [] }
         openBlock = nil
         return [typed("content_block_stop", ["index": .integer(Int64(open.index))])]

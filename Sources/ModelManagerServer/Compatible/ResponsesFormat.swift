@@ -12,20 +12,41 @@ struct ResponsesFormat {
         self.model = model
     }
 
+    var messageItemID: String { "msg_" + id.dropFirst(5) }
+
+    func callItemID(_ call: AssistantTurn.ToolCall) -> String { "fc_" + call.id }
+
+    static func textPart(_ text: String) -> JSONValue {
+        ["type": "output_text", "text": .string(text), "annotations": []]
+    }
+
+    func messageItem(text: String, done: Bool) -> JSONValue {
+        [
+            "type": "message", "id": .string(messageItemID), "status": done ? "completed" : "in_progress",
+            "role": "assistant", "content": done ? [Self.textPart(text)] : [],
+        ]
+    }
+
+    func callItem(_ call: AssistantTurn.ToolCall, done: Bool) -> JSONValue {
+        [
+            "type": "function_call", "id": .string(callItemID(call)), "call_id": .string(call.id),
+            "name": .string(call.name), "arguments": .string(call.arguments),
+            "status": done ? "completed" : "in_progress",
+        ]
+    }
+
+    /// The response as `response.created` states it: nothing answered yet.
+    var inProgress: JSONValue {
+        guard case .object(var response) = response(AssistantTurn(text: "", toolCalls: [], stop: .done, usage: nil))
+        else { return .null }
+        response["status"] = "in_progress"
+        response["usage"] = .null
+        return .object(response)
+    }
+
     func response(_ turn: AssistantTurn) -> JSONValue {
-        var output: [JSONValue] = []
-        if !turn.text.isEmpty {
-            output.append([
-                "type": "message", "id": .string("msg_" + id.dropFirst(5)), "status": "completed", "role": "assistant",
-                "content": [["type": "output_text", "text": .string(turn.text), "annotations": []]],
-            ])
-        }
-        for call in turn.toolCalls {
-            output.append([
-                "type": "function_call", "id": .string("fc_" + call.id), "call_id": .string(call.id),
-                "name": .string(call.name), "arguments": .string(call.arguments), "status": "completed",
-            ])
-        }
+        var output: [JSONValue] = turn.text.isEmpty ? [] : [messageItem(text: turn.text, done: true)]
+        for call in turn.toolCalls { output.append(callItem(call, done: true)) }
         let usage = turn.usage ?? Usage(promptTokens: 0, completionTokens: 0)
         return [
             "id": .string(id), "object": "response", "created_at": .integer(Int64(Date().timeIntervalSince1970)),
