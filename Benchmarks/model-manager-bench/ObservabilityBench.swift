@@ -4,9 +4,10 @@ import ModelManagerCore
 
 /// `--observability`: what metrics and tracing cost per call. The same non-stream gRPC call,
 /// answered by the emulator, with metrics and tracing off, each on, and both on (spans exported
-/// over OTLP/HTTP to the emulator's collector). Calls run 8 at a time; p50 latency and the
-/// process's CPU time per call (server, client and emulator together: only the differences
-/// between rows are the observability's cost).
+/// over OTLP/HTTP, protobuf, to the emulator's collector, which only records them). Calls run 8
+/// at a time; p50 latency and the process's CPU time per call (server, client and emulator
+/// together: only the differences between rows are the observability's cost, the collector's
+/// receiving included).
 enum ObservabilityBench {
     static let calls = 6000
     static let concurrency = 8

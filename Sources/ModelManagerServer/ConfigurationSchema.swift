@@ -16,7 +16,10 @@ enum ConfigurationSchema {
         "alerts": ["thresholds_percent", "webhook_url", "webhook_secret", "webhook_timeout_seconds"],
         "audit": ["flush_seconds", "max_pending_denials"],
         "metrics": ["enabled", "bearer_token", "max_model_labels"],
-        "tracing": ["enabled", "endpoint", "encoding", "service_name", "sample_ratio", "export_delay_seconds"],
+        "tracing": [
+            "enabled", "endpoint", "encoding", "service_name", "sample_ratio", "export_delay_seconds",
+            "max_queued_spans",
+        ],
         "cache": ["max_bytes", "default_ttl_seconds", "routes", "orgs", "semantic", "shared"],
         "cache.semantic": ["provider", "channel", "model", "dimensions", "threshold", "by_default"],
         "tasks": [

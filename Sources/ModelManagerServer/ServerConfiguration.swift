@@ -433,6 +433,9 @@ public struct ServerConfiguration: Sendable {
         if let delay = try Self.seconds(section, "export_delay_seconds", section: "tracing") {
             tracing.exportDelay = delay
         }
+        if let spans = try Self.count(section, "max_queued_spans", section: "tracing") {
+            tracing.maximumQueuedSpans = spans
+        }
     }
 
     /// A URL or a secret given here replaces the one set before; together they must make a

@@ -17,6 +17,9 @@ public struct TracingSettings: Sendable, Hashable {
     public var sampleRatio = 1.0
     /// How long finished spans wait before they are sent in a batch.
     public var exportDelay: Duration = .seconds(5)
+    /// Finished spans held for export at most; past it, new ones are dropped (and the exporter
+    /// logs how many), so a slow collector cannot grow the gateway's memory.
+    public var maximumQueuedSpans = 16384
 
     public init() {}
 }
@@ -39,6 +42,8 @@ final class CallTracer: Sendable {
         configuration.traces.otlpExporter.protocol = settings.encoding == .json ? .httpJSON : .httpProtobuf
         configuration.traces.sampler = .parentBasedTraceIDRatio(ratio: settings.sampleRatio) ?? .parentBasedAlwaysOn
         configuration.traces.batchSpanProcessor.scheduleDelay = settings.exportDelay
+        configuration.traces.batchSpanProcessor.maxQueueSize = settings.maximumQueuedSpans
+        configuration.traces.batchSpanProcessor.maxExportBatchSize = min(4096, settings.maximumQueuedSpans)
         let (tracer, service) = try OTel.makeTracingBackend(configuration: configuration)
         self.tracer = tracer
         self.service = service
