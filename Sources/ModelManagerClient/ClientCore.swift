@@ -3,6 +3,7 @@ import Logging
 import ModelManagerCore
 import ModelManagerGRPC
 import ModelManagerWire
+import Tracing
 
 /// What every call shares: the channel, tokens, ids, the retry and fallback policies and the
 /// circuit breaker. One `perform` runs every unary call (invoke, batch, task status) over gRPC
@@ -70,12 +71,24 @@ final class ClientCore: Sendable {
         {
             metadata.append("authorization", authorization)
         }
+        for (name, value) in Self.traceContext() { metadata.append(name, value) }
         return metadata
+    }
+
+    /// The caller's trace (its task's ServiceContext), as the W3C headers its tracing system
+    /// writes (swift-otel's `traceparent`, `tracestate`): the gateway's spans join it. Nothing
+    /// when the program traces nothing.
+    static func traceContext() -> [(String, String)] {
+        guard let context = ServiceContext.current else { return [] }
+        var headers: [String: String] = [:]
+        InstrumentationSystem.instrument.inject(context, into: &headers, using: TraceHeaderInjector())
+        return headers.sorted { $0.key < $1.key }
     }
 
     func httpHeaders(_ ids: IDs, caller: Caller) -> [(String, String)] {
         var headers = [("X-Request-ID", ids.requestID)]
         if let origin = ids.originRequestID { headers.append(("X-Origin-Request-ID", origin)) }
+        headers += Self.traceContext()
         if let authorization = configuration.apiKey.map({ "Bearer \($0.revealed)" })
             ?? tokens.authorization(orgID: caller.orgID, userID: caller.userID)
         {
@@ -214,5 +227,11 @@ final class ClientCore: Sendable {
                 status: .internalError, message: "the server's answer does not decode: \(error.message)",
                 requestID: ids.requestID)
         }
+    }
+}
+
+private struct TraceHeaderInjector: Injector {
+    func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) {
+        carrier[key.lowercased()] = value
     }
 }

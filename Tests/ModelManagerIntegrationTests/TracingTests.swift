@@ -2,8 +2,11 @@ import Foundation
 import ModelManagerAuth
 import ModelManagerCore
 import ModelManagerTestSupport
+import ModelManagerWire
 import ProviderEmulator
 import Testing
+
+@testable import ModelManagerClient
 
 /// OpenTelemetry: one span per call with the GenAI attributes, children for the upstream
 /// attempt and the ledger commit, the caller's `traceparent` followed and passed upstream.
@@ -78,6 +81,41 @@ import Testing
             #expect(Self.hex(ledger["parentSpanId"]) == Self.hex(call["spanId"]))
             // The upstream request is the attempt span's child.
             #expect(upstream.headers["traceparent"]?.contains(Self.hex(attempt["spanId"])) == true)
+        }
+    }
+
+    @Test func aGRPCCallFollowsTheTraceContextInItsMetadata() async throws {
+        let emulator = try await ProviderEmulator()
+        defer { Task { await emulator.stop() } }
+        try await withTestServer { configuration in
+            configuration.tracing.enabled = true
+            configuration.tracing.endpoint = emulator.baseURL + "/v1/traces"
+            configuration.tracing.encoding = .json
+            configuration.tracing.exportDelay = .milliseconds(50)
+        } _: { server in
+            let core = server.asyncClient().core
+            let ids = ClientCore.IDs(caller: "grpc-traced")
+            var metadata = core.metadata(ids, caller: .init(orgID: "o", userID: "u"), freshToken: false)
+            metadata.append("traceparent", "00-\(Self.parentTrace)-\(Self.parentSpan)-01")
+            let request = ModelRequest(
+                provider: .anthropic, invokeType: .messages, orgID: "o", userID: "u",
+                extra: [
+                    "model": "claude-sonnet-4-5", "max_tokens": 20,
+                    "messages": [["role": "user", "content": "over grpc"]],
+                ])
+            _ = try await core.unary(
+                .invoke, ModelServiceCodec.encodeRequestItem(request), metadata: metadata, timeout: .seconds(10),
+                ids: ids)
+            let upstream = try #require(server.emulator.recorder.requests.last { $0.path == "/v1/messages" })
+            #expect(upstream.headers["traceparent"]?.contains(Self.parentTrace) == true)
+            var call: JSONValue?
+            for _ in 0..<100 where call == nil {
+                try await Task.sleep(for: .milliseconds(50))
+                call = Self.spans(emulator)["chat claude-sonnet-4-5"]
+            }
+            #expect(Self.hex(call?["traceId"]) == Self.parentTrace)
+            #expect(Self.attribute(call, "model_manager.face") == "grpc")
+            #expect(Self.attribute(call, "gen_ai.system") == "anthropic")
         }
     }
 }
