@@ -2,11 +2,10 @@ import AsyncHTTPClient
 import ModelManagerAuth
 import ModelManagerClient
 import ModelManagerCore
+import ModelManagerServer
 import ModelManagerTestSupport
 import NIOCore
 import Testing
-
-@testable import ModelManagerServer
 
 /// `/metrics`: calls counted by face, provider, model and outcome, tokens, refusals and levels,
 /// bounded labels, and the scrape's own token.
@@ -73,11 +72,23 @@ import Testing
         }
     }
 
-    @Test func modelLabelsAreBounded() {
-        let labels = BoundedLabels(capacity: 2)
-        #expect(labels.label("a") == "a" && labels.label("b") == "b")
-        #expect(labels.label("c") == "other" && labels.label("a") == "a")
-        let fresh = BoundedLabels(capacity: 5)
-        #expect(fresh.label("made-up", mayAdd: false) == "other" && fresh.label("") == "none")
+    @Test func modelLabelsAreBoundedToServedModels() async throws {
+        try await withTestServer { configuration in
+            configuration.metrics.maximumModelLabels = 1
+        } _: { server in
+            let client = server.asyncClient()
+            for model in ["gpt-4o-mini", "gpt-4o", "made-up-model"] {
+                _ = try? await client.invoke(
+                    ModelRequest(
+                        provider: .openai, invokeType: .chatCompletions, orgID: "o", userID: "u",
+                        extra: ["model": .string(model), "messages": [["role": "user", "content": "label me"]]]))
+            }
+            let (_, text) = try await Self.scrape(server)
+            let served = #"model_manager_calls_total{face="grpc",provider="openai",model="gpt-4o-mini",outcome="ok"}"#
+            let folded = #"model_manager_calls_total{face="grpc",provider="openai",model="other",outcome="ok"}"#
+            #expect(Self.value(text, served) == 1 && Self.value(text, folded) == 1)
+            // A name only a failed call used never gets a label of its own.
+            #expect(!text.contains("made-up-model"))
+        }
     }
 }

@@ -1,12 +1,11 @@
 import Foundation
 import ModelManagerAuth
+import ModelManagerClient
 import ModelManagerCore
 import ModelManagerTestSupport
-import ModelManagerWire
 import ProviderEmulator
 import Testing
-
-@testable import ModelManagerClient
+import Tracing
 
 /// OpenTelemetry: one span per call with the GenAI attributes, children for the upstream
 /// attempt and the ledger commit, the caller's `traceparent` followed and passed upstream.
@@ -84,7 +83,27 @@ import Testing
         }
     }
 
-    @Test func aGRPCCallFollowsTheTraceContextInItsMetadata() async throws {
+    /// The trace a test's task is in, and the instrument that writes it as `traceparent`: what a
+    /// program's tracing system (swift-otel, say) does for the client.
+    enum TraceParentKey: ServiceContextKey { typealias Value = String }
+
+    struct TraceParentInstrument: Instrument {
+        func extract<Carrier, Extract>(_ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract)
+        where Extract: Extractor, Extract.Carrier == Carrier {}
+
+        func inject<Carrier, Inject>(_ context: ServiceContext, into carrier: inout Carrier, using injector: Inject)
+        where Inject: Injector, Inject.Carrier == Carrier {
+            if let parent = context[TraceParentKey.self] {
+                injector.inject(parent, forKey: "traceparent", into: &carrier)
+            }
+        }
+    }
+
+    /// Bootstrapped once for the process; other tests' calls carry no ServiceContext, so it adds nothing to them.
+    static let instrumented: Void = InstrumentationSystem.bootstrap(TraceParentInstrument())
+
+    @Test func theSwiftClientsGRPCCallJoinsItsTasksTrace() async throws {
+        Self.instrumented
         let emulator = try await ProviderEmulator()
         defer { Task { await emulator.stop() } }
         try await withTestServer { configuration in
@@ -93,19 +112,16 @@ import Testing
             configuration.tracing.encoding = .json
             configuration.tracing.exportDelay = .milliseconds(50)
         } _: { server in
-            let core = server.asyncClient().core
-            let ids = ClientCore.IDs(caller: "grpc-traced")
-            var metadata = core.metadata(ids, caller: .init(orgID: "o", userID: "u"), freshToken: false)
-            metadata.append("traceparent", "00-\(Self.parentTrace)-\(Self.parentSpan)-01")
+            var context = ServiceContext.topLevel
+            context[TraceParentKey.self] = "00-\(Self.parentTrace)-\(Self.parentSpan)-01"
             let request = ModelRequest(
                 provider: .anthropic, invokeType: .messages, orgID: "o", userID: "u",
                 extra: [
                     "model": "claude-sonnet-4-5", "max_tokens": 20,
                     "messages": [["role": "user", "content": "over grpc"]],
                 ])
-            _ = try await core.unary(
-                .invoke, ModelServiceCodec.encodeRequestItem(request), metadata: metadata, timeout: .seconds(10),
-                ids: ids)
+            let client = server.asyncClient()
+            _ = try await ServiceContext.withValue(context) { try await client.invoke(request) }
             let upstream = try #require(server.emulator.recorder.requests.last { $0.path == "/v1/messages" })
             #expect(upstream.headers["traceparent"]?.contains(Self.parentTrace) == true)
             var call: JSONValue?
@@ -114,6 +130,7 @@ import Testing
                 call = Self.spans(emulator)["chat claude-sonnet-4-5"]
             }
             #expect(Self.hex(call?["traceId"]) == Self.parentTrace)
+            #expect(Self.hex(call?["parentSpanId"]) == Self.parentSpan)
             #expect(Self.attribute(call, "model_manager.face") == "grpc")
             #expect(Self.attribute(call, "gen_ai.system") == "anthropic")
         }
