@@ -289,3 +289,10 @@ def test_rate_limits_hold_on_the_compatible_routes_with_each_sdks_error(keyed):
     with pytest.raises(anthropic.RateLimitError) as refused_too:
         an.messages.create(model="claude-sonnet-4-5", max_tokens=20, messages=[{"role": "user", "content": "four"}])
     assert refused_too.value.body["error"]["type"] == "rate_limit_error"
+    # A refused stream is refused before it starts, with the status the SDK turns into its error.
+    with pytest.raises(openai.RateLimitError):
+        oa.chat.completions.create(model="openai/gpt-4o-mini", stream=True, messages=[{"role": "user", "content": "5"}])
+    with pytest.raises(anthropic.RateLimitError):
+        with an.messages.stream(model="claude-sonnet-4-5", max_tokens=20,
+                                messages=[{"role": "user", "content": "six"}]) as stream:
+            stream.get_final_message()

@@ -34,14 +34,14 @@ struct CompatibleAPI: Sendable {
     static let orgHeader = HTTPField.Name("X-Org-ID")!
     static let userHeader = HTTPField.Name("X-User-ID")!
 
-    /// A request read, named and admitted (or refused: the refusal is sent in the stream's place
-    /// when it streams, as after any start).
+    /// A request read, named and admitted. A refusal (a quota, a rate limit, a permission) is an
+    /// HTTP error before any stream starts, as the SDKs expect one (`RateLimitError` on 429).
     struct Accepted: Sendable {
         let context: InvocationContext
         let call: ModelRequest
         let target: CompatibleTarget
         let body: [String: JSONValue]
-        let admission: Result<InvocationService.Admission, ModelManagerError>
+        let admission: InvocationService.Admission
     }
 
     // MARK: routes
@@ -233,13 +233,7 @@ struct CompatibleAPI: Sendable {
                 orgID: request.headers[Self.orgHeader] ?? caller.orgID ?? "",
                 userID: request.headers[Self.userHeader] ?? caller.userID ?? "",
                 clientType: dialect == .openAI ? "openai-compatible" : "anthropic-compatible", extra: extra)
-            let admission: Result<InvocationService.Admission, ModelManagerError>
-            do {
-                admission = .success(try await invocation.admit(call, context: context))
-            } catch {
-                guard call.stream else { throw error }
-                admission = .failure(error)
-            }
+            let admission = try await invocation.admit(call, context: context)
             return Accepted(context: context, call: call, target: target, body: body, admission: admission)
         } catch {
             throw CompatibleRefusal(error: HTTPInvokeAPI.normalize(error), requestID: requestID)
@@ -256,7 +250,7 @@ struct CompatibleAPI: Sendable {
         -> Response
     {
         do {
-            let admitted = try accepted.admission.get()
+            let admitted = accepted.admission
             let final = try await invocation.invoke(admitted: admitted, context: accepted.context) { _ in }
             var output = JSONOutput()
             switch render(final) {
@@ -308,7 +302,7 @@ struct CompatibleAPI: Sendable {
         headers[Self.requestIDHeader] = accepted.context.requestID
         let translation = StreamTranslation(reader: reader, writer: writer)
         return EventStreamResponse.make(
-            invocation, admission: accepted.admission, context: accepted.context, headers: headers,
+            invocation, admission: .success(accepted.admission), context: accepted.context, headers: headers,
             endsWithDone: dialect == .openAI
         ) { deltas, frames in
             for delta in deltas { translation.relay(delta, relaysRaw: relaysRaw, into: &frames) }
