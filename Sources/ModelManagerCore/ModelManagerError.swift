@@ -128,6 +128,10 @@ public struct ModelManagerError: Error, Sendable, Hashable, CustomStringConverti
             self = code
         }
 
+        /// The code as one word (`invalid_argument`): a metric label, a span's `error.type`, an
+        /// OpenAI-style error `code`.
+        public var identifier: String { description.replacingOccurrences(of: " ", with: "_") }
+
         public var description: String {
             switch wrapped {
             case .invalidArgument: "invalid argument"

@@ -47,7 +47,7 @@ public struct Invoker: Sendable {
                 return completion
             } catch {
                 let failure = Self.normalize(error)
-                attemptContext.trace?.fail(type: "\(failure.code)", message: failure.message)
+                attemptContext.trace?.fail(type: failure.code.identifier, message: failure.message)
                 let isLast = index == attempts.count - 1
                 let failsOver = !isLast && !emitted.load(ordering: .relaxed) && Self.triesAnotherTarget(failure)
                 if failure.code != .cancelled {

@@ -117,7 +117,7 @@ struct ChatCompletionsFormat {
         return [
             "error": [
                 "message": .string(error.message), "type": .string(type), "param": nil,
-                "code": .string(error.code.description.replacingOccurrences(of: " ", with: "_")),
+                "code": .string(error.code.identifier),
             ]
         ]
     }

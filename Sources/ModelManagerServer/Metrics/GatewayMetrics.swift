@@ -86,7 +86,7 @@ final class GatewayMetrics: Sendable, UpstreamObserver {
         guard let error, let colon = error.firstIndex(of: ":"),
             let code = ModelManagerError.Code(description: String(error[..<colon]))
         else { return "error" }
-        return code.description.replacingOccurrences(of: " ", with: "_")
+        return code.identifier
     }
 
     /// A stream begins (its end is `streamEnded`).
@@ -110,7 +110,7 @@ final class GatewayMetrics: Sendable, UpstreamObserver {
         let provider = providers.contains(provider.rawValue) ? provider.rawValue : "other"
         count(
             "model_manager_upstream_errors_total",
-            ["provider": provider, "code": code.description.replacingOccurrences(of: " ", with: "_")])
+            ["provider": provider, "code": code.identifier])
         if failingOver {
             count("model_manager_upstream_cooldowns_total", ["provider": provider])
             count("model_manager_failovers_total", ["provider": provider])

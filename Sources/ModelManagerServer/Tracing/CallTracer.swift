@@ -88,7 +88,7 @@ final class CallTracer: Sendable {
             if let cost = final.cost { attributes["model_manager.cost"] = .double(cost) }
             trace.set(attributes)
         case .failure(let error):
-            trace.fail(type: error.code.description.replacingOccurrences(of: " ", with: "_"), message: error.message)
+            trace.fail(type: error.code.identifier, message: error.message)
         }
         trace.end()
     }
