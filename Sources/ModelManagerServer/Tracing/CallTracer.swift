@@ -1,4 +1,4 @@
-public import Logging
+import Logging
 import ModelManagerCore
 import OTel
 import ServiceLifecycle
