@@ -81,12 +81,12 @@ public struct CallTrace: Sendable {
 }
 
 extension CallTrace {
-    /// The W3C trace context a caller sent (`traceparent`, and `tracestate` with it), looked up
-    /// by lowercase name; empty (and not allocated) when it sent none.
-    public static func headers(_ lookup: (String) -> String?) -> [String: String] {
-        guard let parent = lookup("traceparent"), !parent.isEmpty else { return [:] }
-        var headers = ["traceparent": parent]
-        if let state = lookup("tracestate"), !state.isEmpty { headers["tracestate"] = state }
+    /// The W3C trace context a caller sent (`traceparent`, and `tracestate` with it); empty
+    /// (and not allocated) when it sent none.
+    public static func headers(traceparent: String?, tracestate: @autoclosure () -> String?) -> [String: String] {
+        guard let traceparent, !traceparent.isEmpty else { return [:] }
+        var headers = ["traceparent": traceparent]
+        if let state = tracestate(), !state.isEmpty { headers["tracestate"] = state }
         return headers
     }
 }

@@ -110,6 +110,8 @@ struct HTTPInvokeAPI: Sendable {
     // MARK: shared steps
 
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!
+    static let traceparentHeader = HTTPField.Name("traceparent")!
+    static let tracestateHeader = HTTPField.Name("tracestate")!
 
     private func accept(_ request: Request, _ face: FaceContext) async throws(ModelManagerError) -> InvocationContext {
         try await authenticate(request, face, apiKey: nil).context
@@ -131,7 +133,8 @@ struct HTTPInvokeAPI: Sendable {
             metadata: metadata, tokenSubject: caller.subject, grant: caller.grant,
             peerAddress: { [address = face.remoteAddress] in address?.ipAddress })
         context.face = callFace
-        context.traceHeaders = CallTrace.headers { HTTPField.Name($0).flatMap { request.headers[$0] } }
+        context.traceHeaders = CallTrace.headers(
+            traceparent: request.headers[Self.traceparentHeader], tracestate: request.headers[Self.tracestateHeader])
         return (context, caller)
     }
 

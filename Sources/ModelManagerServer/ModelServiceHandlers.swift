@@ -181,7 +181,8 @@ struct ModelServiceHandlers: Sendable {
         var context = InvocationContext(
             requestID: requestID, originRequestID: origin, deadline: call.deadline, metadata: metadata,
             tokenSubject: caller.subject, grant: caller.grant, peerAddress: { [call] in call.peerAddress })
-        context.traceHeaders = CallTrace.headers { call.metadata[$0] }
+        context.traceHeaders = CallTrace.headers(
+            traceparent: call.metadata["traceparent"], tracestate: call.metadata["tracestate"])
         return (message, context)
     }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import ModelManagerAuth
 import ModelManagerClient
 import ModelManagerCore
+import ModelManagerProviders
 import ModelManagerServer
 import ModelManagerTestSupport
 import NIOCore
@@ -89,6 +90,32 @@ import Testing
             #expect(Self.value(text, served) == 1 && Self.value(text, folded) == 1)
             // A name only a failed call used never gets a label of its own.
             #expect(!text.contains("made-up-model"))
+        }
+    }
+
+    @Test func upstreamErrorsCoolDownsAndFailoversAreCounted() async throws {
+        try await withTestServer(emulator: .init(exhaustedKeys: [FailoverTests.exhaustedKey])) { configuration in
+            configuration.providers[0].credentials = [.apiKey(Secret(FailoverTests.exhaustedKey))]
+            configuration.aliases = [
+                ModelAlias(
+                    name: "smart-chat",
+                    targets: [
+                        .init(provider: .openai, model: "gpt-4o-mini"),
+                        .init(provider: .deepseek, model: "deepseek-chat"),
+                    ])
+            ]
+        } _: { server in
+            let answer = try await server.asyncClient().invoke(FailoverTests.chat("smart-chat"))
+            #expect(answer.usageJSON?["served_by"]?["provider"] == "deepseek")
+            let (_, text) = try await Self.scrape(server)
+            let errors = #"model_manager_upstream_errors_total{code="resource_exhausted",provider="openai"}"#
+            #expect(Self.value(text, errors) == 1)
+            #expect(Self.value(text, #"model_manager_upstream_cooldowns_total{provider="openai"}"#) == 1)
+            #expect(Self.value(text, #"model_manager_failovers_total{provider="openai"}"#) == 1)
+            #expect(Self.value(text, #"model_manager_failovers_total{provider="deepseek"}"#) == 0)
+            let served =
+                #"model_manager_calls_total{face="grpc",provider="deepseek",model="deepseek-chat",outcome="ok"}"#
+            #expect(Self.value(text, served) == 1)
         }
     }
 }

@@ -40,15 +40,22 @@ import Tracing
         return value?["stringValue"] ?? value?["intValue"] ?? value?["doubleValue"] ?? value?["boolValue"]
     }
 
-    @Test func aCallIsTracedUnderItsCallersTraceAndUpstream() async throws {
-        let emulator = try await ProviderEmulator()
-        defer { Task { await emulator.stop() } }
+    /// A server exporting its spans as OTLP/JSON to a second emulator, the collector.
+    static func withTracedServer(_ body: (TestServer, ProviderEmulator) async throws -> Void) async throws {
+        let collector = try await ProviderEmulator()
+        defer { Task { await collector.stop() } }
         try await withTestServer { configuration in
             configuration.tracing.enabled = true
-            configuration.tracing.endpoint = emulator.baseURL + "/v1/traces"
+            configuration.tracing.endpoint = collector.baseURL + "/v1/traces"
             configuration.tracing.encoding = .json
             configuration.tracing.exportDelay = .milliseconds(50)
         } _: { server in
+            try await body(server, collector)
+        }
+    }
+
+    @Test func aCallIsTracedUnderItsCallersTraceAndUpstream() async throws {
+        try await Self.withTracedServer { server, collector in
             let token = JWTMinter(secret: TestServer.jwtSecret).mint(claims: ["org_id": "o", "user_id": "u"]).token
             let answer = try await HTTPCalls.send(
                 server, .POST, "/v1/chat/completions", token: token,
@@ -64,7 +71,7 @@ import Tracing
             var spans: [String: JSONValue] = [:]
             for _ in 0..<100 where spans.count < 3 {
                 try await Task.sleep(for: .milliseconds(50))
-                spans = Self.spans(emulator)
+                spans = Self.spans(collector)
             }
             let call = try #require(spans["chat gpt-4o-mini"])
             #expect(Self.hex(call["traceId"]) == Self.parentTrace)
@@ -104,14 +111,7 @@ import Tracing
 
     @Test func theSwiftClientsGRPCCallJoinsItsTasksTrace() async throws {
         Self.instrumented
-        let emulator = try await ProviderEmulator()
-        defer { Task { await emulator.stop() } }
-        try await withTestServer { configuration in
-            configuration.tracing.enabled = true
-            configuration.tracing.endpoint = emulator.baseURL + "/v1/traces"
-            configuration.tracing.encoding = .json
-            configuration.tracing.exportDelay = .milliseconds(50)
-        } _: { server in
+        try await Self.withTracedServer { server, collector in
             var context = ServiceContext.topLevel
             context[TraceParentKey.self] = "00-\(Self.parentTrace)-\(Self.parentSpan)-01"
             let request = ModelRequest(
@@ -127,7 +127,7 @@ import Tracing
             var call: JSONValue?
             for _ in 0..<100 where call == nil {
                 try await Task.sleep(for: .milliseconds(50))
-                call = Self.spans(emulator)["chat claude-sonnet-4-5"]
+                call = Self.spans(collector)["chat claude-sonnet-4-5"]
             }
             #expect(Self.hex(call?["traceId"]) == Self.parentTrace)
             #expect(Self.hex(call?["parentSpanId"]) == Self.parentSpan)

@@ -25,8 +25,8 @@ final class GatewayMetrics: Sendable, UpstreamObserver {
     private let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
     private let providers: Set<String>
-    private let models: BoundedLabels
-    private let calls = Mutex<[CallKey: CallHandles]>([:])
+    /// The model labels given so far and each call shape's handles: one lock per call.
+    private let calls = Mutex(CallShapes())
     private let events = Mutex<[EventKey: CoreMetrics.Counter]>([:])
     private let streamsRunning = Atomic<Int>(0)
     let ledgerCommit: CoreMetrics.Timer
@@ -44,7 +44,6 @@ final class GatewayMetrics: Sendable, UpstreamObserver {
         factory.defaultDurationHistogramBuckets = Self.latencyBuckets
         self.factory = factory
         self.providers = Set(providers.map(\.rawValue))
-        models = BoundedLabels(capacity: settings.maximumModelLabels)
         ledgerCommit = CoreMetrics.Timer(label: "model_manager_ledger_commit_duration_seconds", factory: factory)
         // Series that may stay at zero are there from the start, so dashboards and alerts see 0, not nothing.
         guard settings.enabled else { return }
@@ -61,14 +60,22 @@ final class GatewayMetrics: Sendable, UpstreamObserver {
     func observe(_ record: UsageRecord, face: CallFace) {
         guard settings.enabled else { return }
         let provider = providers.contains(record.provider) ? record.provider : "other"
-        // Only a served model earns a label of its own: names in refused calls are the caller's.
-        let model = models.label(record.model, mayAdd: record.success)
         let outcome = record.success ? "ok" : Self.outcome(of: record.error)
-        let key = CallKey(face: face, provider: provider, model: model, outcome: outcome)
-        let handles = calls.withLock { handles in
-            if let existing = handles[key] { return existing }
+        let handles = calls.withLock { shapes in
+            // Only a served model earns a label of its own (names in refused calls are the
+            // caller's), and only the first `maximumModelLabels` of them: the rest are `other`.
+            var model = record.model.isEmpty ? "none" : record.model
+            if !record.model.isEmpty, !shapes.modelLabels.contains(model) {
+                if record.success, shapes.modelLabels.count < settings.maximumModelLabels {
+                    shapes.modelLabels.insert(model)
+                } else {
+                    model = "other"
+                }
+            }
+            let key = CallKey(face: face, provider: provider, model: model, outcome: outcome)
+            if let existing = shapes.handles[key] { return existing }
             let made = CallHandles(key, factory: factory)
-            handles[key] = made
+            shapes.handles[key] = made
             return made
         }
         handles.calls.increment()
@@ -210,24 +217,9 @@ private final class CallHandles: Sendable {
     }
 }
 
-/// Label values from callers, bounded: the first `capacity` distinct ones keep their name, any
-/// later one is `other`, so a caller cannot grow the metric series without bound.
-final class BoundedLabels: Sendable {
-    private let seen = Mutex<Set<String>>([])
-    let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    /// `value`'s label; a value not seen before gets one only when `mayAdd` and there is room.
-    func label(_ value: String, mayAdd: Bool = true) -> String {
-        guard !value.isEmpty else { return "none" }
-        return seen.withLock { seen in
-            if seen.contains(value) { return value }
-            guard mayAdd, seen.count < capacity else { return "other" }
-            seen.insert(value)
-            return value
-        }
-    }
+private struct CallShapes {
+    var modelLabels: Set<String> = []
+    var handles: [CallKey: CallHandles] = [:]
 }
 
 extension CoreMetrics.Timer {
