@@ -49,7 +49,7 @@ final class ClientCore: Sendable {
         var originRequestID: String?
 
         init(caller: String?) {
-            requestID = caller ?? UUID().uuidString.lowercased()
+            requestID = caller ?? UUIDText.random()
             originRequestID = caller ?? ModelManagerRequestContext.originRequestID
         }
     }

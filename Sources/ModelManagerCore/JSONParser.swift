@@ -154,12 +154,15 @@ private struct JSONByteParser {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes. ASCII needs no UTF-8 validation (the generic validating
+        // initialiser showed in profiles of the request path).
+        var anyNonASCII: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                if anyNonASCII & 0x80 == 0 { return String(decoding: slice, as: UTF8.self) }
                 guard let string = String(validating: slice, as: UTF8.self) else {
                     throw JSONParseError(offset: start, reason: "string is not valid UTF-8")
                 }
@@ -167,6 +170,7 @@ private struct JSONByteParser {
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("control character in string") }
+            anyNonASCII |= byte
             index += 1
         }
         var scalars = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))

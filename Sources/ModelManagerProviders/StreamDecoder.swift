@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import ModelManagerCore
 
 /// Turns one upstream's server-sent events into chunks. One decoder per upstream stream
@@ -15,7 +14,7 @@ protocol StreamDecoder {
 extension UpstreamHTTP {
     /// Streams the deltas of `response` through `decoder` to `emit`; returns the completion.
     func drive(
-        _ decoder: inout some StreamDecoder, response: HTTPClientResponse, provider: Provider,
+        _ decoder: inout some StreamDecoder, response: UpstreamResponse, provider: Provider,
         context: InvocationContext, emit: ChunkSink
     ) async throws -> ResponseChunk {
         do {

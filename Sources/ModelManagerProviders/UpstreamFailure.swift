@@ -2,6 +2,7 @@ import AsyncHTTPClient
 package import ModelManagerCore
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The one place where an upstream's failure becomes our error code (PROTOCOL.md §6):
 /// permanent request errors are never transient, credentials are never echoed.
@@ -51,6 +52,16 @@ package enum UpstreamFailure {
             return ModelManagerError(
                 .deadlineExceeded, "\(provider) did not answer within the call's deadline", cause: error)
         }
+        if let error = error as? UpstreamTransportError {
+            switch error {
+            case .timedOut: return ModelManagerError(.unavailable, "\(provider) timed out", cause: error)
+            case .closedBeforeAnswer:
+                return ModelManagerError(
+                    .unavailable, "\(provider) closed the connection before answering", cause: error)
+            case .tooManyConnections:
+                return ModelManagerError(.unavailable, "cannot reach \(provider): \(error)", cause: error)
+            }
+        }
         if let error = error as? HTTPClientError {
             switch error {
             case .cancelled: return ModelManagerError(.cancelled, "the call was cancelled")
@@ -61,6 +72,10 @@ package enum UpstreamFailure {
                     .unavailable, "\(provider) closed the connection before answering", cause: error)
             default: break
             }
+        }
+        if error is NIOSSLError || error is NIOSSLExtraError {
+            // An untrusted or mismatched certificate: `upstream_tls.ca_file` may be what is missing.
+            return ModelManagerError(.unavailable, "cannot reach \(provider): TLS failed (\(error))", cause: error)
         }
         if error is NIOConnectionError || error is IOError || error is ChannelError {
             return ModelManagerError(.unavailable, "cannot reach \(provider): connection failed", cause: error)

@@ -7,12 +7,15 @@ import NIOHTTP1
 /// The HTTP exchange every adapter shares: POST JSON within the call's deadline, map failures once,
 /// and read the answer as JSON or as server-sent events.
 public struct UpstreamHTTP: Sendable {
+    /// For what is not a call: Google's OAuth token exchange.
     public let client: HTTPClient
+    let connections: UpstreamConnections
     /// Used when the caller set no deadline.
     public var defaultTimeout: Duration
 
-    public init(client: HTTPClient, defaultTimeout: Duration = .seconds(600)) {
+    package init(client: HTTPClient, connections: UpstreamConnections, defaultTimeout: Duration = .seconds(600)) {
         self.client = client
+        self.connections = connections
         self.defaultTimeout = defaultTimeout
     }
 
@@ -29,37 +32,43 @@ public struct UpstreamHTTP: Sendable {
 
     /// Sends the call; returns the response once its status is a success, otherwise throws the mapped error.
     package func send(_ call: Call, provider: Provider, context: InvocationContext) async throws(ModelManagerError)
-        -> HTTPClientResponse
+        -> UpstreamResponse
     {
-        var request = HTTPClientRequest(url: call.url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Accept", value: "application/json, text/event-stream")
-        for (name, value) in call.headers { request.headers.replaceOrAdd(name: name, value: value) }
+        let address = try UpstreamAddress(call.url)
+        var output = JSONOutput(capacity: 1024)
+        output.write(call.body)
+        let body = ByteBuffer(bytes: output.bytes)
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(6 + call.headers.count)
+        headers.add(name: "Host", value: address.origin.hostHeader)
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Accept", value: "application/json, text/event-stream")
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        for (name, value) in call.headers { headers.replaceOrAdd(name: name, value: value) }
         // The upstream request joins the caller's trace as the attempt span's child.
         if let traceparent = context.trace?.traceparent {
-            request.headers.replaceOrAdd(name: "traceparent", value: traceparent)
+            headers.replaceOrAdd(name: "traceparent", value: traceparent)
         }
-        request.body = .bytes(ByteBuffer(string: call.body.jsonText))
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: address.target, headers: headers)
 
-        let deadline = deadline(for: call, context: context)
-        let response: HTTPClientResponse
+        let response: UpstreamResponse
         do {
-            response = try await client.execute(request, deadline: deadline)
+            response = try await connections.send(
+                to: address, head: head, body: body, deadline: deadline(for: call, context: context))
         } catch {
             throw UpstreamFailure.fromTransport(error, provider: provider, deadlinePassed: Self.passed(context))
         }
-        guard (200..<300).contains(Int(response.status.code)) else {
+        guard (200..<300).contains(response.status) else {
             let text = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
             throw UpstreamFailure.fromHTTP(
-                status: Int(response.status.code), body: try? JSONValue(parsing: text), rawBody: text,
+                status: response.status, body: try? JSONValue(parsing: text), rawBody: text,
                 provider: provider, retryAfter: response.headers.first(name: "retry-after"), subject: call.subject)
         }
         return response
     }
 
     /// The whole body as JSON.
-    package func readJSON(_ response: HTTPClientResponse, provider: Provider, context: InvocationContext)
+    package func readJSON(_ response: UpstreamResponse, provider: Provider, context: InvocationContext)
         async throws(ModelManagerError)
         -> UpstreamJSON
     {
@@ -81,7 +90,7 @@ public struct UpstreamHTTP: Sendable {
     /// Hands each server-sent event to `onEvent` as it arrives; returns when the stream ends.
     /// Throws UNAVAILABLE when the stream ends inside an event.
     package func readEvents(
-        _ response: HTTPClientResponse, provider: Provider, context: InvocationContext,
+        _ response: UpstreamResponse, provider: Provider, context: InvocationContext,
         onEvents: ([SSEParser.Event]) async throws -> Bool
     ) async throws {
         var parser = SSEParser()

@@ -9,7 +9,7 @@ enum ConfigurationSchema {
     static let sections: [String: Set<String>] = [
         "": [
             "grpc", "http", "auth", "usage", "limits", "quotas", "alerts", "tasks", "cache", "audit", "providers",
-            "aliases", "metrics", "tracing",
+            "aliases", "metrics", "tracing", "upstream_tls",
             "credential_cooldown_seconds",
         ],
         "quotas": ["time_zone", "default_max_tokens", "cache_seconds", "cache_size", "counter_flush_seconds"],
@@ -42,9 +42,9 @@ enum ConfigurationSchema {
         ],
         "limits": [
             "max_concurrent_calls", "max_batch_items", "batch_concurrency", "upstream_connections_per_host",
-            "max_extra_depth",
-            "max_extra_values",
+            "upstream_idle_seconds", "max_extra_depth", "max_extra_values",
         ],
+        "upstream_tls": ["ca_file"],
         "providers[]": [
             "name", "kind", "base_url", "api_key_env", "api_key", "api_keys", "service_account_file", "channels",
             "models",

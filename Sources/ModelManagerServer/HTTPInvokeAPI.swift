@@ -110,6 +110,7 @@ struct HTTPInvokeAPI: Sendable {
     // MARK: shared steps
 
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!
+    static let originRequestIDHeader = HTTPField.Name("X-Origin-Request-ID")!
     static let traceparentHeader = HTTPField.Name("traceparent")!
     static let tracestateHeader = HTTPField.Name("tracestate")!
 
@@ -125,11 +126,11 @@ struct HTTPInvokeAPI: Sendable {
         let caller = try await authenticator.authenticate(
             authorization: request.headers[.authorization], apiKey: apiKey, address: face.peer)
         let requestID =
-            request.headers[Self.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
+            request.headers[Self.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 } ?? UUIDText.random()
         let metadata = recordedHeaders.metadata(
             from: request.headers.lazy.map { (name: $0.name.canonicalName, value: $0.value) })
         var context = InvocationContext(
-            requestID: requestID, originRequestID: request.headers[HTTPField.Name("X-Origin-Request-ID")!],
+            requestID: requestID, originRequestID: request.headers[Self.originRequestIDHeader],
             metadata: metadata, tokenSubject: caller.subject, grant: caller.grant,
             peerAddress: { [address = face.remoteAddress] in address?.ipAddress })
         context.face = callFace

@@ -42,19 +42,21 @@ public final class ModelManagerServer: Sendable {
             configuration: configuration.usage, commitTimer: metrics.ledgerCommit,
             alertPublishers: configuration.alertWebhook.map { [WebhookPublisher(settings: $0)] } ?? [],
             logger: logger)
+        // Calls go through `UpstreamConnections`; this client only fetches Google's OAuth tokens.
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.timeout.connect = .seconds(5)
-        // A refused upstream fails at once (UNAVAILABLE) so the invoker can move to the next
-        // credential or alias target; AsyncHTTPClient would otherwise retry until the connect timeout.
         clientConfiguration.connectionPool.retryConnectionEstablishment = false
-        // Sized so that no call waits for a connection (a wait would end as UNAVAILABLE, which
-        // clients retry); HTTP/2 is used where the upstream offers it over TLS.
-        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit =
-            configuration.upstreamConnectionsPerHost ?? configuration.limits.maximumConcurrentCalls
-        clientConfiguration.httpVersion = .automatic
+        clientConfiguration.tracing.tracer = nil
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        // Sized so that no call waits for a connection by default: one per call in flight.
+        let upstreams = try UpstreamConnections(
+            settings: .init(
+                maximumPerOrigin: configuration.upstreamConnectionsPerHost
+                    ?? configuration.limits.maximumConcurrentCalls,
+                idleTimeout: configuration.upstreamIdleTimeout, extraTrustRootsFile: configuration.upstreamCAFile))
         let router = Router(
-            settings: configuration.providers, registry: .standard(http: UpstreamHTTP(client: httpClient)),
+            settings: configuration.providers,
+            registry: .standard(http: UpstreamHTTP(client: httpClient, connections: upstreams)),
             aliases: configuration.aliases,
             pool: CredentialPool(cooldown: configuration.credentialCooldown))
         let auditor = Auditor(
@@ -96,6 +98,7 @@ public final class ModelManagerServer: Sendable {
                 serving: serving, logger: logger
             ) { report.yield(.http($0)) }
         } catch {
+            upstreams.shutdown()
             try? await httpClient.shutdown()
             throw error
         }
@@ -135,6 +138,7 @@ public final class ModelManagerServer: Sendable {
                 failure = error
             }
             // Nothing calls upstream or writes any more.
+            upstreams.shutdown()
             try? await httpClient.shutdown()
             await usage.close()
             if let failure { throw failure }

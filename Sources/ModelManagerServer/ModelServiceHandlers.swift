@@ -175,7 +175,7 @@ struct ModelServiceHandlers: Sendable {
             return nil
         }
         let requestID =
-            call.metadata["x-request-id"].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased()
+            call.metadata["x-request-id"].flatMap { $0.isEmpty ? nil : $0 } ?? UUIDText.random()
         let origin = call.metadata["x-origin-request-id"].flatMap { $0.isEmpty ? nil : $0 }
         let metadata = recordedHeaders.metadata(from: call.metadata.lazy.map { (name: $0.key, value: $0.value) })
         var context = InvocationContext(

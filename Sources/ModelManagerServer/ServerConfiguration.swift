@@ -81,6 +81,11 @@ public struct ServerConfiguration: Sendable {
     /// Connections to one upstream host at once; at least `limits.maximumConcurrentCalls`, so no
     /// call waits for a connection.
     public var upstreamConnectionsPerHost: Int?
+    /// An upstream connection unused this long is closed.
+    public var upstreamIdleTimeout: Duration = .seconds(60)
+    /// PEM certificates trusted for upstream HTTPS besides the system's (a private CA, or a proxy
+    /// that inspects TLS).
+    public var upstreamCAFile: String?
     public var usage = UsageService.Configuration()
     public var providers: [ProviderSettings] = []
     /// Model names that stand for a list of upstream models, tried in order.
@@ -247,10 +252,19 @@ public struct ServerConfiguration: Sendable {
             if let connections = try Self.count(limits, "upstream_connections_per_host", section: "limits") {
                 upstreamConnectionsPerHost = connections
             }
+            if let idle = try Self.seconds(limits, "upstream_idle_seconds", section: "limits") {
+                upstreamIdleTimeout = idle
+            }
             if let depth = try Self.count(limits, "max_extra_depth", section: "limits") { wire.maximumDepth = depth }
             if let values = try Self.count(limits, "max_extra_values", section: "limits") {
                 wire.maximumValues = values
             }
+        }
+        if let caFile = root["upstream_tls"]?["ca_file"] {
+            guard let path = caFile.stringValue, !path.isEmpty else {
+                throw Invalid("upstream_tls.ca_file must be the path of a PEM file, not \(caFile.jsonText)")
+            }
+            upstreamCAFile = path
         }
         for (index, entry) in (root["providers"]?.arrayValue ?? []).enumerated() {
             try upsertProvider(entry, index: index, environment: environment)

@@ -15,7 +15,7 @@ final class TaskQueue: Sendable {
     let store: TaskStore
     let settings: TaskSettings
     /// This instance, as the holder of the leases it takes.
-    let owner = "instance-" + UUID().uuidString.lowercased()
+    let owner = "instance-" + UUIDText.random()
     /// Fired when a task is created here (the workers) or finished with a callback (the sender).
     let created = Signal()
     let finished = Signal()
@@ -75,7 +75,7 @@ final class TaskQueue: Sendable {
                 retryAfterSeconds: 10)
         }
         let task = NewTask(
-            id: "task-" + UUID().uuidString.lowercased(), orgID: request.orgID, userID: request.userID,
+            id: "task-" + UUIDText.random(), orgID: request.orgID, userID: request.userID,
             provider: request.provider.rawValue, channel: request.channel.rawValue,
             invokeType: request.invokeType.rawValue, model: request.model ?? "",
             request: .object(HTTPRequestMapper.body(of: stripped)), context: Self.json(context),

@@ -50,7 +50,7 @@ final class TokenEmulator: Sendable {
         guard let expiry = claims["exp"]?.integerValue, expiry > Int64(Date().timeIntervalSince1970) else {
             return refuse("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.")
         }
-        let token = "ya29.emulator-" + UUID().uuidString.lowercased()
+        let token = "ya29.emulator-" + UUIDText.random()
         issued.withLock { _ = $0.insert(token) }
         return EmulatorHTTP.json(200, ["access_token": .string(token), "expires_in": 3599, "token_type": "Bearer"])
     }
