@@ -3,6 +3,7 @@ public import Logging
 import NIOCore
 import PostgresNIO
 public import ServiceLifecycle
+import Synchronization
 
 /// PostgreSQL, for several server instances sharing one ledger. A Service: its connection pool
 /// serves queries while `run` runs (in the server's group, or `withRunningServices`).
@@ -10,6 +11,7 @@ public final class PostgresDatabase: SQLDatabase, Service {
     public let dialect = SQLDialect(kind: .postgres)
     private let client: PostgresClient
     private let logger: Logger
+    private let knownColumnTypes = Mutex<[String: [String: String]]>([:])
 
     public struct InvalidURL: Error, CustomStringConvertible {
         public let description: String
@@ -53,39 +55,65 @@ public final class PostgresDatabase: SQLDatabase, Service {
         }
     }
 
-    /// A batch that fits PostgreSQL's 65,535 binds is one statement, every insert but the last a
-    /// data-modifying CTE: atomic on its own, so one round trip commits it (no BEGIN and COMMIT
-    /// round trips). A larger one (a big spill file replayed) is split into multi-row INSERTs of
-    /// at most `rowsPerStatement` rows in one transaction.
+    /// A batch is one statement, whatever its size: each column goes as one array bind and
+    /// `unnest` turns the arrays back into rows, so the text (and its parse) is the same from
+    /// commit to commit. Every insert but the last is a data-modifying CTE: atomic on its own, so
+    /// one round trip commits it (no BEGIN and COMMIT round trips).
     public func insert(_ inserts: [SQLInsert]) async throws {
         let inserts = inserts.filter { !$0.rows.isEmpty }
         guard !inserts.isEmpty else { return }
-        let binds = inserts.reduce(0) { $0 + $1.rows.count * $1.columns.count }
-        guard binds <= Self.maximumBinds else {
-            try await write(
-                inserts.flatMap { insert in
-                    stride(from: 0, to: insert.rows.count, by: Self.rowsPerStatement).map { start in
-                        let rows = insert.rows[start..<min(start + Self.rowsPerStatement, insert.rows.count)]
-                        return SQLStatement(insert.sql(rows: rows.count), rows.flatMap { $0 })
-                    }
-                })
-            return
-        }
         var sql = ""
+        var binds = PostgresBindings()
         for (index, insert) in inserts.enumerated() {
-            let statement = insert.sql(rows: insert.rows.count)
+            let types = try await columnTypes(of: insert.table)
+            var arrays: [String] = []
+            var selected: [String] = []
+            for (position, column) in insert.columns.enumerated() {
+                guard let type = types[column] else {
+                    throw PostgresFailure(description: "table \(insert.table) has no column \(column)", sqlState: nil)
+                }
+                let kind = PostgresColumnArray.Kind(udtName: type)
+                do {
+                    try binds.append(
+                        PostgresColumnArray(column: column, kind: kind, values: insert.rows.map { $0[position] }))
+                } catch {
+                    // A value the column cannot hold is the rows' fault, as a data exception is.
+                    throw PostgresFailure(description: "\(error)", sqlState: "22000")
+                }
+                arrays.append("$\(binds.count)::\(kind.arrayTypeName)")
+                // Columns of a type without an array of its own travel as text and are cast here.
+                selected.append(kind == .text && type != "text" ? "c\(position)::\(type)" : "c\(position)")
+            }
+            let names = insert.columns.joined(separator: ", ")
+            let aliases = insert.columns.indices.map { "c\($0)" }.joined(separator: ", ")
+            let conflict = insert.skippingExisting ? " ON CONFLICT DO NOTHING" : ""
+            let statement: String =
+                "INSERT INTO \(insert.table) (\(names)) SELECT \(selected.joined(separator: ", "))"
+                + " FROM unnest(\(arrays.joined(separator: ", "))) AS rows(\(aliases))\(conflict)"
             if index == inserts.count - 1 {
                 sql += index == 0 ? statement : " " + statement
             } else {
                 sql += (index == 0 ? "WITH " : ", ") + "insert\(index) AS (\(statement))"
             }
         }
-        let query = Self.query(SQLStatement(sql, inserts.flatMap { $0.rows.flatMap { $0 } }))
+        let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         _ = try await PostgresFailure.translating { try await client.query(query, logger: logger) }
     }
 
-    static let maximumBinds = 65_535
-    static let rowsPerStatement = 500
+    /// Each table's column types (`udt_name`), read from the catalog the first time it is written.
+    private func columnTypes(of table: String) async throws -> [String: String] {
+        if let known = knownColumnTypes.withLock({ $0[table] }) { return known }
+        let rows = try await read(
+            SQLStatement(
+                "SELECT column_name, udt_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?",
+                [.text(table)]))
+        var types: [String: String] = [:]
+        for row in rows {
+            if case .text(let name) = row[0], case .text(let type) = row[1] { types[name] = type }
+        }
+        knownColumnTypes.withLock { $0[table] = types }
+        return types
+    }
 
     public func refusesRows(_ error: any Error) -> Bool { (error as? PostgresFailure)?.refusesRows ?? false }
 

@@ -23,6 +23,12 @@ public struct PostgresFailure: Error, CustomStringConvertible {
         }
     }
 
+    /// A failure found before the statement was sent.
+    init(description: String, sqlState: String?) {
+        self.description = "PostgreSQL: \(description.prefix(Self.maximumLength))"
+        self.sqlState = sqlState
+    }
+
     private init(_ error: any Error) {
         sqlState = (error as? PSQLError)?.serverInfo?[.sqlState]
         guard let error = error as? PSQLError else {
